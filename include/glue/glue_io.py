@@ -1,0 +1,195 @@
+"""I/O for our Glue scripts: job arguments, the Spark session, and S3 reads and writes.
+
+On AWS Glue this is thin: ``awsglue`` resolves arguments and Spark reads ``s3://`` natively.
+Where ``AWS_ENDPOINT_URL`` names a local endpoint (the local platform), Spark has no S3 connector
+offline, so reads download the objects to a scratch folder first and writes upload what Spark
+wrote. Scripts call only these functions, so the same script runs in both places.
+
+Ship it to Glue with ``--extra-py-files s3://.../glue_io.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from urllib.parse import urlsplit
+
+_SCRATCH = None
+
+
+def is_local() -> bool:
+    return bool(os.environ.get("AWS_ENDPOINT_URL"))
+
+
+def resolve_args(argv: list[str], names: list[str], optional: dict[str, str] | None = None) -> dict[str, str]:
+    """Glue's ``--name value`` arguments; ``optional`` gives defaults for names that may be absent."""
+    optional = optional or {}
+    try:
+        from awsglue.utils import getResolvedOptions
+    except ImportError:
+        getResolvedOptions = None
+    present = {arg[2:] for arg in argv if arg.startswith("--")}
+    wanted = list(names) + [name for name in optional if name in present]
+    if getResolvedOptions is not None:
+        resolved = getResolvedOptions(argv, wanted)
+    else:
+        resolved = {}
+        for index, arg in enumerate(argv):
+            if arg.startswith("--") and arg[2:] in wanted:
+                if index + 1 >= len(argv):
+                    raise ValueError(f"job argument {arg} has no value")
+                resolved[arg[2:]] = argv[index + 1]
+        missing = [name for name in names if name not in resolved]
+        if missing:
+            raise ValueError(f"missing job arguments: {', '.join('--' + name for name in missing)}")
+    return {**optional, **resolved}
+
+
+def spark_session(app_name: str):
+    """Glue's Spark session on AWS; a local one (UTC, few shuffle partitions) elsewhere."""
+    try:
+        from awsglue.context import GlueContext
+        from pyspark.context import SparkContext
+    except ImportError:
+        from pyspark.sql import SparkSession
+
+        return (
+            SparkSession.builder.master(os.environ.get("SPARK_MASTER", "local[2]"))
+            .appName(app_name)
+            .config("spark.sql.session.timeZone", "UTC")
+            .config("spark.sql.shuffle.partitions", "4")
+            .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
+            .config("spark.ui.enabled", "false")
+            .getOrCreate()
+        )
+    spark = GlueContext(SparkContext.getOrCreate()).spark_session
+    spark.conf.set("spark.sql.sources.partitionOverwriteMode", "dynamic")
+    return spark
+
+
+def split_uri(uri: str) -> tuple[str, str]:
+    parts = urlsplit(uri)
+    if parts.scheme not in ("s3", "s3a"):
+        raise ValueError(f"not an S3 URI: {uri}")
+    return parts.netloc, parts.path.lstrip("/")
+
+
+def _s3():
+    import boto3
+
+    return boto3.client("s3")
+
+
+def _scratch() -> Path:
+    global _SCRATCH
+    if _SCRATCH is None:
+        _SCRATCH = Path(tempfile.mkdtemp(prefix="glue-io-"))
+    return _SCRATCH
+
+
+def list_keys(uri: str) -> list[str]:
+    """Keys of the objects under ``uri`` (a prefix or one key), skipping Spark's marker files."""
+    bucket, prefix = split_uri(uri)
+    keys = []
+    for page in _s3().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        keys.extend(item["Key"] for item in page.get("Contents", []))
+    return [key for key in keys if not Path(key).name.startswith(("_", "."))]
+
+
+def _download(uri: str) -> str:
+    bucket, prefix = split_uri(uri)
+    keys = list_keys(uri)
+    if not keys:
+        raise FileNotFoundError(f"no objects under {uri}")
+    target = Path(tempfile.mkdtemp(dir=_scratch(), prefix="in-"))
+    client = _s3()
+    single_object = keys == [prefix]
+    for key in keys:
+        relative = Path(key).name if single_object else key[len(prefix):].lstrip("/")
+        path = target / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        client.download_file(bucket, key, str(path))
+    return str(target / Path(prefix).name) if single_object else str(target)
+
+
+def local_path(uri: str) -> str:
+    """A path Spark can read for ``uri``: the URI itself on AWS, a downloaded copy locally."""
+    return _download(uri) if is_local() else uri
+
+
+def read(spark, uri: str | list[str], fmt: str, schema=None, **options):
+    """Read one URI or a list of them in ``fmt`` (csv, json, parquet, text)."""
+    uris = [uri] if isinstance(uri, str) else list(uri)
+    paths = [local_path(item) for item in uris]
+    reader = spark.read.format(fmt).options(**options)
+    if schema is not None:
+        reader = reader.schema(schema)
+    return reader.load(paths)
+
+
+def write(df, uri: str, fmt: str, partition_by: list[str] | None = None, **options) -> None:
+    """Overwrite ``uri`` with ``df``; with ``partition_by``, only the partitions ``df`` contains."""
+    writer = df.write.format(fmt).mode("overwrite").options(**options)
+    if partition_by:
+        writer = writer.partitionBy(*partition_by)
+    if not is_local():
+        writer.save(uri)
+        return
+    staged = Path(tempfile.mkdtemp(dir=_scratch(), prefix="out-")) / "data"
+    writer.save(str(staged))
+    _replace_prefixes_with(staged, uri, partitioned=bool(partition_by))
+
+
+def _replace_prefixes_with(staged: Path, uri: str, partitioned: bool) -> None:
+    bucket, prefix = split_uri(uri)
+    prefix = prefix.rstrip("/")
+    client = _s3()
+    files = [path for path in staged.rglob("*") if path.is_file() and not path.name.endswith(".crc")]
+    files = [path for path in files if path.name != "_SUCCESS"]
+    if partitioned:
+        replaced = {str(path.parent.relative_to(staged)) for path in files}
+        targets = [f"s3://{bucket}/{prefix}/{folder}/" for folder in sorted(replaced)]
+    else:
+        targets = [f"s3://{bucket}/{prefix}/"]
+    for target in targets:
+        delete_prefix(target)
+    for path in files:
+        key = f"{prefix}/{path.relative_to(staged).as_posix()}"
+        client.upload_file(str(path), bucket, key)
+
+
+def delete_prefix(uri: str) -> int:
+    """Delete every object under ``uri``; return how many were deleted."""
+    bucket, prefix = split_uri(uri)
+    client = _s3()
+    keys = []
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        keys.extend({"Key": item["Key"]} for item in page.get("Contents", []))
+    for start in range(0, len(keys), 1000):
+        client.delete_objects(Bucket=bucket, Delete={"Objects": keys[start:start + 1000]})
+    return len(keys)
+
+
+def write_json(uri: str, payload: dict) -> None:
+    """Write a small JSON document (a job report the DAG reads back)."""
+    bucket, key = split_uri(uri)
+    _s3().put_object(Bucket=bucket, Key=key, Body=json.dumps(payload, indent=2, default=str).encode())
+
+
+def cleanup() -> None:
+    global _SCRATCH
+    if _SCRATCH is not None:
+        shutil.rmtree(_SCRATCH, ignore_errors=True)
+        _SCRATCH = None
+
+
+def job_main(run) -> None:
+    """Run ``run(argv)`` as a Glue job: commit on AWS, clean the scratch space locally."""
+    try:
+        run(sys.argv)
+    finally:
+        cleanup()

@@ -1,0 +1,75 @@
+"""Run moto's server on 127.0.0.1 with the compute extensions installed.
+
+    python -m local_platform.aws.server --port 4566 --state-dir .local/aws [--postgres-dsn DSN]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+from pathlib import Path
+
+from local_platform.aws.compute import ComputeConfig, install_all
+
+HOST = "127.0.0.1"
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((HOST, port))
+        except OSError:
+            return False
+        return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, default=int(os.environ.get("LOCAL_AWS_PORT", "4566")))
+    parser.add_argument("--state-dir", type=Path, default=Path(".local/aws"))
+    parser.add_argument("--region", default="us-east-1")
+    parser.add_argument("--postgres-dsn", default=os.environ.get("LOCAL_AWS_POSTGRES_DSN"))
+    parser.add_argument("--namespace", default=os.environ.get("LOCAL_AWS_NAMESPACE", "local"),
+                        help="prefix of what the server creates outside itself, such as databases")
+    args = parser.parse_args(argv)
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    if not port_is_free(args.port):
+        print(f"local AWS: port {args.port} on {HOST} is already in use", file=sys.stderr)
+        return 2
+    args.state_dir.mkdir(parents=True, exist_ok=True)
+    # moto reads these when it builds ARNs and default accounts.
+    os.environ.setdefault("AWS_DEFAULT_REGION", args.region)
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    config = ComputeConfig(
+        endpoint_url=f"http://{HOST}:{args.port}",
+        region=args.region,
+        state_dir=args.state_dir.resolve(),
+        postgres_dsn=args.postgres_dsn,
+        namespace=args.namespace,
+    )
+    installed = install_all(config)
+
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address=HOST, port=args.port, verbose=False)
+    server.start()
+    print(f"local AWS listening on {config.endpoint_url} (compute: {', '.join(installed) or 'none'})", flush=True)
+
+    stopped = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopped.set())
+    stopped.wait()
+    server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,80 @@
+"""Start and stop the pieces of the local platform for tests."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import boto3
+import requests
+
+from local_platform.postgres import EmbeddedPostgres, named_server_dsn, wait_until_accepting
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_postgres(data_dir: Path):
+    """(dsn, stop): a named server if the environment names one, else an embedded cluster."""
+    if dsn := named_server_dsn():
+        wait_until_accepting(dsn, timeout_s=10)
+        return dsn, lambda: None
+    server = EmbeddedPostgres(data_dir, free_port())
+    return server.start(), server.stop
+
+
+@dataclasses.dataclass
+class LocalAws:
+    endpoint: str
+    namespace: str
+    process: subprocess.Popen
+    state_dir: Path
+    log_path: Path
+
+    def client(self, service: str):
+        return boto3.client(service, endpoint_url=self.endpoint, region_name="us-east-1")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+    def log_tail(self, chars: int = 4000) -> str:
+        return self.log_path.read_text(errors="replace")[-chars:]
+
+
+def start_local_aws(state_dir: Path, postgres_dsn: str, namespace: str) -> LocalAws:
+    state_dir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    log_path = state_dir / "server.log"
+    env = {**os.environ, "LOCAL_AWS_POSTGRES_DSN": postgres_dsn, "PYTHONPATH": str(PROJECT_ROOT)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "local_platform.aws.server", "--port", str(port), "--state-dir", str(state_dir),
+         "--namespace", namespace],
+        cwd=PROJECT_ROOT, env=env, stdout=log_path.open("w"), stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"local AWS server exited:\n{log_path.read_text()[-4000:]}")
+        try:
+            requests.get(f"{endpoint}/moto-api/", timeout=1)
+            return LocalAws(endpoint, namespace, process, state_dir, log_path)
+        except requests.ConnectionError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError(f"local AWS server did not answer on {endpoint}:\n{log_path.read_text()[-4000:]}")
