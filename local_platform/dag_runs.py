@@ -1,0 +1,80 @@
+"""Run a whole DAG in-process with ``dag.test()`` (triggers run inline) and read back what happened.
+
+    python -m local_platform.dag_runs DAG_ID [--date YYYY-MM-DD] [--conf JSON]
+
+prints one JSON line: the run's state, each task's state and the run id.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import subprocess
+import sys
+from datetime import datetime, timezone
+
+from local_platform.settings import PROJECT_ROOT
+
+
+def migrate_metadata_db() -> None:
+    subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, capture_output=True,
+                   cwd=PROJECT_ROOT)
+
+
+def load_dag(dag_id: str):
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(PROJECT_ROOT / "dags"), include_examples=False)
+    if bag.import_errors:
+        raise RuntimeError(f"DAG import errors: {bag.import_errors}")
+    dag = bag.get_dag(dag_id)
+    if dag is None:
+        raise KeyError(f"no DAG {dag_id!r} in {PROJECT_ROOT / 'dags'}")
+    return dag
+
+
+@dataclasses.dataclass
+class DagRunResult:
+    state: str
+    task_states: dict[str, str]
+    run_id: str
+    dag_id: str = ""
+
+    def xcom(self, task_id: str, key: str = "return_value"):
+        from airflow.models.xcom import XComModel
+        from airflow.utils.session import create_session
+
+        with create_session() as session:
+            query = session.query(XComModel).filter_by(run_id=self.run_id, task_id=task_id, key=key)
+            if self.dag_id:
+                query = query.filter_by(dag_id=self.dag_id)
+            row = query.one_or_none()
+            return None if row is None else XComModel.deserialize_value(row)
+
+
+def run_dag(dag_id: str, logical_date: datetime | None, conf: dict | None = None) -> DagRunResult:
+    dag = load_dag(dag_id)
+    dag_run = dag.test(logical_date=logical_date, run_conf=conf)
+    task_states = {
+        ti.task_id if ti.map_index < 0 else f"{ti.task_id}[{ti.map_index}]": str(ti.state).split(".")[-1].lower()
+        for ti in dag_run.get_task_instances()
+    }
+    return DagRunResult(state=str(dag_run.state).split(".")[-1].lower(), task_states=task_states,
+                        run_id=dag_run.run_id, dag_id=dag_id)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("dag_id")
+    parser.add_argument("--date", help="logical date YYYY-MM-DD (UTC midnight); omit for a manual run")
+    parser.add_argument("--conf", default="{}", help="run conf as JSON")
+    args = parser.parse_args(argv)
+    logical_date = (datetime.strptime(args.date, "%Y-%m-%d").replace(tzinfo=timezone.utc) if args.date else None)
+    result = run_dag(args.dag_id, logical_date, json.loads(args.conf))
+    print(json.dumps(dataclasses.asdict(result)), flush=True)
+    return 0 if result.state == "success" else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

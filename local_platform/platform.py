@@ -1,0 +1,148 @@
+"""The local platform as one object: PostgreSQL, the local AWS server and Airflow's environment.
+
+State lives under ``.local/`` (``LOCAL_STATE_DIR``). Ports: ``LOCAL_AWS_PORT`` (4566),
+``LOCAL_POSTGRES_PORT`` (55432, embedded server only) and ``AIRFLOW_UI_PORT`` (8080).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from local_platform import processes
+from local_platform.postgres import EmbeddedPostgres, create_database, named_server_dsn, wait_until_accepting
+from local_platform.provision import all_pipelines, provision
+from local_platform.settings import PROJECT_ROOT, PlatformEndpoints, airflow_env, postgres_connection_ids
+
+NAMESPACE = "local"
+
+
+class PlatformError(RuntimeError):
+    pass
+
+
+class LocalPlatform:
+    def __init__(self, state_dir: Path | None = None):
+        self.state_dir = Path(state_dir or os.environ.get("LOCAL_STATE_DIR", PROJECT_ROOT / ".local")).resolve()
+        self.aws_port = int(os.environ.get("LOCAL_AWS_PORT", "4566"))
+        self.postgres_port = int(os.environ.get("LOCAL_POSTGRES_PORT", "55432"))
+        self.ui_port = int(os.environ.get("AIRFLOW_UI_PORT", "8080"))
+        self.aws_pid = self.state_dir / "aws.pid"
+        self.airflow_pid = self.state_dir / "airflow.pid"
+        self.embedded_postgres = EmbeddedPostgres(self.state_dir / "postgres", self.postgres_port)
+
+    @property
+    def aws_endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.aws_port}"
+
+    # PostgreSQL -------------------------------------------------------------------------------
+    def postgres_dsn(self, start: bool = True) -> str:
+        if dsn := named_server_dsn():
+            wait_until_accepting(dsn, timeout_s=10)
+            return dsn
+        if not self.embedded_postgres.is_running():
+            if not start:
+                raise PlatformError("the local platform is not running: run `make up` (or `make demo`)")
+            if processes.port_in_use(self.postgres_port):
+                raise PlatformError(
+                    f"port {self.postgres_port} is taken by another program; set LOCAL_POSTGRES_PORT, or name an "
+                    "existing server with LOCAL_POSTGRES_DSN")
+            self.embedded_postgres.start()
+        return self.embedded_postgres.dsn
+
+    def databases(self) -> dict[str, str]:
+        """Each PostgreSQL connection of airflow_settings.yaml gets a database named after it."""
+        return {conn_id: conn_id for conn_id in postgres_connection_ids()}
+
+    # Local AWS --------------------------------------------------------------------------------
+    def start_aws(self, postgres_dsn: str) -> None:
+        if processes.read_pid(self.aws_pid) is not None:
+            return
+        if processes.port_in_use(self.aws_port):
+            raise PlatformError(f"port {self.aws_port} is taken by another program; set LOCAL_AWS_PORT")
+        log = self.state_dir / "logs" / "aws.log"
+        command = [sys.executable, "-m", "local_platform.aws.server", "--port", str(self.aws_port),
+                   "--state-dir", str(self.state_dir / "aws"), "--postgres-dsn", postgres_dsn,
+                   "--namespace", NAMESPACE]
+        env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+        processes.start_service("local AWS", command, self.aws_pid, log, env, PROJECT_ROOT)
+        processes.wait_for_port(self.aws_port, self.aws_pid, log, "local AWS server")
+
+    # Airflow ----------------------------------------------------------------------------------
+    def airflow_environment(self, postgres_dsn: str) -> dict[str, str]:
+        endpoints = PlatformEndpoints(self.aws_endpoint, postgres_dsn, self.databases())
+        return {
+            "AIRFLOW_HOME": str(self.state_dir / "airflow"),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
+            "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{self.ui_port}/execution/",
+            "AIRFLOW__API__HOST": "127.0.0.1",
+            "AIRFLOW__API__PORT": str(self.ui_port),
+            "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{self.ui_port}",
+            # A laptop-only UI: every visitor is admin; nothing listens beyond loopback.
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            **airflow_env(endpoints),
+        }
+
+    def write_env_file(self, env: dict[str, str]) -> Path:
+        path = self.state_dir / "airflow.env"
+        lines = [f"export {key}={_shell_quote(value)}" for key, value in sorted(env.items())]
+        path.write_text("\n".join(lines) + "\n")
+        return path
+
+    def migrate_airflow_db(self, env: dict[str, str]) -> None:
+        subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], env={**os.environ, **env},
+                       check=True, capture_output=True, cwd=PROJECT_ROOT)
+
+    def start_ui(self, env: dict[str, str]) -> None:
+        if processes.read_pid(self.airflow_pid) is not None:
+            return
+        if processes.port_in_use(self.ui_port):
+            raise PlatformError(f"port {self.ui_port} is taken by another program; set AIRFLOW_UI_PORT")
+        log = self.state_dir / "logs" / "airflow.log"
+        processes.start_service("airflow", [sys.executable, "-m", "airflow", "standalone"], self.airflow_pid, log,
+                                {**os.environ, **env}, PROJECT_ROOT)
+        processes.wait_for_port(self.ui_port, self.airflow_pid, log, "airflow standalone", timeout_s=180)
+
+    # Whole platform ---------------------------------------------------------------------------
+    def up(self) -> dict[str, str]:
+        """Start (or reuse) everything and provision every pipeline; return Airflow's environment."""
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        dsn = self.postgres_dsn()
+        for database in self.databases().values():
+            create_database(dsn, database)
+        self.start_aws(dsn)
+        provision(all_pipelines(), self.aws_endpoint)
+        env = self.airflow_environment(dsn)
+        self.write_env_file(env)
+        self.migrate_airflow_db(env)
+        return env
+
+    def down(self) -> list[str]:
+        stopped = []
+        if processes.stop_service(self.airflow_pid):
+            stopped.append("airflow")
+        if processes.stop_service(self.aws_pid):
+            stopped.append("local AWS")
+        if self.embedded_postgres.is_running():
+            self.embedded_postgres.stop()
+            stopped.append("embedded PostgreSQL")
+        return stopped
+
+    def status(self) -> dict[str, str]:
+        named = named_server_dsn()
+        return {
+            "postgres": named or (self.embedded_postgres.dsn if self.embedded_postgres.is_running() else "stopped"),
+            "local AWS": self.aws_endpoint if processes.read_pid(self.aws_pid) else "stopped",
+            "airflow UI": f"http://127.0.0.1:{self.ui_port}" if processes.read_pid(self.airflow_pid) else "stopped",
+        }
+
+
+def _shell_quote(value: str) -> str:
+    return "'" + value.replace("'", "'\"'\"'") + "'"

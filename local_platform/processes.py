@@ -1,0 +1,82 @@
+"""Background services of the local platform: started as their own process group, tracked by pid file."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+
+def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+def read_pid(pid_file: Path) -> int | None:
+    try:
+        pid = int(pid_file.read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        pid_file.unlink(missing_ok=True)
+        return None
+    return pid
+
+
+def start_service(name: str, command: list[str], pid_file: Path, log_file: Path, env: dict[str, str],
+                  cwd: Path) -> int:
+    """Start ``command`` in a new session (so it can be stopped as a group); return its pid."""
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    with log_file.open("ab") as log:
+        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL, start_new_session=True)
+    pid_file.write_text(str(process.pid))
+    return process.pid
+
+
+def stop_service(pid_file: Path, timeout_s: float = 20.0) -> bool:
+    """Stop the process group recorded in ``pid_file``: SIGTERM, then SIGKILL. True if one was running."""
+    pid = read_pid(pid_file)
+    if pid is None:
+        return False
+    for signum, wait_s in ((signal.SIGTERM, timeout_s), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(pid, signum)
+        except ProcessLookupError:
+            break
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.2)
+        else:
+            continue
+        break
+    pid_file.unlink(missing_ok=True)
+    return True
+
+
+def wait_for_port(port: int, pid_file: Path, log_file: Path, what: str, timeout_s: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if read_pid(pid_file) is None:
+            raise RuntimeError(f"{what} exited while starting; see {log_file}:\n{_tail(log_file)}")
+        if port_in_use(port):
+            return
+        time.sleep(0.3)
+    raise RuntimeError(f"{what} did not open 127.0.0.1:{port} within {timeout_s:.0f}s; see {log_file}")
+
+
+def _tail(path: Path, chars: int = 3000) -> str:
+    try:
+        return path.read_text(errors="replace")[-chars:]
+    except FileNotFoundError:
+        return "(no log)"
