@@ -1,0 +1,1 @@
+"""Local stand-ins for third-party web sites the pipelines scrape (the real ones are not reachable here)."""
