@@ -101,14 +101,24 @@ class LocalPlatform:
                        check=True, capture_output=True, cwd=PROJECT_ROOT)
 
     def start_ui(self, env: dict[str, str]) -> None:
+        """Airflow's four components as one process group. Not ``airflow standalone``: its log servers
+        bind every interface, and here nothing listens beyond 127.0.0.1 (logs are read from local files)."""
         if processes.read_pid(self.airflow_pid) is not None:
             return
         if processes.port_in_use(self.ui_port):
             raise PlatformError(f"port {self.ui_port} is taken by another program; set AIRFLOW_UI_PORT")
         log = self.state_dir / "logs" / "airflow.log"
-        processes.start_service("airflow", [sys.executable, "-m", "airflow", "standalone"], self.airflow_pid, log,
-                                {**os.environ, **env}, PROJECT_ROOT)
-        processes.wait_for_port(self.ui_port, self.airflow_pid, log, "airflow standalone", timeout_s=180)
+        airflow = f"{sys.executable} -m airflow"
+        components = [
+            f"{airflow} api-server --host 127.0.0.1 --port {self.ui_port}",
+            f"{airflow} scheduler --skip-serve-logs",
+            f"{airflow} dag-processor",
+            f"{airflow} triggerer --skip-serve-logs",
+        ]
+        script = " & ".join(components) + " & wait"
+        processes.start_service("airflow", ["bash", "-c", script], self.airflow_pid, log, {**os.environ, **env},
+                                PROJECT_ROOT)
+        processes.wait_for_port(self.ui_port, self.airflow_pid, log, "Airflow API server", timeout_s=180)
 
     # Whole platform ---------------------------------------------------------------------------
     def up(self) -> dict[str, str]:

@@ -13,6 +13,7 @@ import pwd
 import shutil
 import subprocess
 import time
+import warnings
 from pathlib import Path
 from urllib.parse import quote
 
@@ -65,7 +66,9 @@ class EmbeddedPostgres:
 
     def _bin(self, name: str) -> str:
         try:
-            from pgserver._commands import POSTGRES_BIN_PATH
+            with warnings.catch_warnings():  # pgserver warns about XDG_RUNTIME_DIR on import; irrelevant here
+                warnings.simplefilter("ignore")
+                from pgserver._commands import POSTGRES_BIN_PATH
         except ImportError as exc:
             raise PostgresUnavailable(
                 "no PostgreSQL named (LOCAL_POSTGRES_DSN or PGHOST) and the embedded one needs the "

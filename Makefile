@@ -1,0 +1,43 @@
+# The two commands that matter: `make demo` (set up, run every pipeline locally) and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup demo test lint up down status ui benchmarks clean
+
+setup: $(STAMP)
+	@bash local_platform/system_deps.sh
+
+$(STAMP): requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements-dev.txt
+	touch $@
+
+demo: setup
+	$(BIN)/python -m local_platform demo
+
+test: setup
+	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check .
+
+up: setup
+	$(BIN)/python -m local_platform up
+
+ui: setup
+	$(BIN)/python -m local_platform ui
+
+status:
+	$(BIN)/python -m local_platform status
+
+down:
+	$(BIN)/python -m local_platform down
+
+benchmarks: setup
+	@for script in benchmarks/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+clean: down
+	rm -rf .local

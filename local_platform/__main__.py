@@ -1,0 +1,88 @@
+"""Command line of the local platform.
+
+    python -m local_platform up        start PostgreSQL and local AWS, provision, prepare Airflow
+    python -m local_platform demo      up, then run every pipeline end to end and print a summary
+    python -m local_platform ui        up, then start the Airflow UI (airflow standalone) on 127.0.0.1
+    python -m local_platform status    what is running
+    python -m local_platform down      stop everything this platform started
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+
+from local_platform.platform import NAMESPACE, LocalPlatform, PlatformError
+
+DEMO_PIPELINES = ("retail_analytics", "csv_lake", "toll_plaza", "vn_stock")
+
+
+def _demo_context(platform: LocalPlatform, env: dict[str, str]):
+    from local_platform.demo import DemoContext
+
+    variables = {}
+    for key, value in env.items():
+        if key.startswith("AIRFLOW_VAR_"):
+            name = key.removeprefix("AIRFLOW_VAR_").lower()
+            variables[name] = json.loads(value) if value.startswith("{") else value
+    return DemoContext(endpoint=platform.aws_endpoint, postgres_dsn=platform.postgres_dsn(),
+                       databases=platform.databases(), env=env, variables=variables, namespace=NAMESPACE,
+                       state_dir=platform.state_dir)
+
+
+def demo(platform: LocalPlatform, pipelines: list[str]) -> int:
+    from local_platform.demo import format_summary, run_scenario
+
+    env = platform.up()
+    ctx = _demo_context(platform, env)
+    outcomes = []
+    for pipeline in pipelines:
+        scenario = importlib.import_module(f"local_platform.demo.{pipeline}").SCENARIO
+        print(f"== {pipeline}: running {scenario.dag_id} for {', '.join(scenario.dates)}", flush=True)
+        outcomes.append(run_scenario(scenario, ctx))
+    print()
+    print(format_summary(outcomes))
+    print(f"\nAirflow environment: source {platform.state_dir / 'airflow.env'}; UI: make ui; stop: make down")
+    return 0 if all(outcome.ok for outcome in outcomes) else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m local_platform", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("up")
+    sub.add_parser("down")
+    sub.add_parser("status")
+    sub.add_parser("ui")
+    demo_parser = sub.add_parser("demo")
+    demo_parser.add_argument("pipelines", nargs="*", default=list(DEMO_PIPELINES), choices=[[], *DEMO_PIPELINES])
+    args = parser.parse_args(argv)
+
+    platform = LocalPlatform()
+    try:
+        if args.command == "up":
+            platform.up()
+            for name, where in platform.status().items():
+                print(f"{name:<12} {where}")
+            print(f"Airflow environment: source {platform.state_dir / 'airflow.env'}")
+        elif args.command == "down":
+            stopped = platform.down()
+            print("stopped: " + (", ".join(stopped) or "nothing was running"))
+        elif args.command == "status":
+            for name, where in platform.status().items():
+                print(f"{name:<12} {where}")
+        elif args.command == "ui":
+            platform.start_ui(platform.up())
+            print(f"Airflow UI on http://127.0.0.1:{platform.ui_port} (stop with: make down)")
+        elif args.command == "demo":
+            return demo(platform, args.pipelines)
+    except PlatformError as exc:
+        print(f"local platform: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

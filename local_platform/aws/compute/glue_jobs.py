@@ -1,0 +1,298 @@
+"""Glue jobs that run: ``StartJobRun`` executes the job's script with the local PySpark.
+
+moto 5.2.5 records a run and moves it to SUCCEEDED without running anything. Here each new run
+downloads ``Command.ScriptLocation`` (and ``--extra-py-files`` / ``--extra-files``) from the local S3
+and runs ``python script.py --JOB_NAME <job> --JOB_RUN_ID <run> <arguments>`` in a background thread,
+like Glue's driver: arguments are the job's DefaultArguments merged with the run's Arguments (moto
+merges them), the environment points boto3 back at this server. The run goes RUNNING, then
+SUCCEEDED, FAILED (ErrorMessage = the script's exception line), TIMEOUT (job Timeout, minutes) or
+STOPPED (BatchStopJobRun). Output is written to ``<state_dir>/glue/<job>/<run_id>.log`` and, per
+line, to CloudWatch Logs ``/aws-glue/jobs/output`` (stdout) and ``/aws-glue/jobs/error`` (stderr)
+with the run id as stream, where GlueJobOperator(verbose=True) reads it.
+
+Also added because moto 5.2.5 lacks them and GlueJobOperator uses them: ``UpdateJob``
+(``update_config=True``) and ``BatchStopJobRun`` (``stop_job_run_on_kill=True``).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from local_platform.aws.compute import ComputeConfig
+
+LOG_GROUP = "/aws-glue/jobs"  # the provider reads <LogGroupName>/output and <LogGroupName>/error
+DEFAULT_TIMEOUT_MINUTES = 2880  # Glue's default job timeout
+HOST_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "JAVA_HOME", "TMPDIR", "SPARK_MASTER")
+# JobUpdate member -> FakeJob attribute; UpdateJob overwrites the whole definition, as on AWS.
+JOB_FIELDS = {
+    "Description": "description", "LogUri": "log_uri", "Role": "role", "ExecutionProperty": "execution_property",
+    "Command": "command", "DefaultArguments": "default_arguments", "NonOverridableArguments":
+    "non_overridable_arguments", "Connections": "connections", "MaxRetries": "max_retries",
+    "AllocatedCapacity": "allocated_capacity", "Timeout": "timeout", "MaxCapacity": "max_capacity",
+    "WorkerType": "worker_type", "NumberOfWorkers": "number_of_workers",
+    "SecurityConfiguration": "security_configuration", "NotificationProperty": "notification_property",
+    "GlueVersion": "glue_version", "CodeGenConfigurationNodes": "code_gen_configuration_nodes",
+    "ExecutionClass": "execution_class", "SourceControlDetails": "source_control_details",
+}
+
+
+def install(config: ComputeConfig) -> None:
+    from moto.core.responses import ActionResult
+    from moto.core.utils import utcnow
+    from moto.glue.models import FakeJob, FakeJobRun
+    from moto.glue.responses import GlueResponse
+
+    original_start = FakeJob.start_job_run
+    original_as_dict = FakeJobRun.as_dict
+    start_lock = threading.Lock()  # moto's MaxConcurrentRuns check and the new run must be one step
+
+    def start_job_run(self, **kwargs):
+        with start_lock:
+            run_id = original_start(self, **kwargs)
+            LocalJobRun(config, self, self.job_runs[-1]).start()
+        return run_id
+
+    def as_dict(self):
+        described = original_as_dict(self)
+        local = getattr(self, "local_run", None)
+        return described if local is None else local.describe(described)
+
+    def update_job(self):
+        job = self.glue_backend.get_job(self._get_param("JobName"))
+        update = self._get_param("JobUpdate")
+        for key, attribute in JOB_FIELDS.items():
+            setattr(job, attribute, update.get(key, {} if key in ("ExecutionProperty", "DefaultArguments") else None))
+        job.execution_class = job.execution_class or "STANDARD"
+        job.last_modified_on = utcnow()
+        return ActionResult({"JobName": job.name})
+
+    def batch_stop_job_run(self):
+        job = self.glue_backend.get_job(self._get_param("JobName"))
+        stopped, errors = [], []
+        for run_id in self._get_param("JobRunIds"):
+            run = next((run for run in job.job_runs if run.job_run_id == run_id), None)
+            local = getattr(run, "local_run", None)
+            if local is not None and local.stop():
+                stopped.append({"JobName": job.name, "JobRunId": run_id})
+            else:
+                errors.append({"JobName": job.name, "JobRunId": run_id, "ErrorDetail": {
+                    "ErrorCode": "InvalidInputException", "ErrorMessage": "Job run is not running"}})
+        return ActionResult({"SuccessfulSubmissions": stopped, "Errors": errors})
+
+    FakeJob.start_job_run = start_job_run
+    FakeJobRun.as_dict = as_dict
+    GlueResponse.update_job = update_job
+    GlueResponse.batch_stop_job_run = batch_stop_job_run
+
+
+class LocalJobRun:
+    """One job run: its script subprocess, its logs and the state it reports to moto's FakeJobRun."""
+
+    def __init__(self, config: ComputeConfig, job, run):
+        from moto.core.utils import utcnow
+
+        self._utcnow = utcnow
+        self.config = config
+        self.job = job
+        self.run = run
+        self.run_id = run.job_run_id
+        self.work_dir = config.state_dir / "glue" / job.name / self.run_id
+        self.log_path = config.state_dir / "glue" / job.name / f"{self.run_id}.log"
+        self.timeout_minutes = int(run.timeout or job.timeout or DEFAULT_TIMEOUT_MINUTES)
+        self.error_message: str | None = None
+        self.execution_time = 0
+        self.process: subprocess.Popen | None = None
+        self.stop_requested = False
+        # moto's state machine would advance on every GetJobRun; this run reports its real state instead.
+        run._transitions = []
+        run.status = "RUNNING"
+        run.local_run = self
+
+    def describe(self, described: dict) -> dict:
+        described.update({
+            "JobRunState": self.run.status,
+            "ExecutionTime": self.execution_time,
+            "LogGroupName": LOG_GROUP,
+            "GlueVersion": self.job.glue_version or "5.0",
+            "Timeout": self.timeout_minutes,
+        })
+        if self.error_message:
+            described["ErrorMessage"] = self.error_message
+        if self.run.status in ("STARTING", "RUNNING", "STOPPING"):
+            described.pop("CompletedOn", None)
+        return described
+
+    def start(self) -> None:
+        threading.Thread(target=self._run, name=f"glue-{self.run_id[:12]}", daemon=True).start()
+
+    def stop(self) -> bool:
+        if self.run.status != "RUNNING" or self.process is None:
+            return False
+        self.stop_requested = True
+        self.run.status = "STOPPING"
+        os.killpg(self.process.pid, signal.SIGTERM)
+        return True
+
+    def _run(self) -> None:
+        started = time.monotonic()
+        self.run.started_on = self._utcnow()
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            state = self._execute()
+        except Exception as exc:  # the run could not start (missing script, bad S3 URI, ...)
+            state, self.error_message = "FAILED", f"{type(exc).__name__}: {exc}"
+            with self.log_path.open("a") as log:
+                log.write(f"{self.error_message}\n")
+        self.execution_time = int(round(time.monotonic() - started))
+        self.run.completed_on = self.run.modified_on = self._utcnow()
+        self.run.status = state
+
+    def _execute(self) -> str:
+        script, python_path = self._download_code()
+        argv = ["--JOB_NAME", self.job.name, "--JOB_RUN_ID", self.run_id]
+        for key, value in (self.run.arguments or {}).items():
+            argv += [key if key.startswith("--") else f"--{key}", str(value)]
+        cloudwatch = CloudWatchStreams(self.job.backend.account_id, self.job.backend.region_name, self.run_id)
+        with self.log_path.open("w") as log:
+            log.write(f"job {self.job.name} run {self.run_id}: {sys.executable} {script} {' '.join(argv)}\n")
+            log.flush()
+            self.process = subprocess.Popen(
+                [sys.executable, str(script), *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                env=self._environment(python_path), cwd=self.work_dir, text=True, errors="replace",
+                start_new_session=True,  # a group, so a timeout also ends Spark's JVM
+            )
+            log_lock = threading.Lock()
+            stderr_lines: list[str] = []
+            readers = [
+                threading.Thread(target=_pump, args=(self.process.stdout, log, log_lock, cloudwatch.output, None)),
+                threading.Thread(target=_pump, args=(self.process.stderr, log, log_lock, cloudwatch.error,
+                                                     stderr_lines)),
+            ]
+            for reader in readers:
+                reader.start()
+            try:
+                returncode = self.process.wait(timeout=self.timeout_minutes * 60)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+                returncode = None
+            for reader in readers:
+                reader.join()
+        if returncode is None:
+            self.error_message = f"Job run timed out after {self.timeout_minutes} minutes"
+            return "TIMEOUT"
+        if self.stop_requested:
+            return "STOPPED"
+        if returncode != 0:
+            self.error_message = error_line(stderr_lines, returncode)
+            return "FAILED"
+        return "SUCCEEDED"
+
+    def _download_code(self) -> tuple[Path, list[str]]:
+        """The script in the run's folder, extra files beside it; returns (script, PYTHONPATH entries)."""
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        arguments = self.run.arguments or {}
+        script = self._download(self.job.command["ScriptLocation"], self.work_dir)
+        for uri in _uri_list(arguments.get("--extra-files")):
+            self._download(uri, self.work_dir)
+        py_dir = self.work_dir / "py"
+        python_path = [str(py_dir)]
+        for uri in _uri_list(arguments.get("--extra-py-files")):
+            path = self._download(uri, py_dir)
+            if path.suffix in (".zip", ".whl", ".egg"):
+                python_path.append(str(path))  # importable from the archive, as Glue does
+        return script, python_path
+
+    def _download(self, uri: str, folder: Path) -> Path:
+        from moto.s3.exceptions import MissingBucket
+        from moto.s3.models import s3_backends
+
+        parts = urlsplit(uri)
+        if parts.scheme not in ("s3", "s3a", "s3n"):
+            raise ValueError(f"not an S3 URI: {uri}")
+        backend = s3_backends[self.job.backend.account_id]["aws"]
+        try:
+            key = backend.get_object(parts.netloc, parts.path.lstrip("/"))
+        except MissingBucket:
+            key = None
+        if key is None:
+            raise FileNotFoundError(f"{uri} does not exist")
+        body = key.value
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / Path(parts.path).name
+        path.write_bytes(body)
+        return path
+
+    def _environment(self, python_path: list[str]) -> dict[str, str]:
+        host = {key: os.environ[key] for key in HOST_ENV if key in os.environ}
+        return {
+            **host,
+            "AWS_ENDPOINT_URL": self.config.endpoint_url,
+            "AWS_REGION": self.config.region,
+            "AWS_DEFAULT_REGION": self.config.region,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "PYTHONPATH": os.pathsep.join(python_path),
+            "PYTHONUNBUFFERED": "1",  # lines reach the log as they are printed
+            "PYSPARK_PYTHON": sys.executable,
+            "PYSPARK_DRIVER_PYTHON": sys.executable,
+            "SPARK_LOCAL_IP": "127.0.0.1",  # Spark's driver binds to loopback only
+        }
+
+
+class CloudWatchStreams:
+    """The run's stream (named after the run id) in Glue's output and error log groups."""
+
+    def __init__(self, account_id: str, region: str, run_id: str):
+        from moto.logs.models import logs_backends
+
+        self._logs = logs_backends[account_id][region]
+        self._run_id = run_id
+        for group in (f"{LOG_GROUP}/output", f"{LOG_GROUP}/error"):
+            self._logs.ensure_log_group(group)
+            self._logs.create_log_stream(group, run_id)
+
+    def output(self, line: str) -> None:
+        self._put(f"{LOG_GROUP}/output", line)
+
+    def error(self, line: str) -> None:
+        self._put(f"{LOG_GROUP}/error", line)
+
+    def _put(self, group: str, line: str) -> None:
+        self._logs.put_log_events(group, self._run_id, [{"timestamp": int(time.time() * 1000), "message": line}])
+
+
+def _pump(stream, log, log_lock: threading.Lock, to_cloudwatch, keep: list[str] | None) -> None:
+    for line in stream:
+        line = line.rstrip("\n")
+        with log_lock:
+            log.write(line + "\n")
+            log.flush()
+        if line:
+            to_cloudwatch(line)
+        if keep is not None:
+            keep.append(line)
+
+
+def _uri_list(value: str | None) -> list[str]:
+    return [item.strip() for item in (value or "").split(",") if item.strip()]
+
+
+def error_line(stderr_lines: list[str], returncode: int) -> str:
+    """The exception line of the script's last traceback (what a user needs from a failed run)."""
+    starts = [index for index, line in enumerate(stderr_lines) if line.startswith("Traceback (most recent call last)")]
+    if starts:
+        for line in stderr_lines[starts[-1] + 1:]:
+            if line and not line[0].isspace():
+                return line
+    last = next((line for line in reversed(stderr_lines) if line.strip()), "")
+    return f"Script exited with code {returncode}" + (f": {last}" if last else "")

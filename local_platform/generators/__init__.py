@@ -1,0 +1,1 @@
+"""Sample data generators for demos, tests and benchmarks."""

@@ -1,0 +1,97 @@
+"""Every DAG file imports cleanly, offline, and carries the project's operational defaults."""
+
+from __future__ import annotations
+
+import ast
+import socket
+from pathlib import Path
+
+import pytest
+
+DAGS_DIR = Path(__file__).resolve().parents[2] / "dags"
+DAG_FILES = sorted(path for path in DAGS_DIR.glob("*.py") if not path.name.startswith("_"))
+FORBIDDEN_AT_TOP_LEVEL = {"get_connection", "get_connection_from_secrets"}
+
+
+class NetworkUsed(AssertionError):
+    pass
+
+
+@pytest.fixture(scope="module")
+def dag_bag():
+    """Parse dags/ with the network, variables and connections all unavailable."""
+    from airflow.dag_processing.dagbag import DagBag
+    from airflow.sdk import Connection, Variable
+
+    def refuse(*args, **kwargs):
+        raise NetworkUsed(f"a DAG file touched the network or a secret at parse time: {args!r}")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(socket.socket, "connect", refuse)
+        patch.setattr(socket, "create_connection", refuse)
+        patch.setattr(Variable, "get", refuse)
+        patch.setattr(Connection, "get", refuse)
+        bag = DagBag(dag_folder=str(DAGS_DIR), include_examples=False)
+    return bag
+
+
+def test_dag_folder_has_the_pipelines():
+    assert DAG_FILES, "no DAG files found"
+
+
+def test_every_dag_file_imports_without_errors_offline(dag_bag):
+    assert dag_bag.import_errors == {}
+    files_with_dags = {Path(dag.fileloc).name for dag in dag_bag.dags.values()}
+    assert files_with_dags == {path.name for path in DAG_FILES}
+
+
+def test_every_dag_has_tags_owner_retries_with_backoff_and_alerts(dag_bag):
+    for dag_id, dag in dag_bag.dags.items():
+        assert dag.tags, f"{dag_id} has no tags"
+        for task in dag.tasks:
+            where = f"{dag_id}.{task.task_id}"
+            assert task.owner and task.owner != "airflow", f"{where} has no owner"
+            assert task.retries >= 2, f"{where} retries {task.retries} < 2"
+            assert task.retry_exponential_backoff, f"{where} has no exponential backoff"
+            assert task.on_failure_callback, f"{where} sends no failure alert"
+
+
+def test_every_dag_alerts_on_success(dag_bag):
+    for dag_id, dag in dag_bag.dags.items():
+        assert any(task.on_success_callback for task in dag.tasks), f"{dag_id} sends no success alert"
+
+
+def _top_level_calls(tree: ast.Module):
+    """Calls made while the module is imported (outside function bodies)."""
+    pending = list(tree.body)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            continue
+        if isinstance(node, ast.Call):
+            yield node
+        pending.extend(ast.iter_child_nodes(node))
+
+
+@pytest.mark.parametrize("path", DAG_FILES, ids=lambda path: path.name)
+def test_no_variable_or_connection_lookup_at_top_level(path):
+    for call in _top_level_calls(ast.parse(path.read_text())):
+        func = call.func
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+        owner = getattr(func.value, "id", "") if isinstance(func, ast.Attribute) else ""
+        assert not (owner == "Variable" and name == "get"), f"{path.name}:{call.lineno} Variable.get at top level"
+        assert name not in FORBIDDEN_AT_TOP_LEVEL, f"{path.name}:{call.lineno} {name} at top level"
+
+
+@pytest.mark.parametrize("path", DAG_FILES, ids=lambda path: path.name)
+def test_no_heavy_imports_at_top_level(path):
+    heavy = {"pyspark", "pandas", "selenium", "boto3", "psycopg2", "local_platform"}
+    tree = ast.parse(path.read_text())
+    for node in tree.body:
+        names = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names = [node.module]
+        for name in names:
+            assert name.split(".")[0] not in heavy, f"{path.name}:{node.lineno} imports {name} at top level"
