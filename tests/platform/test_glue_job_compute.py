@@ -1,0 +1,179 @@
+"""Glue StartJobRun on the local platform runs the real script (local_platform/aws/compute/glue_jobs.py)."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from local_platform.settings import PROJECT_ROOT
+
+FIXTURES = Path(__file__).parent / "fixtures" / "glue"
+BUCKET = "glue-compute-test"
+ROLE = "arn:aws:iam::123456789012:role/glue-compute-test"
+FINAL_STATES = {"SUCCEEDED", "FAILED", "TIMEOUT", "STOPPED", "ERROR"}
+
+
+@pytest.fixture(scope="module")
+def glue(local_aws):
+    """The Glue client, with the fixture scripts and glue_io.py uploaded to s3://glue-compute-test/scripts/."""
+    import boto3
+
+    from local_platform.provision import Provisioner
+
+    Provisioner(boto3.session.Session(region_name="us-east-1"), local_aws.endpoint, local=True).apply(
+        {"roles": [ROLE], "buckets": [BUCKET]})
+    s3 = local_aws.client("s3")
+    for path in [*FIXTURES.iterdir(), PROJECT_ROOT / "include" / "glue" / "glue_io.py"]:
+        s3.upload_file(str(path), BUCKET, f"scripts/{path.name}")
+    return local_aws.client("glue")
+
+
+def create_job(glue, script: str, **kwargs) -> str:
+    name = f"{Path(script).stem}-{uuid.uuid4().hex[:6]}"
+    glue.create_job(Name=name, Role=ROLE, GlueVersion="5.0",
+                    Command={"Name": "glueetl", "ScriptLocation": f"s3://{BUCKET}/scripts/{script}",
+                             "PythonVersion": "3"}, **kwargs)
+    return name
+
+
+def wait_for_run(glue, job: str, run_id: str, timeout_s: float = 120) -> dict:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        run = glue.get_job_run(JobName=job, RunId=run_id)["JobRun"]
+        if run["JobRunState"] in FINAL_STATES:
+            return run
+        time.sleep(0.3)
+    raise AssertionError(f"run {run_id} of {job} still {run['JobRunState']} after {timeout_s}s")
+
+
+def read_json(local_aws, uri: str):
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    return json.loads(local_aws.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
+
+
+def test_run_arguments_merge_over_default_arguments_and_extra_files_are_shipped(local_aws, glue):
+    job = create_job(glue, "echo_args.py", DefaultArguments={
+        "--extra-py-files": f"s3://{BUCKET}/scripts/glue_test_helper.py",
+        "--extra-files": f"s3://{BUCKET}/scripts/lookup.txt",
+        "--source": "default-source", "--mode": "default-mode"})
+    report_uri = f"s3://{BUCKET}/reports/{job}.json"
+
+    run_id = glue.start_job_run(JobName=job, Arguments={"--mode": "run-mode", "--report_uri": report_uri})["JobRunId"]
+    run = wait_for_run(glue, job, run_id)
+
+    assert run["JobRunState"] == "SUCCEEDED", run.get("ErrorMessage")
+    report = read_json(local_aws, report_uri)
+    assert report["args"]["--JOB_NAME"] == job
+    assert report["args"]["--JOB_RUN_ID"] == run_id
+    assert report["args"]["--source"] == "default-source"
+    assert report["args"]["--mode"] == "run-mode"
+    assert report["helper"] == "hello from extra-py-files"
+    assert report["extra_file"] == "lookup value"
+    assert report["endpoint"] == local_aws.endpoint
+    assert run["Arguments"]["--mode"] == "run-mode"
+    assert run["StartedOn"] <= run["CompletedOn"]
+    assert run["LogGroupName"] == "/aws-glue/jobs"
+
+
+def test_failing_script_ends_failed_with_its_exception_as_error_message(glue):
+    job = create_job(glue, "fails.py")
+
+    run_id = glue.start_job_run(JobName=job, Arguments={"--rows": "-3"})["JobRunId"]
+    run = wait_for_run(glue, job, run_id)
+
+    assert run["JobRunState"] == "FAILED"
+    assert run["ErrorMessage"] == "ValueError: row count cannot be negative: -3"
+    assert "CompletedOn" in run
+
+
+def test_missing_script_ends_failed_with_a_message(glue):
+    job = create_job(glue, "not_uploaded.py")
+
+    run = wait_for_run(glue, job, glue.start_job_run(JobName=job)["JobRunId"])
+
+    assert run["JobRunState"] == "FAILED"
+    assert run["ErrorMessage"] == f"FileNotFoundError: s3://{BUCKET}/scripts/not_uploaded.py does not exist"
+
+
+def test_output_goes_to_a_log_file_and_to_cloudwatch_output_and_error_streams(local_aws, glue):
+    job = create_job(glue, "fails.py")
+
+    run_id = glue.start_job_run(JobName=job, Arguments={"--rows": "-1"})["JobRunId"]
+    wait_for_run(glue, job, run_id)
+
+    log_file = local_aws.state_dir / "glue" / job / f"{run_id}.log"
+    text = log_file.read_text()
+    assert "checking input" in text and "ValueError: row count cannot be negative: -1" in text
+    logs = local_aws.client("logs")
+
+    def messages(group):
+        return [e["message"] for e in logs.filter_log_events(logGroupName=group, logStreamNames=[run_id])["events"]]
+
+    assert messages("/aws-glue/jobs/output") == ["checking input"]
+    assert "some warning on stderr" in messages("/aws-glue/jobs/error")
+    assert "ValueError: row count cannot be negative: -1" in messages("/aws-glue/jobs/error")
+
+
+def test_second_concurrent_run_is_rejected_and_a_run_can_be_stopped(glue):
+    job = create_job(glue, "sleeps.py", ExecutionProperty={"MaxConcurrentRuns": 1})
+    first = glue.start_job_run(JobName=job, Arguments={"--seconds": "60"})["JobRunId"]
+
+    with pytest.raises(glue.exceptions.ConcurrentRunsExceededException):
+        glue.start_job_run(JobName=job, Arguments={"--seconds": "1"})
+    stopped = glue.batch_stop_job_run(JobName=job, JobRunIds=[first])
+
+    assert stopped["SuccessfulSubmissions"] == [{"JobName": job, "JobRunId": first}]
+    assert wait_for_run(glue, job, first, timeout_s=20)["JobRunState"] == "STOPPED"
+    second = glue.start_job_run(JobName=job, Arguments={"--seconds": "0"})["JobRunId"]
+    assert wait_for_run(glue, job, second)["JobRunState"] == "SUCCEEDED"
+    runs = glue.get_job_runs(JobName=job)["JobRuns"]
+    assert {run["Id"]: run["JobRunState"] for run in runs} == {first: "STOPPED", second: "SUCCEEDED"}
+
+
+def test_run_longer_than_job_timeout_is_killed_and_ends_timeout(glue):
+    job = create_job(glue, "sleeps.py", Timeout=1)  # minutes: Glue's smallest timeout
+
+    started = time.monotonic()
+    run = wait_for_run(glue, job, glue.start_job_run(JobName=job, Arguments={"--seconds": "600"})["JobRunId"],
+                       timeout_s=120)
+
+    assert run["JobRunState"] == "TIMEOUT"
+    assert 55 < time.monotonic() - started < 90
+    assert run["ErrorMessage"] == "Job run timed out after 1 minutes"
+
+
+def test_update_job_overwrites_the_definition(glue):
+    job = create_job(glue, "fails.py", DefaultArguments={"--rows": "-1"})
+
+    glue.update_job(JobName=job, JobUpdate={
+        "Role": ROLE, "Command": {"Name": "glueetl", "ScriptLocation": f"s3://{BUCKET}/scripts/sleeps.py"},
+        "DefaultArguments": {"--seconds": "0"}})
+
+    definition = glue.get_job(JobName=job)["Job"]
+    assert definition["Command"]["ScriptLocation"].endswith("/sleeps.py")
+    assert definition["DefaultArguments"] == {"--seconds": "0"}
+    assert wait_for_run(glue, job, glue.start_job_run(JobName=job)["JobRunId"])["JobRunState"] == "SUCCEEDED"
+
+
+@pytest.mark.spark
+def test_pyspark_script_reads_s3_transforms_and_writes_results(local_aws, glue):
+    s3 = local_aws.client("s3")
+    s3.put_object(Bucket=BUCKET, Key="sales/input.csv", Body=b"category,amount\nfruit,3\nveg,5\nfruit,4\n")
+    job = create_job(glue, "spark_totals.py",
+                     DefaultArguments={"--extra-py-files": f"s3://{BUCKET}/scripts/glue_io.py"})
+    report_uri = f"s3://{BUCKET}/reports/{job}.json"
+
+    run_id = glue.start_job_run(JobName=job, Arguments={
+        "--input_uri": f"s3://{BUCKET}/sales/input.csv", "--output_uri": f"s3://{BUCKET}/totals/{job}",
+        "--report_uri": report_uri})["JobRunId"]
+    run = wait_for_run(glue, job, run_id, timeout_s=180)
+
+    assert run["JobRunState"] == "SUCCEEDED", run.get("ErrorMessage")
+    assert read_json(local_aws, report_uri) == {"fruit": 7, "veg": 5}
+    written = s3.list_objects_v2(Bucket=BUCKET, Prefix=f"totals/{job}/")["Contents"]
+    assert any(item["Key"].endswith(".parquet") for item in written)
+    assert run["ExecutionTime"] >= 1
