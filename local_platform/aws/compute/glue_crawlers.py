@@ -170,8 +170,9 @@ def plan_tables(bucket: str, prefix: str, keys: list[str], table_prefix: str = "
 
 
 def _dedupe_names(plans: list[TablePlan]) -> list[TablePlan]:
+    """The shallowest folder keeps a name; deeper namesakes get a suffix from their location."""
     seen: set[str] = set()
-    for plan in plans:
+    for plan in sorted(plans, key=lambda p: (p.location.count("/"), p.location)):
         if plan.name in seen:
             plan.name = f"{plan.name}_{hashlib.md5(plan.location.encode()).hexdigest()[:8]}"
         seen.add(plan.name)
