@@ -1,0 +1,43 @@
+"""Fixtures of the vn_stock tests: the local copy of the cafef.vn page, the seed rows, the scraper module."""
+
+from __future__ import annotations
+
+import csv
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+SCRAPER_DIR = PROJECT_ROOT / "include" / "lambda" / "vn_stock_scraper"
+SAVED_PAGES = Path(__file__).resolve().parent / "saved_pages"
+SEED_DIR = Path(os.environ.get("SEED_DATA_DIR", "/work/shared/seed-data")) / "vn_stock"
+
+# The Lambda's modules import each other by bare name, as they do inside the deployed zip.
+if str(SCRAPER_DIR) not in sys.path:
+    sys.path.insert(0, str(SCRAPER_DIR))
+
+
+@pytest.fixture(scope="session")
+def fake_cafef():
+    """The local copy of the history page, served on 127.0.0.1 for the whole session."""
+    from local_platform.fake_sites.cafef_history import FakeCafef
+
+    with FakeCafef() as site:
+        yield site
+
+
+def read_seed(name: str) -> list[dict[str, str]]:
+    path = SEED_DIR / name
+    if not path.exists():
+        pytest.skip(f"seed data not found at {path} (set SEED_DATA_DIR)")
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.fixture(scope="session")
+def seed_rows() -> list[dict[str, str]]:
+    """The six trading days of the seed, 13 to 20 November 2023, oldest first."""
+    names = ["20231113.csv", "20231114.csv", "20231115.csv", "20231116.csv", "20231117.csv", "20231120.csv"]
+    return [row for name in names for row in read_seed(name)]
