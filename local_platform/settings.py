@@ -68,3 +68,17 @@ def airflow_env(endpoints: PlatformEndpoints, settings_file: Path = SETTINGS_FIL
     for key, value in settings["variables"].items():
         env[f"AIRFLOW_VAR_{key.upper()}"] = value if isinstance(value, str) else json.dumps(value)
     return env
+
+
+def variables_env_file(settings_file: Path = SETTINGS_FILE) -> str:
+    """The variables of the settings file as an env file (docker-compose's ``env_file``)."""
+    variables = yaml.safe_load(settings_file.read_text())["variables"]
+    lines = ["# Generated from airflow_settings.yaml by: python -m local_platform.settings > docker/airflow-variables.env"]
+    for key, value in variables.items():
+        rendered = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+        lines.append(f"AIRFLOW_VAR_{key.upper()}={rendered}")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(variables_env_file(), end="")

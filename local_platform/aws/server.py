@@ -19,11 +19,11 @@ from local_platform.aws.compute import ComputeConfig, install_all
 HOST = "127.0.0.1"
 
 
-def port_is_free(port: int) -> bool:
+def port_is_free(port: int, host: str = HOST) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            sock.bind((HOST, port))
+            sock.bind((host, port))
         except OSError:
             return False
         return True
@@ -31,6 +31,7 @@ def port_is_free(port: int) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default=HOST, help="127.0.0.1 unless inside a container's own network")
     parser.add_argument("--port", type=int, default=int(os.environ.get("LOCAL_AWS_PORT", "4566")))
     parser.add_argument("--state-dir", type=Path, default=Path(".local/aws"))
     parser.add_argument("--region", default="us-east-1")
@@ -40,8 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    if not port_is_free(args.port):
-        print(f"local AWS: port {args.port} on {HOST} is already in use", file=sys.stderr)
+    if not port_is_free(args.port, args.host):
+        print(f"local AWS: port {args.port} on {args.host} is already in use", file=sys.stderr)
         return 2
     args.state_dir.mkdir(parents=True, exist_ok=True)
     # moto reads these when it builds ARNs and default accounts.
@@ -59,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from moto.server import ThreadedMotoServer
 
-    server = ThreadedMotoServer(ip_address=HOST, port=args.port, verbose=False)
+    server = ThreadedMotoServer(ip_address=args.host, port=args.port, verbose=False)
     server.start()
     print(f"local AWS listening on {config.endpoint_url} (compute: {', '.join(installed) or 'none'})", flush=True)
 
