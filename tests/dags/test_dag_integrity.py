@@ -31,7 +31,7 @@ def dag_bag():
         patch.setattr(socket, "create_connection", refuse)
         patch.setattr(Variable, "get", refuse)
         patch.setattr(Connection, "get", refuse)
-        bag = DagBag(dag_folder=str(DAGS_DIR), include_examples=False)
+        bag = DagBag(dag_folder=str(DAGS_DIR))
     return bag
 
 

@@ -1,0 +1,65 @@
+"""DAG parse time per file, in a warm interpreter, beside an empty DAG file as the baseline.
+
+    python benchmarks/dag_parse_time.py [--repeat 20]
+
+Each file is parsed by a DagBag of its own, ``--repeat`` times after a warm-up, the way the
+DAG processor re-parses files; printed as median milliseconds and as a ratio to the empty DAG.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+EMPTY_DAG = '''
+import pendulum
+from airflow.sdk import DAG
+with DAG("empty_baseline", schedule=None, start_date=pendulum.datetime(2024, 1, 1), tags=["baseline"]):
+    pass
+'''
+
+
+def parse_ms(path: Path, repeat: int) -> float:
+    from airflow.dag_processing.dagbag import DagBag
+
+    DagBag(dag_folder=str(path))  # warm-up: imports shared modules once
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        bag = DagBag(dag_folder=str(path))
+        samples.append((time.perf_counter() - started) * 1000)
+        if bag.import_errors:
+            raise SystemExit(f"{path.name}: {bag.import_errors}")
+    return statistics.median(samples)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeat", type=int, default=20)
+    args = parser.parse_args()
+    os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="parse-bench-"))
+    os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+    os.environ["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "WARNING"
+    os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(ROOT / "plugins")
+    sys.path[:0] = [str(ROOT / "plugins"), str(ROOT)]
+
+    with tempfile.TemporaryDirectory() as folder:
+        baseline_file = Path(folder) / "empty_baseline.py"
+        baseline_file.write_text(EMPTY_DAG)
+        baseline = parse_ms(baseline_file, args.repeat)
+    print(f"{'file':<28} {'median ms':>10} {'x empty DAG':>12}")
+    print(f"{'(empty DAG baseline)':<28} {baseline:>10.1f} {1.0:>12.2f}")
+    for path in sorted((ROOT / "dags").glob("*.py")):
+        elapsed = parse_ms(path, args.repeat)
+        print(f"{path.name:<28} {elapsed:>10.1f} {elapsed / baseline:>12.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
