@@ -56,7 +56,7 @@ VAT_RATE = "0.000"  # UK VAT on unprocessed meat is zero-rated; a few prepared l
 PREPARED_VAT_RATE = "0.200"
 PREPARED = {"PORK-SAU", "BEEF-MIN"}
 
-# One realistic defect per bad row: (column, bad value, what the pipeline should say about it).
+# One realistic defect per bad row, taken in turn: (column, value as delivered).
 DEFECTS = (
     ("quantity_kg", "n/a"),
     ("unit_price", "12,50"),  # decimal comma from a European spreadsheet
@@ -116,8 +116,8 @@ def generate(rows: int, seed: int = 0, day: date = date(2023, 5, 31), bad_rows: 
     customer_ids = [f"C{rng.randint(10000, 99999)}" for _ in CUSTOMERS]
     distinct = rows - duplicates
     lines = [_line(rng, number, day, customer_ids) for number in range(1, distinct + 1)]
-    for position in rng.sample(range(distinct), bad_rows):
-        column, value = DEFECTS[position % len(DEFECTS)]
+    for index, position in enumerate(rng.sample(range(distinct), bad_rows)):
+        column, value = DEFECTS[index % len(DEFECTS)]
         lines[position][COLUMNS.index(column)] = value
     for _ in range(duplicates):
         lines.insert(rng.randrange(len(lines) + 1), list(rng.choice(lines[:distinct])))

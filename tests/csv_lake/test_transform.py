@@ -1,0 +1,115 @@
+"""The csv_lake job's pure transforms on small frames with real PySpark."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+import pytest
+
+from csv_lake_to_parquet import (
+    BILLING_SCHEMA,
+    drop_exact_duplicates,
+    normalise_headers,
+    prepare_file,
+    report,
+    snake_case,
+    split_good_and_quarantine,
+    transform,
+)
+from local_platform.generators.billing_csv import COLUMNS, MESSY_HEADERS, generate
+
+pytestmark = pytest.mark.spark
+INGESTED_AT = datetime(2024, 3, 1, 6, 0, 0)
+
+
+def text_frame(spark, header, rows):
+    return spark.createDataFrame([list(row) for row in rows], schema=[str(name) for name in header]) if rows else \
+        spark.createDataFrame([], schema=", ".join(f"`{name}` string" for name in header))
+
+
+def csv_frame(spark, tmp_path, text, name="billing.csv"):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return spark.read.csv(str(path), header=True)
+
+
+def test_spreadsheet_headers_normalise_to_the_declared_snake_case_names():
+    assert [snake_case(header) for header in MESSY_HEADERS] == list(COLUMNS)
+
+
+def test_headers_that_collide_after_normalising_are_refused(spark):
+    df = text_frame(spark, ["Invoice ID", "invoice_id"], [("a", "b")])
+    with pytest.raises(ValueError, match="invoice_id"):
+        normalise_headers(df)
+
+
+def test_columns_are_matched_by_name_whatever_their_order_and_unknown_ones_dropped(spark):
+    df = text_frame(spark, ["Unit Price", "Invoice ID", "Notes"], [(" 4.50 ", "INV-1", "call first")])
+    prepared = prepare_file(df, "s3://raw/billing/dt=2024-03-01/a.csv")
+    row = prepared.collect()[0]
+    assert prepared.columns == [name for name, _, _ in BILLING_SCHEMA] + ["source_file"]
+    assert (row.invoice_id, row.unit_price, row.customer_id) == ("INV-1", "4.50", None)
+    assert row.source_file == "s3://raw/billing/dt=2024-03-01/a.csv"
+
+
+def test_exact_duplicates_across_files_keep_one_row_from_the_first_file(spark):
+    line = ["INV-1", "2024-03-01", "C1", "Pub", "BEEF-RIB-01", "Beef", "beef", "1.000", "20.00", "GBP", "0.000",
+            "20.00", "paid", "2024-03-31"]
+    other = line[:7] + ["2.000"] + line[8:]
+    second = prepare_file(text_frame(spark, COLUMNS, [line, other]), "s3://raw/b.csv")
+    first = prepare_file(text_frame(spark, COLUMNS, [line, line]), "s3://raw/a.csv")
+    distinct = drop_exact_duplicates(second.unionByName(first))
+    rows = sorted((row.quantity_kg, row.source_file) for row in distinct.collect())
+    assert rows == [("1.000", "s3://raw/a.csv"), ("2.000", "s3://raw/b.csv")]
+
+
+def test_values_that_do_not_cast_are_quarantined_with_their_reason_and_raw_value(spark, tmp_path):
+    generated = generate(rows=30, seed=3, bad_rows=6, duplicates=4, messy_headers=True)
+    prepared = prepare_file(csv_frame(spark, tmp_path, generated.text), "s3://raw/billing.csv")
+    combined, cast = transform([prepared], INGESTED_AT)
+    good, rejected = split_good_and_quarantine(cast)
+
+    assert combined.count() == 30
+    assert good.count() == generated.good_rows == 20
+    reasons = sorted(row.reject_reason for row in rejected.collect())
+    assert reasons == sorted([
+        "quantity_kg: cannot cast 'n/a' to decimal(12,3)",
+        "unit_price: cannot cast '12,50' to decimal(12,2)",
+        "invoice_date: cannot cast '31/05/2023' to date",
+        "vat_rate: cannot cast '20%' to decimal(5,3)",
+        "line_total: cannot cast '£45.00' to decimal(14,2)",
+        "invoice_id: required value missing",
+    ])
+    assert {row.quantity_kg for row in rejected.collect()} >= {"n/a"}  # kept as it arrived
+
+
+def test_good_rows_carry_declared_types_and_ingestion_metadata(spark):
+    line = ["INV-7", "2024-03-01", "C1", "Pub", "PORK-BEL-01", "Pork belly", "pork", "2.5", "8.95", "GBP", "0",
+            "22.38", "unpaid", "2024-03-31"]
+    prepared = prepare_file(text_frame(spark, COLUMNS, [line]), "s3://raw/a.csv")
+    _, cast = transform([prepared], INGESTED_AT)
+    good, _ = split_good_and_quarantine(cast)
+    types = dict(good.dtypes)
+    assert types["invoice_date"] == "date" and types["quantity_kg"] == "decimal(12,3)"
+    assert types["ingested_at"] == "timestamp"
+    row = good.collect()[0]
+    assert (row.quantity_kg, row.unit_price, row.ingested_at) == (Decimal("2.500"), Decimal("8.95"), INGESTED_AT)
+    assert row.source_file == "s3://raw/a.csv"
+    assert "reject_reason" not in good.columns
+
+
+def test_header_only_and_empty_files_give_zero_rows(spark, tmp_path):
+    empty = prepare_file(csv_frame(spark, tmp_path, "", "empty.csv"), "s3://raw/empty.csv")
+    header = prepare_file(csv_frame(spark, tmp_path, ",".join(COLUMNS) + "\n", "header.csv"), "s3://raw/h.csv")
+    combined, cast = transform([empty, header], INGESTED_AT)
+    assert (combined.count(), cast.count()) == (0, 0)
+    assert report(0, 0, 0, 0.05, "2024-03-01", [])["status"] == "empty"
+
+
+def test_report_fails_the_day_only_above_the_maximum_reject_rate():
+    assert report(read=110, distinct=100, quarantined=5, max_reject_rate=0.05, dt="d", files=[]) == {
+        "dt": "d", "status": "written", "files": [], "read": 110, "written": 95, "quarantined": 5,
+        "duplicates_dropped": 10, "reject_rate": 0.05, "max_reject_rate": 0.05}
+    rejected = report(read=100, distinct=100, quarantined=6, max_reject_rate=0.05, dt="d", files=[])
+    assert (rejected["status"], rejected["written"]) == ("rejected", 0)
