@@ -1,0 +1,209 @@
+"""retail_analytics: a day's orders, reviews and shipments from S3 into PostgreSQL staging, analysed into
+``analytics`` for the run's date and exported back to S3 as CSV.
+
+A producer drops ``orders.csv``, ``reviews.csv`` and ``shipment_deliveries.csv`` under
+``retail/dt=<date>/`` in the raw bucket, then a ``_SUCCESS`` marker. Each file is streamed into staging
+through ``COPY`` and merged on its key (reviews get a deterministic surrogate key), malformed rows are
+quarantined in ``staging.<table>_rejects``. The analyses (``include/sql/retail_analytics/``) replace their
+rows for the run date, are checked, and each is exported to
+``s3://<export_bucket>/retail_analytics/<table>/dt=<date>/<table>.csv``. Staging holds the latest drop
+loaded; the analyses only count what was known on the run date, so backfills and reruns are repeatable.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
+from airflow.providers.amazon.aws.transfers.sql_to_s3 import SqlToS3Operator
+from airflow.providers.common.sql.operators.sql import (
+    SQLColumnCheckOperator,
+    SQLExecuteQueryOperator,
+    SQLTableCheckOperator,
+)
+from airflow.sdk import DAG, Param, TaskGroup, chain, task
+from pipeline_kit.alerts import success_notifier
+from pipeline_kit.defaults import default_task_args
+from pipeline_kit.paths import sql_dir
+from pipeline_kit.s3_to_postgres import Column, S3ToPostgresMergeOperator, SurrogateKey
+
+PIPELINE = "retail_analytics"
+CONFIG = "var.json.retail_analytics"
+CONN_ID = "retail_postgres"
+RUN_DATE = "{{ (logical_date or dag_run.run_after) | ds }}"
+RAW_BUCKET = f"{{{{ {CONFIG}.raw_bucket }}}}"
+RAW_PREFIX = f"retail/dt={RUN_DATE}/"
+EXPORT_BUCKET = f"{{{{ {CONFIG}.export_bucket }}}}"
+
+# Source file -> staging table, its columns (CSV header names) and key.
+SOURCES = {
+    "orders": {
+        "columns": [Column("order_id", "integer", False), Column("customer_id", "integer", False),
+                    Column("order_date", "date", False), Column("product_id", "integer", False),
+                    Column("unit_price", "numeric", False), Column("quantity", "integer", False),
+                    Column("total_price", "numeric", False)],
+        "key_columns": ["order_id"],
+    },
+    "reviews": {
+        "columns": [Column("review", "smallint", False), Column("product_id", "integer", False)],
+        "key_columns": ["review_id"],
+        "surrogate_key": SurrogateKey("review_id", ("product_id", "review")),
+    },
+    "shipment_deliveries": {
+        "columns": [Column("shipment_id", "integer", False), Column("order_id", "integer", False),
+                    Column("shipment_date", "date"), Column("delivery_date", "date")],
+        "key_columns": ["shipment_id"],
+    },
+}
+
+STAGING_COLUMN_CHECKS = {
+    "orders": {
+        "order_id": {"null_check": {"equal_to": 0}, "unique_check": {"equal_to": 0}},
+        "quantity": {"min": {"geq_to": 1}},
+        "unit_price": {"min": {"greater_than": 0}},
+    },
+    "reviews": {
+        "review": {"min": {"geq_to": 1}, "max": {"leq_to": 5}},
+        "product_id": {"null_check": {"equal_to": 0}},
+    },
+    "shipment_deliveries": {
+        "shipment_id": {"unique_check": {"equal_to": 0}},
+        "order_id": {"null_check": {"equal_to": 0}},
+    },
+}
+
+# Checks on the run date's rows of each analytics table, and how its export is ordered.
+ANALYSES = {
+    "agg_shipments": {
+        "checks": {"one_row": {"check_statement": "COUNT(*) = 1"},
+                   "counts_not_negative": {"check_statement": "MIN(LEAST(tt_late_shipments, tt_undelivered_items)) >= 0"}},
+        "order_by": "run_date",
+    },
+    "agg_public_holiday_orders": {
+        "checks": {"twelve_months": {"check_statement": "COUNT(DISTINCT order_month) = 12 AND COUNT(*) = 12"},
+                   "counts_not_negative": {"check_statement": "MIN(tt_orders) >= 0"}},
+        "order_by": "order_month",
+    },
+    "best_performing_product": {
+        "checks": {"one_row": {"check_statement": "COUNT(*) = 1"},
+                   "stars_add_up": {"check_statement":
+                                    "MAX(ABS(pct_one_star_review + pct_two_star_review + pct_three_star_review"
+                                    " + pct_four_star_review + pct_five_star_review - 100)) <= 0.05"},
+                   "late_share_is_a_percentage": {"check_statement": "MAX(pct_late_shipments) BETWEEN 0 AND 100"}},
+        "order_by": "run_date",
+    },
+}
+
+
+@task
+def build_calendar(run_date: str, first_year: int, country: str) -> int:
+    """(Re)generate analytics.dim_dates from ``first_year`` to the year after the run's."""
+    from airflow.providers.postgres.hooks.postgres import PostgresHook
+    from pipeline_kit.calendar_dim import refresh_dim_dates
+
+    conn = PostgresHook(postgres_conn_id=CONN_ID).get_conn()
+    try:
+        return refresh_dim_dates(conn, "analytics.dim_dates", int(first_year), int(run_date[:4]) + 1, country)
+    finally:
+        conn.close()
+
+
+@task(on_success_callback=[success_notifier(PIPELINE, summary="{{ ti.xcom_pull(task_ids='summarize_run') }}")])
+def summarize_run(loads: dict, exports: list[str]) -> dict:
+    """Rows read, loaded and quarantined per file and where the exports are: the success alert's summary."""
+    return {"loads": {name: {key: counts[key] for key in ("read", "loaded", "rejected", "inserted", "updated")}
+                      for name, counts in loads.items()},
+            "rejected_total": sum(counts["rejected"] for counts in loads.values()),
+            "exports": exports}
+
+
+with DAG(
+    dag_id=PIPELINE,
+    description="Retail orders, reviews, shipments: S3 -> PostgreSQL staging -> analytics -> CSV exports",
+    schedule="@daily",
+    start_date=datetime(2021, 1, 1),
+    catchup=False,  # past dates run as backfills (airflow backfill create), each idempotent
+    max_active_runs=1,  # staging holds one drop at a time
+    default_args=default_task_args(PIPELINE),
+    template_searchpath=[sql_dir()],
+    params={
+        "holiday_country": Param("NG", type="string", description="ISO country of the public-holiday calendar"),
+        "calendar_first_year": Param(2015, type="integer", description="first year of analytics.dim_dates"),
+    },
+    tags=["retail_analytics", "s3", "postgres"],
+    doc_md=__doc__,
+) as dag:
+    wait_for_drop = S3KeySensor(
+        task_id="wait_for_drop",
+        bucket_name=RAW_BUCKET,
+        bucket_key=f"{RAW_PREFIX}_SUCCESS",
+        deferrable=True,
+        poke_interval=300,
+        timeout=timedelta(hours=20).total_seconds(),  # the drop comes at most once a day
+    )
+
+    create_tables = SQLExecuteQueryOperator(task_id="create_tables", conn_id=CONN_ID, sql="retail_analytics/ddl.sql")
+
+    calendar = build_calendar(RUN_DATE, "{{ params.calendar_first_year }}", "{{ params.holiday_country }}")
+
+    with TaskGroup("load_staging") as load_staging:
+        loads = {
+            name: S3ToPostgresMergeOperator(
+                task_id=name,
+                s3_bucket=RAW_BUCKET,
+                s3_key=f"{RAW_PREFIX}{name}.csv",
+                postgres_conn_id=CONN_ID,
+                table=f"staging.{name}",
+                max_reject_rate=f"{{{{ {CONFIG}.max_reject_rate }}}}",
+                **spec,
+            )
+            for name, spec in SOURCES.items()
+        }
+
+    with TaskGroup("check_staging") as check_staging:
+        for name, column_mapping in STAGING_COLUMN_CHECKS.items():
+            SQLColumnCheckOperator(task_id=name, conn_id=CONN_ID, table=f"staging.{name}",
+                                   column_mapping=column_mapping)
+        SQLTableCheckOperator(
+            task_id="shipments_follow_orders",
+            conn_id=CONN_ID,
+            table="staging.shipment_deliveries",
+            checks={"delivered_after_shipped": {
+                "check_statement": "delivery_date IS NULL OR shipment_date IS NULL OR delivery_date >= shipment_date"}},
+        )
+
+    with TaskGroup("analyse") as analyse:
+        for name in ANALYSES:
+            SQLExecuteQueryOperator(task_id=name, conn_id=CONN_ID, sql=f"retail_analytics/{name}.sql",
+                                    parameters={"run_date": RUN_DATE}, split_statements=True)
+
+    with TaskGroup("check_analytics") as check_analytics:
+        for name, spec in ANALYSES.items():
+            SQLTableCheckOperator(task_id=name, conn_id=CONN_ID, table=f"analytics.{name}", checks=spec["checks"],
+                                  partition_clause=f"run_date = '{RUN_DATE}'")
+
+    export_keys = {name: f"retail_analytics/{name}/dt={RUN_DATE}/{name}.csv" for name in ANALYSES}
+    with TaskGroup("export") as export:
+        for name, spec in ANALYSES.items():
+            SqlToS3Operator(
+                task_id=name,
+                sql_conn_id=CONN_ID,
+                query=f"SELECT * FROM analytics.{name} WHERE run_date = '{RUN_DATE}' ORDER BY {spec['order_by']}",
+                s3_bucket=EXPORT_BUCKET,
+                s3_key=export_keys[name],
+                file_format="csv",
+                df_kwargs={"index": False},
+                replace=True,
+            )
+
+    summary = summarize_run(
+        loads={name: operator.output for name, operator in loads.items()},
+        exports=[f"s3://{EXPORT_BUCKET}/{key}" for key in export_keys.values()],
+    )
+
+    # Wait for the day's drop, prepare the schemas and the calendar.
+    chain(wait_for_drop, create_tables, calendar, load_staging)
+    # Load and check staging, analyse for the run date and check the results.
+    chain(load_staging, check_staging, analyse, check_analytics)
+    # Export the analyses and report.
+    chain(check_analytics, export, summary)
