@@ -10,11 +10,10 @@ Pure transforms first (tested with PySpark on the seed rows), then a thin ``main
 
 from __future__ import annotations
 
+import glue_io
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
-
-import glue_io
 
 RAW_COLUMNS = [
     "RECORDED_DATE", "CLOSE_PRICE", "INDEX_CHANGE", "MACHED_VOLUME", "MACHED_AMOUNT",
@@ -28,6 +27,7 @@ CLEAN_COLUMNS = [
 # "-1.61(-0.15 %)": change in points, then in percent of the previous close.
 CHANGE_PATTERN = r"^\s*([+-]?[0-9][0-9,]*(?:\.[0-9]+)?)\s*\(\s*([+-]?[0-9]+(?:\.[0-9]+)?)\s*%\s*\)\s*$"
 NUMBER_PATTERN = r"^\s*[+-]?[0-9][0-9,]*(\.[0-9]+)?\s*$"
+INTEGER_PATTERN = r"^\s*[+-]?[0-9][0-9,]*\s*$"  # a volume with decimals is not a volume
 NO_RESULTS_TEXT = "KHÔNG CÓ KẾT QUẢ PHÙ HỢP"
 PRICES = ["close_price", "open_price", "high_price", "low_price"]
 
@@ -41,7 +41,8 @@ def parse_date(column: str):
 def parse_number(column: str, spark_type: str = "double"):
     """Text with thousands separators ("740,255,909", "1,100.07") -> number (null when it is not one)."""
     text = F.trim(F.col(column))
-    return F.when(text.rlike(NUMBER_PATTERN), F.regexp_replace(text, ",", "").cast(spark_type))
+    pattern = INTEGER_PATTERN if spark_type == "bigint" else NUMBER_PATTERN
+    return F.when(text.rlike(pattern), F.regexp_replace(text, ",", "").cast(spark_type))
 
 
 def parse_change(column: str):
@@ -53,22 +54,28 @@ def parse_change(column: str):
     return value, percent
 
 
+def raw_name(column: str) -> str:
+    # Spark resolves names case-insensitively: CLOSE_PRICE would clash with close_price.
+    return f"raw_{column}"
+
+
 def typed(raw: DataFrame) -> DataFrame:
-    """Raw text columns -> typed columns next to the raw ones (nulls where parsing failed)."""
-    change_value, change_percent = parse_change("INDEX_CHANGE")
-    return raw.select(
+    """Raw text columns (renamed raw_*) with the typed columns next to them (nulls where parsing failed)."""
+    renamed = raw.select(*(F.col(column).alias(raw_name(column)) for column in RAW_COLUMNS))
+    change_value, change_percent = parse_change(raw_name("INDEX_CHANGE"))
+    return renamed.select(
         "*",
-        parse_date("RECORDED_DATE").alias("trading_date"),
-        parse_number("CLOSE_PRICE").alias("close_price"),
+        parse_date(raw_name("RECORDED_DATE")).alias("trading_date"),
+        parse_number(raw_name("CLOSE_PRICE")).alias("close_price"),
         change_value.alias("change_value"),
         change_percent.alias("change_percent"),
-        parse_number("MACHED_VOLUME", "bigint").alias("matched_volume"),
-        parse_number("MACHED_AMOUNT").alias("matched_amount"),
-        parse_number("SELF_DEALED_VOLUME", "bigint").alias("deal_volume"),
-        parse_number("SELF_DEALED_AMOUNT").alias("deal_amount"),
-        parse_number("OPEN_PRICE").alias("open_price"),
-        parse_number("HIGHEST_PRICE").alias("high_price"),
-        parse_number("LOWEST_PRICE").alias("low_price"),
+        parse_number(raw_name("MACHED_VOLUME"), "bigint").alias("matched_volume"),
+        parse_number(raw_name("MACHED_AMOUNT")).alias("matched_amount"),
+        parse_number(raw_name("SELF_DEALED_VOLUME"), "bigint").alias("deal_volume"),
+        parse_number(raw_name("SELF_DEALED_AMOUNT")).alias("deal_amount"),
+        parse_number(raw_name("OPEN_PRICE")).alias("open_price"),
+        parse_number(raw_name("HIGHEST_PRICE")).alias("high_price"),
+        parse_number(raw_name("LOWEST_PRICE")).alias("low_price"),
     )
 
 
@@ -80,10 +87,11 @@ def reject_reason():
         ("SELF_DEALED_VOLUME", "deal_volume"), ("SELF_DEALED_AMOUNT", "deal_amount"),
         ("OPEN_PRICE", "open_price"), ("HIGHEST_PRICE", "high_price"), ("LOWEST_PRICE", "low_price"),
     ]
-    reason = F.when(F.upper(F.trim(F.col("RECORDED_DATE"))) == NO_RESULTS_TEXT, F.lit("no-results marker row"))
+    reason = F.when(F.upper(F.trim(F.col(raw_name("RECORDED_DATE")))) == NO_RESULTS_TEXT,
+                    F.lit("no-results marker row"))
     for raw, parsed in unparsed:
-        reason = reason.when(F.col(parsed).isNull(), F.concat(F.lit(f"unparseable {raw}: "),
-                                                              F.coalesce(F.col(raw), F.lit("<empty>"))))
+        text = F.coalesce(F.col(raw_name(raw)), F.lit("<empty>"))
+        reason = reason.when(F.col(parsed).isNull(), F.concat(F.lit(f"unparseable {raw}: "), text))
     for price in PRICES:
         reason = reason.when(F.col(price) <= 0, F.lit(f"{price} not positive"))
     return reason.when(F.col("high_price") < F.col("low_price"), F.lit("high_price below low_price"))
@@ -101,7 +109,8 @@ def clean(raw: DataFrame) -> tuple[DataFrame, DataFrame]:
     )
     good = (checked.where(F.col("reason").isNull())
             .select(*CLEAN_COLUMNS, F.date_format("trading_date", "yyyy-MM-dd").alias("dt")))
-    rejected = checked.where(F.col("reason").isNotNull()).select(*RAW_COLUMNS, "reason")
+    rejected = checked.where(F.col("reason").isNotNull()).select(
+        *(F.col(raw_name(column)).alias(column) for column in RAW_COLUMNS), "reason")
     return good, rejected
 
 
