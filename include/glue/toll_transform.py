@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import json
+import sys
 
 import glue_io
 from pyspark.sql import DataFrame, Window
@@ -49,6 +50,16 @@ def literal_to_json(line: str | None) -> str | None:
         return None  # e.g. set or bytes values, which JSON cannot carry
 
 
+def _shipped_by_value(function):
+    """Spark's Python workers import a UDF's module by name; when this script was imported (tests, not
+    Glue's ``__main__``) they may not find it, so its functions travel pickled by value instead."""
+    if function.__module__ != "__main__":
+        from pyspark import cloudpickle
+
+        cloudpickle.register_pickle_by_value(sys.modules[function.__module__])
+    return function
+
+
 def with_source(lines: DataFrame) -> DataFrame:
     """Text lines of the landed files -> (source_file, position, line), blank lines dropped."""
     return (
@@ -65,7 +76,7 @@ def parse_lines(lines: DataFrame) -> DataFrame:
     is_json_object = F.col("record").isNotNull() & F.col(f"record.{_CORRUPT}").isNull()
     strict = attempted.where(is_json_object)
     # Only the lines strict JSON could not read pay for the Python round trip.
-    to_json = F.udf(literal_to_json, T.StringType())
+    to_json = F.udf(_shipped_by_value(literal_to_json), T.StringType())
     legacy = (
         attempted.where(~is_json_object)
         .withColumn("as_json", to_json("line"))
