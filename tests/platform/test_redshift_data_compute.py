@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import tempfile
 import time
 import uuid
 
@@ -260,6 +261,16 @@ def test_workgroups_get_their_own_standin_database(redshift, local_aws, postgres
 
 
 def _dag_test(dag) -> DagRunResult:
+    """``dag.test()`` for a DAG defined in a test: Airflow 3.3 only runs DAGs it has serialized, and it
+    serializes the DAG bundles (our dags/ folder), so the test DAG is written to the metadata DB first."""
+    from airflow.dag_processing.bundles.manager import DagBundlesManager
+    from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
+
+    DagBundlesManager().sync_bundles_to_db()
+    with tempfile.TemporaryDirectory() as empty:
+        bag = DagBag(dag_folder=empty)
+    bag.bag_dag(dag)
+    sync_bag_to_db(bag, "dags-folder", None)
     dag_run = dag.test()
     return DagRunResult(state=str(dag_run.state).split(".")[-1].lower(), run_id=dag_run.run_id,
                         task_states={ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()})
@@ -302,8 +313,9 @@ def test_redshift_data_operator_deferrable_returns_sql_result(airflow_settings, 
     with DAG(unique("deferrable"), schedule=None) as dag:
         RedshiftDataOperator(
             task_id="count_booths", cluster_identifier=CLUSTER, database=DATABASE, db_user="awsuser",
-            sql="SELECT booth, count(*) AS n FROM (VALUES ('A'), ('B'), ('A')) AS t(booth) GROUP BY booth "
-                "ORDER BY booth",
+            # pg_sleep keeps the statement running past the operator's first check, so the task defers.
+            sql="SELECT booth, count(*) AS n FROM (VALUES ('A'), ('B'), ('A')) AS t(booth) CROSS JOIN pg_sleep(1) "
+                "GROUP BY booth ORDER BY booth",
             deferrable=True, poll_interval=1, return_sql_result=True, aws_conn_id="aws_default")
         RedshiftDataOperator(
             task_id="fail_on_error", cluster_identifier=CLUSTER, database=DATABASE, sql="SELECT 1 / 0",

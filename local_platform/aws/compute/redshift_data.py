@@ -294,7 +294,7 @@ class Runner:
             raise StatementError(f"ERROR: The specified S3 prefix '{prefix}' does not exist")
         with conn.cursor() as cur:
             cur.execute(f"SELECT * FROM {command.table} LIMIT 0")
-            table_columns = [column.name for column in cur.description]
+            table_columns = ['"' + column.name.replace('"', '""') + '"' for column in cur.description]
         columns = list(command.columns) or table_columns
         loaded = 0
         for key in keys:
@@ -359,7 +359,7 @@ def json_row(obj: dict, columns: list[str], ignore_case: bool) -> list:
     if ignore_case:
         obj = {key.lower(): value for key, value in obj.items()}
         columns = [column.lower() for column in columns]
-    return [_sql_value(obj.get(column.strip('"'))) for column in columns]
+    return [_sql_value(obj.get(column.strip('"').replace('""', '"'))) for column in columns]
 
 
 def parquet_rows(body: bytes, columns: list[str]) -> list[list]:
