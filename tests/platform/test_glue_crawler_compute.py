@@ -310,3 +310,48 @@ def test_crawl_log_is_in_cloudwatch_under_the_crawler_stream(lake, local_aws):
     assert any("Created table orders" in message for message in messages)
     assert all(crawler["LastCrawl"]["MessagePrefix"] in message for message in messages)
     assert "Crawl finished: SUCCEEDED" in messages[-1]
+
+
+# --- through the Amazon provider's operators and sensor ----------------------------------------------------
+
+
+@pytest.mark.dag_run
+def test_provider_crawler_operator_and_sensor_wait_for_real_crawls(airflow_settings, lake):
+    from airflow.providers.amazon.aws.operators.glue_crawler import GlueCrawlerOperator, GlueCrawlerRunOperator
+    from airflow.providers.amazon.aws.sensors.glue_crawler import GlueCrawlerSensor
+    from airflow.sdk import DAG, chain
+
+    from tests.platform.compute_dags import run_test_dag
+
+    s3, glue, bucket, database, name = lake
+    put(s3, bucket, "landing/tolls/dt=2024-01-01/a.csv", "plaza_id,amount\n1,2.5\n")
+    put(s3, bucket, "broken/events/bad.json", '{"id": 1}\n{"id": oops}\n')
+    config = {"Name": name, "Role": "arn:aws:iam::123456789012:role/glue", "DatabaseName": database,
+              "Targets": {"S3Targets": [{"Path": f"s3://{bucket}/landing/"}]}, "Tags": {"pipeline": "test"}}
+    broken = {**config, "Name": f"{name}-broken", "Targets": {"S3Targets": [{"Path": f"s3://{bucket}/broken/"}]}}
+
+    with DAG(f"crawler_ops_{name}", schedule=None, default_args={"retries": 0}) as dag:
+        crawl_and_wait = GlueCrawlerOperator(task_id="crawl_and_wait", config=config, poll_interval=1)
+        # Same crawler, changed config: the operator's update path, then a deferred wait.
+        recrawl_deferred = GlueCrawlerOperator(task_id="recrawl_deferred", poll_interval=1, deferrable=True,
+                                               config={**config, "TablePrefix": "landing_"})
+        start_only = GlueCrawlerRunOperator(task_id="start_only", crawler_name=name, wait_for_completion=False)
+        sense = GlueCrawlerSensor(task_id="sense", crawler_name=name, poke_interval=1, timeout=120)
+        crawl_broken = GlueCrawlerOperator(task_id="crawl_broken", config=broken, poll_interval=1)
+        start_broken = GlueCrawlerRunOperator(task_id="start_broken", crawler_name=broken["Name"],
+                                              wait_for_completion=False, trigger_rule="all_done")
+        sense_broken = GlueCrawlerSensor(task_id="sense_broken", crawler_name=broken["Name"], poke_interval=1,
+                                         timeout=120)
+        chain(crawl_and_wait, recrawl_deferred, start_only, sense)
+        chain(crawl_broken, start_broken, sense_broken)
+
+    result = run_test_dag(dag)
+
+    assert result.task_states == {"crawl_and_wait": "success", "recrawl_deferred": "success", "start_only": "success",
+                      "sense": "success", "crawl_broken": "failed", "start_broken": "success",
+                      "sense_broken": "failed"}
+    tables = {t["Name"]: t for t in glue.get_tables(DatabaseName=database)["TableList"]}
+    assert set(tables) == {"tolls", "landing_tolls"}
+    assert columns(tables["landing_tolls"]) == [("plaza_id", "bigint"), ("amount", "double")]
+    assert partitions(glue, database, "landing_tolls") == {("2024-01-01",): f"s3://{bucket}/landing/tolls/dt=2024-01-01/"}
+    assert glue.get_crawler(Name=broken["Name"])["Crawler"]["LastCrawl"]["Status"] == "FAILED"
