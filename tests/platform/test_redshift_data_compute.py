@@ -142,6 +142,16 @@ def test_batch_is_one_transaction_a_failing_statement_rolls_back_the_first(redsh
     assert query(standin, f"SELECT count(*) FROM {table}") == [(0,)]
 
 
+def test_truncate_commits_even_when_a_later_statement_of_the_batch_fails(redshift, standin):
+    table = unique("truncated")
+    assert run(redshift, f"CREATE TABLE {table} AS SELECT 1 AS id")["Status"] == "FINISHED"
+
+    description = run(redshift, [f"TRUNCATE {table}", "SELECT * FROM missing_table"])
+
+    assert description["Status"] == "FAILED"
+    assert query(standin, f"SELECT count(*) FROM {table}") == [(0,)]
+
+
 def test_batch_reports_each_sub_statement_and_its_result(redshift):
     table = unique("subs")
     description = run(redshift, [f"CREATE TABLE #{table} (id INT, name VARCHAR(10))",

@@ -13,6 +13,7 @@ from local_platform.aws.compute.redshift_sql import (
     TransactionControl,
     UnsupportedRedshiftSql,
     bind_parameters,
+    commits_implicitly,
     parse_copy,
     split_statements,
     translate,
@@ -60,6 +61,8 @@ def test_hash_temp_tables_become_distinct_quoted_temporary_tables():
         'CREATE TEMPORARY TABLE "#toll" (LIKE public.toll INCLUDING DEFAULTS)')
     assert translate("DELETE FROM toll USING #toll WHERE toll.id = #toll.id") == (
         'DELETE FROM toll USING "#toll" WHERE toll.id = "#toll".id')
+    assert translate("SELECT id INTO #recent FROM t") == 'SELECT id INTO TEMPORARY TABLE "#recent" FROM t'
+    assert translate("INSERT INTO #recent SELECT 1") == 'INSERT INTO "#recent" SELECT 1'
     assert translate("SELECT '#not_a_table', a # b FROM t") == "SELECT '#not_a_table', a # b FROM t"
 
 
@@ -137,6 +140,12 @@ def test_supported_copy_forms(options, expected):
 def test_unsupported_copy_forms_are_rejected_by_name(sql, named):
     with pytest.raises(UnsupportedRedshiftSql, match=re.escape(named)):
         translate(sql)
+
+
+def test_truncate_commits_implicitly_like_redshift():
+    assert commits_implicitly("truncate table public.toll")
+    assert not commits_implicitly("DELETE FROM public.toll")
+    assert not commits_implicitly("SELECT 'TRUNCATE'")
 
 
 def test_statements_split_on_semicolons_outside_literals_and_comments():

@@ -1,11 +1,25 @@
 """Redshift Data API that really runs SQL (replaces moto 5.2.5's redshiftdata, whose statements stay STARTED
 forever and return canned rows).
 
-Each cluster or workgroup + database is stood in for by a PostgreSQL database on ``config.postgres_dsn``'s
-server, named by :func:`standin_database_name` and created on first use. A statement runs in a thread on its
-own connection (a Redshift session: ``#temp`` tables live until it ends, time zone UTC), as one transaction;
-a batch is one transaction over all its statements. SQL goes through :mod:`redshift_sql` first, and
-``COPY ... FROM 's3://...'`` reads every object under the prefix from the local S3.
+Contract for pipeline authors:
+
+- Each cluster or workgroup + database is stood in for by the PostgreSQL database
+  ``standin_database_name(namespace, identifier, database)`` = ``{namespace}_rs_{identifier}_{database}``
+  (lowercased, anything but ``[a-z0-9]`` -> ``_``, cut to 63 characters) on ``config.postgres_dsn``'s server,
+  created on first use. Tests find it through that function and the server's namespace.
+- A statement runs in a thread on its own connection (one Redshift session: ``#temp`` tables live until it
+  ends; time zone UTC) as one transaction; a batch is one transaction over all its statements (``BEGIN``/
+  ``COMMIT`` inside it behave as in Redshift, and ``TRUNCATE`` commits). Status goes SUBMITTED -> STARTED ->
+  FINISHED, FAILED (``Error`` = PostgreSQL's message) or ABORTED (CancelStatement).
+- SQL goes through :mod:`redshift_sql`: storage hints stripped, ``#temp`` tables, ``GETDATE()``/``SYSDATE``,
+  ``VARCHAR(MAX)``; Redshift-only syntax it recognises but cannot translate fails naming it.
+- ``COPY table [(cols)] FROM 's3://bucket/prefix'`` with ``IAM_ROLE``/``CREDENTIALS``/access keys (ignored),
+  ``REGION``, and ``[FORMAT [AS]] CSV`` (``DELIMITER``, ``QUOTE``, ``NULL AS``, ``IGNOREHEADER n``), ``JSON
+  'auto'``/``'auto ignorecase'`` (keys matched to column names) or ``PARQUET`` (columns by position), plus
+  ``GZIP``, ``TIMEFORMAT``/``DATEFORMAT 'auto'``, ``COMPUPDATE``/``STATUPDATE``. Every object whose key starts
+  with the prefix is loaded, read from the local S3. Anything else (MANIFEST, jsonpaths, AVRO, ...) fails.
+- Not emulated: sessions (SessionId), EventBridge events (WithEvent is accepted and ignored), DbUser/SecretArn
+  authorisation (ignored).
 """
 
 from __future__ import annotations
@@ -30,6 +44,7 @@ from local_platform.aws.compute.redshift_sql import (
     TransactionControl,
     UnsupportedRedshiftSql,
     bind_parameters,
+    commits_implicitly,
     split_statements,
     translate,
 )
@@ -263,6 +278,8 @@ class Runner:
                         rows = len(records)
                     else:
                         rows = max(cur.rowcount, 0)
+                if commits_implicitly(sql_text):
+                    conn.commit()
         with _LOCK:
             query.has_result_set = has_result_set
             query.columns, query.records = (columns, records) if has_result_set else ([], [])

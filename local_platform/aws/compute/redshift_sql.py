@@ -151,6 +151,8 @@ def _rewrite(code: str) -> str:
         for pattern in _STORAGE_HINTS:
             code = re.sub(pattern, " ", code, flags=_FLAGS)
         code = re.sub(r"^(\s*CREATE)\s+TABLE(\s+(?:IF\s+NOT\s+EXISTS\s+)?#)", r"\1 TEMPORARY TABLE\2", code, flags=_FLAGS)
+    elif re.match(r"^\s*SELECT\b", code, re.I):  # SELECT ... INTO #t creates a session-temporary table too
+        code = re.sub(r"\bINTO\s+(?=#)", "INTO TEMPORARY TABLE ", code, flags=re.I)
     code = _TEMP_NAME.sub(lambda m: f'"#{m.group(1).lower()}"', code)
     for pattern, replacement in _REWRITES:
         code = pattern.sub(replacement, code)
@@ -290,6 +292,11 @@ def translate(statement: str) -> str | CopyCommand | TransactionControl:
         return copy
     _reject_untranslatable(masked.code)
     return masked.unmask(_rewrite(masked.code)).strip()
+
+
+def commits_implicitly(sql: str) -> bool:
+    """Whether Redshift commits the transaction when it runs this (translated) statement, as it does TRUNCATE."""
+    return bool(re.match(r"^\s*TRUNCATE\b", _Masked.of(sql).code, re.I))
 
 
 def bind_parameters(sql: str, parameters: list[dict] | None) -> tuple[str, dict | None]:
