@@ -177,3 +177,48 @@ def test_pyspark_script_reads_s3_transforms_and_writes_results(local_aws, glue):
     written = s3.list_objects_v2(Bucket=BUCKET, Prefix=f"totals/{job}/")["Contents"]
     assert any(item["Key"].endswith(".parquet") for item in written)
     assert run["ExecutionTime"] >= 1
+
+
+@pytest.mark.dag_run
+def test_glue_job_operator_and_sensor_wait_for_real_runs_and_fail_with_the_script(local_aws, glue, airflow_settings):
+    from airflow.providers.amazon.aws.operators.glue import GlueJobOperator
+    from airflow.providers.amazon.aws.sensors.glue import GlueJobSensor
+    from airflow.sdk import DAG, chain
+
+    from tests.platform.compute_dags import run_test_dag
+
+    suffix = uuid.uuid4().hex[:6]
+    scripts = f"s3://{BUCKET}/scripts"
+    echo = {"script_location": f"{scripts}/echo_args.py", "iam_role_arn": ROLE, "create_job_kwargs": {
+        "GlueVersion": "5.0", "DefaultArguments": {"--extra-py-files": f"{scripts}/glue_test_helper.py",
+                                                   "--extra-files": f"{scripts}/lookup.txt"}}}
+    with DAG(f"glue_job_ops_{suffix}", schedule=None, default_args={"retries": 0}) as dag:
+        submit_and_wait = GlueJobOperator(
+            task_id="submit_and_wait", job_name=f"ops-echo-{suffix}", verbose=True, job_poll_interval=1,
+            script_args={"--report_uri": f"s3://{BUCKET}/reports/ops-{suffix}-sync.json"}, **echo)
+        # Same job, changed definition: the operator's UpdateJob path, then a deferred wait.
+        submit_deferred = GlueJobOperator(
+            task_id="submit_deferred", job_name=f"ops-echo-{suffix}", deferrable=True, waiter_delay=1,
+            update_config=True, verbose=True, script_args={"--report_uri": f"s3://{BUCKET}/reports/ops-{suffix}-deferred.json"},
+            **{**echo, "create_job_kwargs": {**echo["create_job_kwargs"], "Description": "updated"}})
+        submit_only = GlueJobOperator(
+            task_id="submit_only", job_name=f"ops-sleep-{suffix}", script_location=f"{scripts}/sleeps.py",
+            iam_role_arn=ROLE, script_args={"--seconds": "2"}, wait_for_completion=False)
+        sense = GlueJobSensor(task_id="sense", job_name=f"ops-sleep-{suffix}", poke_interval=1, verbose=True,
+                              run_id="{{ ti.xcom_pull(task_ids='submit_only') }}")
+        GlueJobOperator(  # on its own: its failure must not skip the others
+            task_id="submit_failing", job_name=f"ops-fail-{suffix}", script_location=f"{scripts}/fails.py",
+            iam_role_arn=ROLE, script_args={"--rows": "-5"}, job_poll_interval=1)
+        chain(submit_and_wait, submit_deferred, submit_only, sense)
+
+    run = run_test_dag(dag)
+
+    assert run.task_states == {"submit_and_wait": "success", "submit_deferred": "success", "submit_only": "success",
+                               "sense": "success", "submit_failing": "failed"}
+    for mode in ("sync", "deferred"):
+        report = read_json(local_aws, f"s3://{BUCKET}/reports/ops-{suffix}-{mode}.json")
+        assert report["helper"] == "hello from extra-py-files"
+    assert glue.get_job(JobName=f"ops-echo-{suffix}")["Job"]["Description"] == "updated"
+    failed = glue.get_job_runs(JobName=f"ops-fail-{suffix}")["JobRuns"]
+    assert [(r["JobRunState"], r["ErrorMessage"]) for r in failed] == [
+        ("FAILED", "ValueError: row count cannot be negative: -5")]

@@ -123,3 +123,26 @@ def test_event_invocation_returns_at_once_and_runs_the_handler_in_the_background
             break
         time.sleep(0.2)
     assert keys == ["from-lambda.txt"]
+
+
+@pytest.mark.dag_run
+def test_lambda_invoke_operator_returns_the_handler_result_and_fails_on_a_function_error(
+        local_aws, deploy, airflow_settings):
+    from airflow.providers.amazon.aws.operators.lambda_function import LambdaInvokeFunctionOperator
+    from airflow.sdk import DAG
+
+    from tests.platform.compute_dags import run_test_dag
+
+    ok_name, failing_name = deploy("echo_context"), deploy("raises")
+    with DAG(dag_id=f"lambda_compute_{uuid.uuid4().hex[:6]}", schedule=None, default_args={"retries": 0}) as dag:
+        LambdaInvokeFunctionOperator(task_id="invoke_ok", function_name=ok_name, payload=json.dumps({"n": 7}),
+                                     log_type="Tail")
+        LambdaInvokeFunctionOperator(task_id="invoke_failing", function_name=failing_name,
+                                     payload=json.dumps({"amount": "abc"}))
+
+    run = run_test_dag(dag)
+
+    assert run.task_states == {"invoke_ok": "success", "invoke_failing": "failed"}
+    result = run.xcom("invoke_ok")  # the operator returns the payload text; XCom reads it back as JSON
+    assert result["event"] == {"n": 7}
+    assert result["function_name"] == ok_name
