@@ -1,6 +1,7 @@
 """Glue crawlers on the local server really crawl: tables, partitions, failures and metrics (moto only records)."""
 
 import io
+import json
 import time
 import uuid
 
@@ -284,6 +285,43 @@ def test_crawler_runs_then_stops_then_is_ready_and_refuses_a_second_start(lake):
     assert "STOPPING" in states
     assert metrics(glue, name)["LastRuntimeSeconds"] > 0
     assert metrics(glue, name)["StillEstimating"] is False
+
+
+def test_stopped_crawl_ends_cancelled_and_writes_nothing(lake):
+    s3, glue, bucket, database, name = lake
+    for index in range(60):  # enough objects that the crawl is still reading when the stop arrives
+        put(s3, bucket, f"orders/part-{index:03}.csv", "id,total\n1,2.5\n")
+    create(glue, name, database, f"s3://{bucket}/orders")
+
+    glue.start_crawler(Name=name)
+    glue.stop_crawler(Name=name)
+    assert glue.get_crawler(Name=name)["Crawler"]["State"] == "STOPPING"
+    while (crawler := glue.get_crawler(Name=name)["Crawler"])["State"] != "READY":
+        time.sleep(0.1)
+
+    assert crawler["LastCrawl"]["Status"] == "CANCELLED"
+    with pytest.raises(ClientError, match="EntityNotFoundException"):
+        glue.get_database(Name=database)
+    with pytest.raises(ClientError, match="CrawlerNotRunningException"):
+        glue.stop_crawler(Name=name)
+
+
+def test_list_crawls_reports_each_crawl_with_state_and_summary(lake):
+    s3, glue, bucket, database, name = lake
+    put(s3, bucket, "events/bad.json", "{oops\n")
+    create(glue, name, database, f"s3://{bucket}/events")
+    crawl(glue, name)
+    put(s3, bucket, "events/bad.json", '{"id": 1}\n')
+    crawl(glue, name)
+
+    crawls = glue.list_crawls(CrawlerName=name)["Crawls"]
+
+    assert [c["State"] for c in crawls] == ["FAILED", "COMPLETED"]
+    assert "line 1 is not valid JSON" in crawls[0]["ErrorMessage"]
+    assert json.loads(crawls[1]["Summary"])["TABLE"]["ADD"] == {"Count": 1}
+    completed = glue.list_crawls(CrawlerName=name, Filters=[
+        {"FieldName": "STATE", "FilterOperator": "EQ", "FieldValue": "COMPLETED"}])["Crawls"]
+    assert [c["CrawlId"] for c in completed] == [crawls[1]["CrawlId"]]
 
 
 def test_update_crawler_changes_what_the_next_crawl_does(lake):

@@ -280,12 +280,18 @@ def _current(table) -> dict:
 # ---- moto patches --------------------------------------------------------------------------------
 
 
+CRAWL_STATES = {None: "RUNNING", "SUCCEEDED": "COMPLETED", "FAILED": "FAILED", "CANCELLED": "STOPPED"}
+
+
 @dataclasses.dataclass
 class CrawlRun:
+    """One crawl. Kept in moto's ``FakeCrawler.crawls`` in place of its FakeCrawl, so ListCrawls reports it."""
+
+    crawler_name: str
     crawl_id: str = dataclasses.field(default_factory=lambda: str(uuid.uuid4()))
     start_time: datetime = dataclasses.field(default_factory=lambda: datetime.now(UTC))
     end_time: datetime | None = None
-    status: str = "RUNNING"  # RUNNING | SUCCEEDED | FAILED | CANCELLED
+    outcome: str | None = None  # LastCrawl.Status: SUCCEEDED | FAILED | CANCELLED, once finished
     error_message: str | None = None
     tables_created: int = 0
     tables_updated: int = 0
@@ -296,26 +302,54 @@ class CrawlRun:
     def seconds(self) -> float:
         return ((self.end_time or datetime.now(UTC)) - self.start_time).total_seconds()
 
-    def last_crawl(self, crawler_name: str) -> dict:
-        info = {"Status": self.status, "LogGroup": LOG_GROUP, "LogStream": crawler_name,
-                "MessagePrefix": self.crawl_id, "StartTime": self.start_time}
+    @property
+    def status(self) -> str:
+        """The crawl's State as ListCrawls reports it (and filters on)."""
+        return CRAWL_STATES[self.outcome]
+
+    # moto's FakeCrawler.as_dict reads these off its last crawl
+    log_group = LOG_GROUP
+
+    @property
+    def log_stream(self) -> str:
+        return self.crawler_name
+
+    @property
+    def message_prefix(self) -> str:
+        return self.crawl_id
+
+    def advance(self) -> None:
+        """moto's ListCrawls advances its simulated crawls; a real one moves by itself."""
+
+    def last_crawl(self) -> dict:
+        info = {"Status": self.outcome, "LogGroup": self.log_group, "LogStream": self.log_stream,
+                "MessagePrefix": self.message_prefix, "StartTime": self.start_time}
         if self.error_message:
             info["ErrorMessage"] = self.error_message
         return info
 
-
-def _runs(crawler) -> list[CrawlRun]:
-    return crawler.__dict__.setdefault("local_runs", [])
+    def as_dict(self) -> dict:
+        crawl = {"CrawlId": self.crawl_id, "State": self.status, "StartTime": self.start_time,
+                 "LogGroup": self.log_group, "LogStream": self.log_stream, "MessagePrefix": self.message_prefix,
+                 "DPUHour": round(self.seconds / 3600, 6),
+                 "Summary": json.dumps({"TABLE": {"ADD": {"Count": self.tables_created},
+                                                  "UPDATE": {"Count": self.tables_updated},
+                                                  "DELETE": {"Count": self.tables_deleted}}})}
+        if self.end_time:
+            crawl["EndTime"] = self.end_time
+        if self.error_message:
+            crawl["ErrorMessage"] = self.error_message
+        return crawl
 
 
 def _finished(crawler) -> list[CrawlRun]:
-    return [run for run in _runs(crawler) if run.end_time is not None]
+    return [run for run in crawler.crawls if run.end_time is not None]
 
 
 def crawler_metrics(crawler) -> dict:
     """GetCrawlerMetrics of one crawler: the table counts are those of its last finished crawl."""
     finished = _finished(crawler)
-    last = finished[-1] if finished else CrawlRun(end_time=datetime.now(UTC), status="")
+    last = finished[-1] if finished else CrawlRun(crawler.name, end_time=datetime.now(UTC))
     return {
         "CrawlerName": crawler.name,
         "TimeLeftSeconds": 0.0,
@@ -340,8 +374,8 @@ def install(config: ComputeConfig) -> None:
         finished = _finished(self)
         data.pop("LastCrawl", None)
         if finished:
-            data["LastCrawl"] = finished[-1].last_crawl(self.name)
-        data["CrawlElapsedTime"] = int(_runs(self)[-1].seconds * 1000) if self.status != "READY" else 0
+            data["LastCrawl"] = finished[-1].last_crawl()
+        data["CrawlElapsedTime"] = int(self.crawls[-1].seconds * 1000) if self.status != "READY" else 0
         return data
 
     def start_crawler(self, name: str) -> None:
@@ -349,8 +383,8 @@ def install(config: ComputeConfig) -> None:
         with _CATALOG_LOCK:
             if crawler.status != "READY":
                 raise CrawlerRunningException(f"Crawler with name {name} has already started")
-            run = CrawlRun()
-            _runs(crawler).append(run)
+            run = CrawlRun(name)
+            crawler.crawls.append(run)
             crawler.__dict__["local_state"] = "RUNNING"
         crawl = Crawl(config, self, crawler, run)
         threading.Thread(target=crawl.run, name=f"crawler-{name}", daemon=True).start()
@@ -359,7 +393,7 @@ def install(config: ComputeConfig) -> None:
         crawler = self.get_crawler(name)
         if crawler.status != "RUNNING":
             raise CrawlerNotRunningException(f"Crawler with name {name} isn't running")
-        _runs(crawler)[-1].cancel.set()
+        crawler.crawls[-1].cancel.set()
         crawler.__dict__["local_state"] = "STOPPING"
 
     def update_crawler(self, name: str, changes: dict) -> None:
@@ -416,17 +450,18 @@ class Crawl:
         self.log(f"Crawl started for crawler {self.crawler.name}")
         try:
             self.crawl()
-            run.status = "SUCCEEDED"
+            outcome = "SUCCEEDED"
         except CrawlCancelled:
-            run.status = "CANCELLED"
+            outcome = "CANCELLED"
         except SchemaError as exc:
-            run.status, run.error_message = "FAILED", str(exc)
+            outcome, run.error_message = "FAILED", str(exc)
         except Exception as exc:  # noqa: BLE001  (any error ends the crawl FAILED, as on AWS)
-            run.status, run.error_message = "FAILED", f"{type(exc).__name__}: {exc}"
-        self.log(f"Crawl finished: {run.status}" + (f": {run.error_message}" if run.error_message else "") +
+            outcome, run.error_message = "FAILED", f"{type(exc).__name__}: {exc}"
+        self.log(f"Crawl finished: {outcome}" + (f": {run.error_message}" if run.error_message else "") +
                  f" (tables created {run.tables_created}, updated {run.tables_updated}, deleted {run.tables_deleted})")
         self.crawler.__dict__["local_state"] = "STOPPING"
         time.sleep(STOPPING_SECONDS)
+        run.outcome = outcome
         run.end_time = datetime.now(UTC)
         self.crawler.__dict__["local_state"] = "READY"
         self.flush_log()
