@@ -301,12 +301,16 @@ class Runner:
 
     def _copy(self, conn, command: CopyCommand) -> int:
         import psycopg2
+        from botocore.exceptions import ClientError
 
         bucket, _, prefix = command.source[len("s3://"):].partition("/")
         s3 = self._s3()
-        keys = [obj["Key"]
-                for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
-                for obj in page.get("Contents", []) if not obj["Key"].endswith("/")]
+        try:
+            keys = [obj["Key"]
+                    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+                    for obj in page.get("Contents", []) if not obj["Key"].endswith("/")]
+        except ClientError as exc:
+            raise StatementError(f"ERROR: cannot list {command.source}: {exc}") from exc
         if not keys:
             raise StatementError(f"ERROR: The specified S3 prefix '{prefix}' does not exist")
         with conn.cursor() as cur:
@@ -504,7 +508,8 @@ def submit(backend, sqls: list[str], is_batch: bool, params: dict) -> Statement:
     if is_batch:
         statement.sub_statements = [Query(id=f"{statement_id}:{n}", query_string=sql)
                                     for n, sql in enumerate(sqls, start=1)]
-    backend.statements[statement_id] = statement
+    with _LOCK:
+        backend.statements[statement_id] = statement
     _runner.start(statement)
     _wait(statement, params.get("WaitTimeSeconds"))
     return statement
@@ -570,7 +575,8 @@ def cancel_statement(self):
                               f"with ID: {statement.id}")
         statement.cancel_requested = True
         if statement.status == "SUBMITTED":
-            statement.set_status("ABORTED")
+            for query in statement.queries:
+                query.set_status("ABORTED")
         elif statement.connection is not None:
             statement.connection.cancel()  # the worker sees QueryCanceled and reports ABORTED
     statement.done.wait(10)
@@ -581,8 +587,10 @@ def list_statements(self):
     params = _params(self)
     status = params.get("Status", "ALL")
     name = params.get("StatementName")
+    with _LOCK:  # submissions add to the dict meanwhile
+        statements = list(self.redshiftdata_backend.statements.values())
     wanted = [
-        statement for statement in self.redshiftdata_backend.statements.values()
+        statement for statement in statements
         if (status == "ALL" or statement.status == status)
         and (not name or (statement.statement_name or "").startswith(name))
         and all(not params.get(key) or params[key] == value for key, value in (
