@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import os
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -41,3 +42,22 @@ def seed_rows() -> list[dict[str, str]]:
     """The six trading days of the seed, 13 to 20 November 2023, oldest first."""
     names = ["20231113.csv", "20231114.csv", "20231115.csv", "20231116.csv", "20231117.csv", "20231120.csv"]
     return [row for name in names for row in read_seed(name)]
+
+
+def expected_clean(row: dict[str, str]) -> dict:
+    """What a seed row must become, computed with plain Python from its text."""
+    value, _, percent = row["INDEX_CHANGE"].partition("(")
+    return {
+        "trading_date": datetime.strptime(row["RECORDED_DATE"], "%d/%m/%Y").date(),
+        "close_price": float(row["CLOSE_PRICE"]),
+        "change_value": float(value),
+        "change_percent": float(percent.rstrip(")").rstrip("%").strip()),
+        "matched_volume": int(row["MACHED_VOLUME"]),
+        "matched_amount": float(row["MACHED_AMOUNT"]),
+        "deal_volume": int(row["SELF_DEALED_VOLUME"]),
+        "deal_amount": float(row["SELF_DEALED_AMOUNT"]),
+        "open_price": float(row["OPEN_PRICE"]),
+        "high_price": float(row["HIGHEST_PRICE"]),
+        "low_price": float(row["LOWEST_PRICE"]),
+        "dt": datetime.strptime(row["RECORDED_DATE"], "%d/%m/%Y").date().isoformat(),
+    }

@@ -2,33 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 import pytest
 from vn_stock_parser import parse_history_table
 
-from tests.vn_stock.conftest import SAVED_PAGES, read_seed
+from tests.vn_stock.conftest import SAVED_PAGES, expected_clean, read_seed
 
 pytestmark = pytest.mark.spark
-
-
-def expected_clean(row: dict[str, str]) -> dict:
-    """What a seed row must become, computed with plain Python from its text."""
-    value, _, percent = row["INDEX_CHANGE"].partition("(")
-    return {
-        "trading_date": datetime.strptime(row["RECORDED_DATE"], "%d/%m/%Y").date(),
-        "close_price": float(row["CLOSE_PRICE"]),
-        "change_value": float(value),
-        "change_percent": float(percent.rstrip(")").rstrip("%").strip()),
-        "matched_volume": int(row["MACHED_VOLUME"]),
-        "matched_amount": float(row["MACHED_AMOUNT"]),
-        "deal_volume": int(row["SELF_DEALED_VOLUME"]),
-        "deal_amount": float(row["SELF_DEALED_AMOUNT"]),
-        "open_price": float(row["OPEN_PRICE"]),
-        "high_price": float(row["HIGHEST_PRICE"]),
-        "low_price": float(row["LOWEST_PRICE"]),
-        "dt": datetime.strptime(row["RECORDED_DATE"], "%d/%m/%Y").date().isoformat(),
-    }
 
 
 def raw_frame(spark, rows: list[dict[str, str]]):

@@ -1,0 +1,245 @@
+"""vn_stock: the VN-Index daily history from cafef.vn, scraped, cleaned and upserted into Aurora PostgreSQL.
+
+Replaces the original's EventBridge rule, Fargate-hosted Flask scraper, start/stop Lambdas and two Glue jobs
+(the second deleted the day in Aurora and appended it, not atomically) with one DAG run per trading day,
+after the close in Asia/Ho_Chi_Minh:
+
+start the Aurora cluster (stopped between runs to save cost) -> scrape the day's row with headless Chromium
+(Lambda) -> clean it with a Glue PySpark job -> upsert it into ``vn_stock.daily_index`` in one transaction ->
+data-quality checks -> stop the cluster, whatever happened before (a teardown, so it never hides a failure).
+
+A day the site answers "no matching results" (a holiday) is no failure: the scrape reports ``no_trading``,
+nothing is cleaned or loaded, and a ``[NO_TRADING]`` message goes to the alerts topic. Ranges: trigger a run
+with the ``date_from``/``date_to`` params (one cluster start for the whole range), or
+``airflow backfill create --dag-id vn_stock --from-date ... --to-date ...`` (one run per trading day).
+Reruns are idempotent: the clean partitions of the run's dates are replaced and the upsert rewrites no
+row that did not change.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pendulum
+from airflow.providers.amazon.aws.operators.glue import GlueJobOperator
+from airflow.providers.amazon.aws.operators.lambda_function import LambdaInvokeFunctionOperator
+from airflow.providers.amazon.aws.operators.rds import RdsStartDbOperator, RdsStopDbOperator
+from airflow.providers.common.sql.operators.sql import (
+    SQLCheckOperator,
+    SQLExecuteQueryOperator,
+    SQLTableCheckOperator,
+)
+from airflow.sdk import DAG, Param, TriggerRule, chain, task
+from airflow.timetables.trigger import CronTriggerTimetable
+from pipeline_kit.alerts import success_notifier
+from pipeline_kit.defaults import default_task_args
+from pipeline_kit.paths import sql_dir
+
+PIPELINE = "vn_stock"
+CONFIG = "var.json.vn_stock"
+MARKET_TZ = "Asia/Ho_Chi_Minh"
+AURORA_CONN = "aurora_vn_stock"
+TABLE = "vn_stock.daily_index"
+RAW_BUCKET = f"{{{{ {CONFIG}.raw_bucket }}}}"
+ARTIFACTS_BUCKET = f"{{{{ {CONFIG}.artifacts_bucket }}}}"
+AURORA_CLUSTER = f"{{{{ {CONFIG}.aurora_cluster }}}}"
+
+# The trading day of a scheduled run is its logical date on the exchange's clock (22:00 ICT = 15:00 UTC).
+RUN_DAY = f"(logical_date or dag_run.run_after).in_timezone('{MARKET_TZ}').strftime('%Y-%m-%d')"
+DATE_FROM = f"(params.date_from or {RUN_DAY})"
+DATE_TO = f"(params.date_to or params.date_from or {RUN_DAY})"
+RUN_RANGE = f"{{{{ {DATE_FROM} }}}}_{{{{ {DATE_TO} }}}}"
+SCRAPE_EVENT = f"{{{{ {{'date_from': {DATE_FROM}, 'date_to': {DATE_TO}, 'source_url': {CONFIG}.source_url}} | tojson }}}}"
+CLEAN_URI = f"s3://{RAW_BUCKET}/clean/vn_stock/"
+REPORT_KEY = f"reports/vn_stock/{RUN_RANGE}/report.json"
+
+GLUE_JOB = {
+    "GlueVersion": "5.0",
+    "WorkerType": "G.1X",
+    "NumberOfWorkers": 2,
+    "Timeout": 30,
+    "DefaultArguments": {
+        "--extra-py-files": f"s3://{ARTIFACTS_BUCKET}/glue/glue_io.py",
+        "--job-language": "python",
+    },
+}
+# The clean CSV's columns as the load casts them (the Glue job wrote them in this order, dt is the partition).
+CLEAN_COLUMNS = [
+    ("trading_date", "date", False), ("close_price", "double precision", False),
+    ("change_value", "double precision", False), ("change_percent", "double precision", False),
+    ("matched_volume", "bigint", False), ("matched_amount", "double precision", False),
+    ("deal_volume", "bigint", False), ("deal_amount", "double precision", False),
+    ("open_price", "double precision", False), ("high_price", "double precision", False),
+    ("low_price", "double precision", False),
+]
+TABLE_CHECKS = {
+    "one_row_per_trading_date": {"check_statement": "COUNT(*) = COUNT(DISTINCT trading_date)"},
+    "prices_positive": {"check_statement": "MIN(LEAST(open_price, high_price, low_price, close_price)) > 0"},
+    "high_not_below_low": {"check_statement": "COUNT(*) FILTER (WHERE high_price < low_price) = 0"},
+}
+
+
+@task
+def read_scrape_result(payload: str, raw_bucket: str) -> dict:
+    """The scraper's answer, checked: ``ok`` with its raw files, or ``no_trading``; anything else fails."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    result = json.loads(payload)
+    if result.get("status") == "ok" and result.get("keys"):
+        return {**result, "raw_uris": ",".join(f"s3://{raw_bucket}/{key}" for key in result["keys"])}
+    if result.get("status") == "no_trading":
+        return result
+    raise AirflowFailException(f"unexpected scraper result: {payload}")
+
+
+@task.branch
+def route_by_trading(result: dict) -> str:
+    """Rows scraped: clean and load them. A day without trading: report it and load nothing."""
+    return "clean_prices" if result["status"] == "ok" else "report_no_trading"
+
+
+@task(on_success_callback=[success_notifier(
+    PIPELINE, event="no_trading", summary="{{ ti.xcom_pull(task_ids='report_no_trading') }}")])
+def report_no_trading(result: dict) -> dict:
+    """The site has no row for the requested days (weekend or holiday): an informational message only."""
+    return {"date_from": result["date_from"], "date_to": result["date_to"], "rows": 0}
+
+
+@task
+def read_clean_report(bucket: str, key: str) -> dict:
+    """The Glue job's report; a rejected row fails the run before anything is loaded (the site changed or
+    sent something odd: a person should look at the rejects)."""
+    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+    from airflow.sdk.exceptions import AirflowFailException
+
+    report = json.loads(S3Hook().read_key(key, bucket_name=bucket))
+    if report["rejected_rows"]:
+        raise AirflowFailException(f"{report['rejected_rows']} scraped rows rejected: {report['reject_reasons']}")
+    return report
+
+
+@task
+def load_into_aurora(report: dict, run_day: str) -> dict:
+    """Upsert the clean partitions of the report's dates into the table in one transaction
+    (streamed COPY into staging, then INSERT ... ON CONFLICT (trading_date) DO UPDATE of changed rows)."""
+    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+    from airflow.providers.postgres.hooks.postgres import PostgresHook
+    from pipeline_kit.s3_to_postgres import as_columns, load_lines, s3_lines
+
+    s3 = S3Hook()
+    bucket, prefix = S3Hook.parse_s3_url(report["clean_uri"])
+    keys = [key for day in report["trading_dates"] for key in s3.list_keys(bucket, f"{prefix.rstrip('/')}/dt={day}/")
+            if key.endswith(".csv")]
+
+    def lines():
+        """The partitions' CSV files as one: the first file's header, then every file's data lines."""
+        header_sent = False
+        for key in keys:
+            file_lines = s3_lines(s3.get_key(key, bucket).get()["Body"])
+            header = next(file_lines, None)
+            if header is not None and not header_sent:
+                header_sent = True
+                yield header
+            yield from file_lines
+
+    conn = PostgresHook(postgres_conn_id=AURORA_CONN).get_conn()
+    try:
+        return load_lines(conn, lines(), table=TABLE, columns=as_columns(CLEAN_COLUMNS), key_columns=["trading_date"],
+                          source_key=report["clean_uri"], logical_date=run_day, max_reject_rate=0.0, log=None)
+    finally:
+        conn.close()
+
+
+with DAG(
+    dag_id=PIPELINE,
+    description="VN-Index daily history: Selenium scrape (Lambda) -> Glue clean -> Aurora PostgreSQL upsert",
+    schedule=CronTriggerTimetable("0 22 * * 1-5", timezone=MARKET_TZ),
+    start_date=pendulum.datetime(2023, 11, 1, tz=MARKET_TZ),
+    catchup=False,  # missed days: a date_from/date_to run or `airflow backfill create` (see the docstring)
+    max_active_runs=1,  # runs share one cluster: a run must not stop it under another
+    default_args=default_task_args(PIPELINE),
+    template_searchpath=sql_dir(),
+    params={
+        "date_from": Param(None, type=["null", "string"], format="date",
+                           description="first day to scrape (default: the run's trading day)"),
+        "date_to": Param(None, type=["null", "string"], format="date",
+                         description="last day to scrape (default: date_from)"),
+    },
+    tags=["vn_stock", "selenium", "lambda", "glue", "aurora"],
+    doc_md=__doc__,
+) as dag:
+    start_aurora = RdsStartDbOperator(
+        task_id="start_aurora",
+        db_type="cluster",
+        db_identifier=AURORA_CLUSTER,
+        wait_for_completion=True,
+        waiter_delay=15,
+        waiter_max_attempts=60,  # Aurora takes minutes to start
+    )
+
+    scrape = LambdaInvokeFunctionOperator(
+        task_id="scrape",
+        function_name=f"{{{{ {CONFIG}.scraper_function }}}}",
+        payload=SCRAPE_EVENT,
+    )
+    scrape_result = read_scrape_result(scrape.output, RAW_BUCKET)
+    route = route_by_trading(scrape_result)
+    no_trading = report_no_trading(scrape_result)
+
+    clean_prices = GlueJobOperator(
+        task_id="clean_prices",
+        job_name="vn_stock_clean",
+        job_desc="Scraped VN-Index rows (page text) -> typed rows partitioned by trading date, rejects, report",
+        script_location=f"s3://{ARTIFACTS_BUCKET}/glue/vn_stock_clean.py",
+        s3_bucket=ARTIFACTS_BUCKET,
+        iam_role_arn=f"{{{{ {CONFIG}.glue_role }}}}",
+        create_job_kwargs=GLUE_JOB,
+        update_config=True,
+        script_args={
+            "--raw_uris": "{{ ti.xcom_pull(task_ids='read_scrape_result')['raw_uris'] }}",
+            "--clean_uri": CLEAN_URI,
+            "--rejects_uri": f"s3://{RAW_BUCKET}/rejects/vn_stock/{RUN_RANGE}/",
+            "--report_uri": f"s3://{RAW_BUCKET}/{REPORT_KEY}",
+        },
+        job_poll_interval=5,
+    )
+    clean_report = read_clean_report(RAW_BUCKET, REPORT_KEY)
+
+    create_table = SQLExecuteQueryOperator(
+        task_id="create_table", conn_id=AURORA_CONN, sql="vn_stock/create_daily_index.sql")
+    loaded = load_into_aurora(clean_report, f"{{{{ {DATE_FROM} }}}}")
+
+    check_table = SQLTableCheckOperator(
+        task_id="check_table", conn_id=AURORA_CONN, table=TABLE, checks=TABLE_CHECKS)
+    check_changes = SQLCheckOperator(
+        task_id="check_changes", conn_id=AURORA_CONN, sql="vn_stock/check_change_consistency.sql",
+        on_success_callback=[success_notifier(PIPELINE, summary="{{ ti.xcom_pull(task_ids='load_into_aurora') }}")],
+    )
+
+    stop_aurora = RdsStopDbOperator(
+        task_id="stop_aurora",
+        db_type="cluster",
+        db_identifier=AURORA_CLUSTER,
+        wait_for_completion=True,
+        waiter_delay=15,
+        waiter_max_attempts=60,
+    )
+
+    chain(
+        # setup: the cluster is stopped between runs
+        start_aurora,
+        # scrape, then stop here on a day without trading
+        scrape, scrape_result, route, [clean_prices, no_trading],
+    )
+    chain(
+        # clean, load in one transaction, prove the table is sound
+        clean_prices, clean_report, create_table, loaded, check_table, check_changes,
+    )
+    chain(
+        # teardown: stop the cluster whatever happened, so a failure never leaves it running
+        [check_changes, no_trading], stop_aurora,
+    )
+    # A teardown does not decide the run's state, so a failed load still fails the run; ALL_DONE (rather than
+    # the teardown default ALL_DONE_SETUP_SUCCESS) also stops a cluster whose start timed out half-way.
+    stop_aurora.as_teardown(setups=start_aurora)
+    stop_aurora.trigger_rule = TriggerRule.ALL_DONE
