@@ -60,7 +60,7 @@ def test_cast_value_normalises_types_and_turns_empty_into_null():
     assert cast_value("", Column("shipped", "date")) == r"\N"
     assert cast_value("2022-07-14", Column("shipped", "date")) == "2022-07-14"
     assert cast_value("13/11/2023", Column("day", "date", fmt="%d/%m/%Y")) == "2023-11-13"
-    assert cast_value("1,092.5".replace(",", ""), Column("amount", "numeric")) == "1092.5"
+    assert cast_value("1092.50", Column("amount", "numeric")) == "1092.50"
     assert cast_value("a\tb\\c", Column("note", "text")) == "a\\tb\\\\c"
     assert cast_value("TRUE", Column("flag", "boolean")) == "t"
 
@@ -70,7 +70,7 @@ def test_cast_value_normalises_types_and_turns_empty_into_null():
     ("", Column("order_id", "integer", nullable=False), "order_id: missing value"),
     ("2022-02-30", Column("order_date", "date"), "order_date: '2022-02-30' is not a date (YYYY-MM-DD)"),
     ("99999999999", Column("order_id", "integer"), "order_id: 99999999999 out of range for integer"),
-    ("NaN", Column("amount", "numeric"), "amount: 'NaN' is not a finite number"),
+    ("NaN", Column("amount", "numeric"), "amount: 'NaN' is not a number"),
 ])
 def test_cast_value_rejects_malformed_fields_with_reason(text, column, reason):
     with pytest.raises(ValueError) as error:
@@ -112,6 +112,28 @@ def test_copy_lines_reports_line_numbers_and_raw_text_of_rejects():
     assert result.read == 3
     assert [(r.line_number, r.raw_line, r.reason) for r in result.rejects] == [
         (4, "oops,2022-01-02", "order_id: 'oops' is not an integer")]
+
+
+def test_plain_and_quoted_or_padded_lines_give_the_same_values():
+    columns = [Column("id", "integer", False), Column("day", "date"), Column("amount", "numeric"),
+               Column("note", "text")]
+    result = ParseResult()
+    lines = list(copy_lines(["id,day,amount,note", "1,2022-01-01,5.5,hello world", '" 2 ","2022-01-01", 5.5 ,hello world ',
+                             "3,,,", "4,2022-02-30,1,x"], columns, ["id"], None, result))
+
+    assert lines == ["1\t2022-01-01\t5.5\thello world\n", "2\t2022-01-01\t5.5\thello world\n",
+                     "3\t\\N\t\\N\t\\N\n"]
+    assert [(r.line_number, r.reason) for r in result.rejects] == [
+        (5, "day: '2022-02-30' is not a date (YYYY-MM-DD)")]
+
+
+def test_quoted_field_spanning_lines_is_one_record():
+    result = ParseResult()
+    lines = list(copy_lines(["id,note", '1,"two', 'lines"', "2,x"], [Column("id", "integer"), Column("note", "text")],
+                            ["id"], None, result))
+
+    assert lines == ["1\ttwo\\nlines\n", "2\tx\n"]
+    assert (result.read, result.rejects) == (2, [])
 
 
 def test_missing_header_field_fails_the_whole_file():
