@@ -294,7 +294,7 @@ def test_s3_to_redshift_upsert_twice_leaves_no_duplicates(airflow_settings, loca
     s3, bucket = landing
     table = unique("toll")
     run(redshift, f"CREATE TABLE public.{table} (transaction_id BIGINT, booth VARCHAR(10), amount DECIMAL(6,2), "
-                  f"PRIMARY KEY (transaction_id)) DISTKEY (transaction_id) SORTKEY (booth)")
+                  f"day DATE, PRIMARY KEY (transaction_id)) DISTKEY (transaction_id) SORTKEY (booth)")
     api_kwargs = {"database": DATABASE, "cluster_identifier": CLUSTER, "db_user": "awsuser",
                   "wait_for_completion": True, "poll_interval": 1}
 
@@ -304,15 +304,16 @@ def test_s3_to_redshift_upsert_twice_leaves_no_duplicates(airflow_settings, loca
             S3ToRedshiftOperator(
                 task_id="upsert_toll", table=table, schema="public", s3_bucket=bucket, s3_key=table,
                 redshift_conn_id="aws_default", aws_conn_id="aws_default", method="UPSERT",
-                upsert_keys=["transaction_id"], copy_options=["FORMAT AS CSV", "IGNOREHEADER 1"],
+                upsert_keys=["transaction_id"], column_list=["transaction_id", "booth", "amount", "day"],
+                copy_options=["CSV", "IGNOREHEADER 1", "DATEFORMAT 'YYYY-MM-DD'"],
                 redshift_data_api_kwargs=api_kwargs)
         return _dag_test(dag).state
 
-    assert load(b"transaction_id,booth,amount\n1,A,2.00\n2,B,3.00\n") == "success"
-    assert load(b"transaction_id,booth,amount\n2,B,4.50\n3,C,1.00\n") == "success"
+    assert load(b"transaction_id,booth,amount,day\n1,A,2.00,2024-05-01\n2,B,3.00,2024-05-01\n") == "success"
+    assert load(b"transaction_id,booth,amount,day\n2,B,4.50,2024-05-02\n3,C,1.00,2024-05-02\n") == "success"
 
-    assert query(standin, f"SELECT transaction_id, booth, amount::text FROM {table} ORDER BY 1") == [
-        (1, "A", "2.00"), (2, "B", "4.50"), (3, "C", "1.00")]
+    assert query(standin, f"SELECT transaction_id, booth, amount::text, day::text FROM {table} ORDER BY 1") == [
+        (1, "A", "2.00", "2024-05-01"), (2, "B", "4.50", "2024-05-02"), (3, "C", "1.00", "2024-05-02")]
 
 
 @pytest.mark.dag_run

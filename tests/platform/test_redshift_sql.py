@@ -117,6 +117,8 @@ def test_copy_as_s3_to_redshift_operator_emits_it_is_parsed():
      {"format": "csv", "delimiter": ";", "quote": "'", "null_as": "\\N", "gzip": True}),
     ("IAM_ROLE default FORMAT CSV TIMEFORMAT 'auto' DATEFORMAT AS 'AUTO' COMPUPDATE OFF STATUPDATE OFF",
      {"format": "csv"}),
+    ("IAM_ROLE 'r' CSV IGNOREHEADER 1 DATEFORMAT 'YYYY-MM-DD' TIMEFORMAT 'YYYY-MM-DD HH:MI:SS'",
+     {"format": "csv", "ignore_header": 1}),
     ("CREDENTIALS 'aws_iam_role=arn:aws:iam::1:role/r' FORMAT AS JSON 'auto'", {"format": "json"}),
     ("IAM_ROLE 'r' JSON 'auto ignorecase'", {"format": "json", "json_ignore_case": True}),
     ("IAM_ROLE 'r' JSON", {"format": "json"}),
@@ -133,7 +135,8 @@ def test_supported_copy_forms(options, expected):
     ("COPY t FROM 's3://b/p' IAM_ROLE 'r' CSV MANIFEST", "MANIFEST"),
     ("COPY t FROM 's3://b/p' IAM_ROLE 'r' FORMAT AS AVRO 'auto'", "AVRO"),
     ("COPY t FROM 's3://b/p' IAM_ROLE 'r' JSON 's3://b/jsonpaths.json'", "JSON 's3://b/jsonpaths.json'"),
-    ("COPY t FROM 's3://b/p' IAM_ROLE 'r' CSV TIMEFORMAT 'YYYY-MM-DD HH:MI:SS'", "TIMEFORMAT"),
+    ("COPY t FROM 's3://b/p' IAM_ROLE 'r' CSV TIMEFORMAT 'epochsecs'", "TIMEFORMAT 'epochsecs'"),
+    ("COPY t FROM 's3://b/p' IAM_ROLE 'r' CSV DATEFORMAT 'DD/MM/YYYY'", "DATEFORMAT 'DD/MM/YYYY'"),
     ("COPY t FROM 's3://b/p' IAM_ROLE 'r' PARQUET IGNOREHEADER 1", "CSV only"),
     ("COPY t FROM 'dynamodb://table' IAM_ROLE 'r' CSV", "dynamodb://"),
 ])

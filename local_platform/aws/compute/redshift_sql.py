@@ -167,6 +167,11 @@ _COPY = re.compile(
 _OPTION_TOKEN = re.compile(r"\x00\d+\x00|[A-Za-z_]+|\d+|\S")
 _IGNORED_AUTH = {"IAM_ROLE", "CREDENTIALS", "ACCESS_KEY_ID", "SECRET_ACCESS_KEY", "SESSION_TOKEN", "REGION"}
 _UNSUPPORTED_FORMATS = {"AVRO", "ORC", "FIXEDWIDTH", "SHAPEFILE"}
+# Formats PostgreSQL's own date/time input parses the same way, so they need no translation.
+_ISO_FORMATS = {
+    "DATEFORMAT": {"auto", "yyyy-mm-dd"},
+    "TIMEFORMAT": {"auto", "yyyy-mm-dd hh:mi:ss", "yyyy-mm-dd hh24:mi:ss", "yyyy-mm-ddthh:mi:ss"},
+}
 
 
 class _Tokens:
@@ -253,8 +258,11 @@ def parse_copy(statement: str) -> CopyCommand | None:
                 raise UnsupportedRedshiftSql("COPY option IGNOREHEADER needs a row count")
             options["ignore_header"] = int(count)
         elif word in ("TIMEFORMAT", "DATEFORMAT"):
-            if tokens.literal(word).lower() != "auto":
-                raise UnsupportedRedshiftSql(f"COPY {word} other than 'auto' is not supported locally")
+            value = tokens.literal(word)
+            if value.lower() not in _ISO_FORMATS[word]:
+                raise UnsupportedRedshiftSql(
+                    f"COPY {word} '{value}' is not supported locally (only 'auto' and the ISO "
+                    f"{' / '.join(repr(f.upper()) for f in sorted(_ISO_FORMATS[word]) if f != 'auto')})")
         elif word == "GZIP":
             options["gzip"] = True
         elif word in ("COMPUPDATE", "STATUPDATE"):  # statistics hints
