@@ -88,6 +88,26 @@ def test_csv_folder_becomes_table_with_header_columns_and_lazy_simple_serde(lake
     assert table["PartitionKeys"] == []
 
 
+def test_retail_seed_csvs_crawl_into_typed_tables_with_empty_dates_as_date(lake):
+    from local_platform.seed import SEED_DATA_DIR
+
+    s3, glue, bucket, database, name = lake
+    for folder, file in (("orders", "orders.csv"), ("shipments", "shipment_deliveries.csv")):
+        put(s3, bucket, f"retail/{folder}/{file}", (SEED_DATA_DIR / "retail" / file).read_bytes())
+    create(glue, name, database, f"s3://{bucket}/retail/")
+
+    crawl(glue, name)
+
+    orders = glue.get_table(DatabaseName=database, Name="orders")["Table"]
+    assert columns(orders) == [("order_id", "bigint"), ("customer_id", "bigint"), ("order_date", "date"),
+                               ("product_id", "bigint"), ("unit_price", "bigint"), ("quantity", "bigint"),
+                               ("total_price", "bigint")]
+    assert orders["Parameters"]["recordCount"] == "10000"
+    shipments = glue.get_table(DatabaseName=database, Name="shipments")["Table"]
+    assert columns(shipments) == [("shipment_id", "bigint"), ("order_id", "bigint"), ("shipment_date", "date"),
+                                  ("delivery_date", "date")]
+
+
 def test_quoted_tab_separated_csv_gets_open_csv_serde(lake):
     s3, glue, bucket, database, name = lake
     put(s3, bucket, "plazas/plazas.tsv", '"plaza_id"\t"name"\n"1"\t"North gate"\n')

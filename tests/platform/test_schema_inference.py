@@ -20,6 +20,7 @@ from local_platform.aws.compute.schema_inference import (
     classify,
     infer_csv_columns,
     infer_file_schema,
+    infer_folder_schemas,
     infer_json_columns,
     infer_parquet_columns,
     sniff_csv,
@@ -208,3 +209,15 @@ def test_table_level_configuration_makes_plain_subfolders_partitions():
 def test_files_beside_partition_folders_are_an_error():
     with pytest.raises(SchemaError, match="inconsistent partition folders"):
         plan_tables("lake", "", ["sales/dt=1/a.csv", "sales/b.csv"])
+
+
+def test_all_text_extract_beside_typed_files_keeps_the_folder_header():
+    typed = b"RECORDED_DATE,CLOSE_PRICE\n15/11/2023,1122.5\n"
+    no_results = "RECORDED_DATE,CLOSE_PRICE\nKHÔNG CÓ KẾT QUẢ PHÙ HỢP,KHÔNG CÓ KẾT QUẢ PHÙ HỢP\n".encode()
+
+    schemas = infer_folder_schemas([("a.csv", typed), ("b.csv", no_results)])
+
+    assert [s.columns for s in schemas] == [[("recorded_date", "string"), ("close_price", "double")],
+                                            [("recorded_date", "string"), ("close_price", "string")]]
+    assert [s.record_count for s in schemas] == [1, 1]
+

@@ -17,7 +17,9 @@ Table contract (what a pipeline author can rely on, here and on AWS for the simp
   (the bucket is level 1); folders below it are partitions (``key=value`` or ``partition_<i>``).
 - ``StorageDescriptor.Location`` = ``s3://bucket/path/to/folder/`` (trailing slash); partitions:
   ``.../key=value/``; partition keys are ``string`` columns; partitions carry their own columns.
-- Columns: CSV header names (lower-cased) or ``col0, col1, ...`` when Glue's header rule says "no header";
+- Columns: CSV header names (lower-cased) or ``col0, col1, ...`` when Glue's header rule says "no header"
+  (first row all text and no non-text column below it; a file whose first row repeats the header of another
+  CSV in the same folder is read with that header);
   JSON top-level keys (lower-cased); Parquet field names (lower-cased). Types: bigint, double, boolean, date,
   timestamp (``yyyy-MM-dd HH:mm:ss[.f]`` only), string; Parquet maps its own types (int, float, decimal(p,s),
   array<..>, struct<..>, map<..>); JSON integers are bigint, objects struct<..>, arrays array<..>.
@@ -45,7 +47,7 @@ from urllib.parse import unquote
 from local_platform.aws.compute.schema_inference import (
     FileSchema,
     SchemaError,
-    infer_file_schema,
+    infer_folder_schemas,
     merge_columns,
     render_columns,
 )
@@ -505,12 +507,14 @@ class Crawl:
         return objects
 
     def _infer(self, s3, bucket: str, plan: TablePlan, sizes: dict[str, int]) -> CrawledTable:
-        by_partition: dict[tuple[str, ...], list[FileSchema]] = {}
-        for key, values in plan.files.items():
+        files = []
+        for key in plan.files:
             if self.run_info.cancel.is_set():
                 raise CrawlCancelled
-            data = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-            by_partition.setdefault(values, []).append(infer_file_schema(f"s3://{bucket}/{key}", data))
+            files.append((f"s3://{bucket}/{key}", s3.get_object(Bucket=bucket, Key=key)["Body"].read()))
+        by_partition: dict[tuple[str, ...], list[FileSchema]] = {}
+        for values, schema in zip(plan.files.values(), infer_folder_schemas(files), strict=True):
+            by_partition.setdefault(values, []).append(schema)
         partitions = {}
         for values, schemas in by_partition.items():
             keys = [key for key, partition in plan.files.items() if partition == values]

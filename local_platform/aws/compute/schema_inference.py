@@ -313,8 +313,11 @@ def classify(key: str, data: bytes) -> str:
     return "json" if data.lstrip()[:1] in (b"{", b"[") else "csv"
 
 
-def infer_file_schema(key: str, data: bytes) -> FileSchema:
-    """Classify one object and infer its columns; raises SchemaError on data Glue could not classify."""
+def infer_file_schema(key: str, data: bytes, has_header: bool | None = None) -> FileSchema:
+    """Classify one object and infer its columns; raises SchemaError on data Glue could not classify.
+
+    ``has_header`` overrides the CSV header rule (see ``infer_folder_schemas``).
+    """
     compression = "none"
     if data.startswith(GZIP_MAGIC):
         try:
@@ -334,5 +337,28 @@ def infer_file_schema(key: str, data: bytes) -> FileSchema:
         records = json_records(text, key)
         return FileSchema("json", _json_schema(records), len(records), compression)
     layout = sniff_csv(text)
+    if has_header is not None:
+        layout = dataclasses.replace(layout, has_header=has_header)
     columns, count = _csv_schema(text, layout)
     return FileSchema("csv", columns, count, compression, layout)
+
+
+def infer_folder_schemas(files: list[tuple[str, bytes]]) -> list[FileSchema]:
+    """Schemas of the objects of one table folder.
+
+    Glue's header rule works per file, so a file whose rows are all text (an extract saying "no results")
+    would have its header read as data. When another CSV of the folder has a header and this file's first
+    row is that same header, the first row is read as a header here too.
+    """
+    schemas = [infer_file_schema(key, data) for key, data in files]
+    headers = {_names(s) for s in schemas if s.csv_layout and s.csv_layout.has_header}
+    for index, ((key, data), schema) in enumerate(zip(files, schemas, strict=True)):
+        if headers and schema.csv_layout and not schema.csv_layout.has_header:
+            as_header = infer_file_schema(key, data, has_header=True)
+            if _names(as_header) in headers:
+                schemas[index] = as_header
+    return schemas
+
+
+def _names(schema: FileSchema) -> tuple[str, ...]:
+    return tuple(name for name, _ in schema.columns)
