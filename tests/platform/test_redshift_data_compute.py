@@ -165,6 +165,8 @@ def test_batch_reports_each_sub_statement_and_its_result(redshift):
         ("FINISHED", False, 0), ("FINISHED", False, 2), ("FINISHED", True, 2)]
     result = redshift.get_statement_result(Id=subs[2]["Id"])
     assert result["Records"] == [[{"stringValue": "a"}], [{"stringValue": "b"}]]
+    with pytest.raises(redshift.exceptions.ValidationException, match="sub-statement"):
+        redshift.get_statement_result(Id=description["Id"])
 
 
 @pytest.fixture(scope="module")

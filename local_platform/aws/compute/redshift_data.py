@@ -496,6 +496,8 @@ def submit(backend, sqls: list[str], is_batch: bool, params: dict) -> Statement:
         raise _validation("Exactly one of ClusterIdentifier or WorkgroupName must be provided")
     if not params.get("Database"):
         raise _validation("Database is required")
+    if params.get("ResultFormat", "JSON") != "JSON":
+        raise _validation("ResultFormat CSV (GetStatementResultV2) is not supported by the local Redshift stand-in")
     if not sqls or not all(sql and sql.strip() for sql in sqls):
         raise _validation("Sql must not be empty")
     statement_id = str(uuid.uuid4())
@@ -550,6 +552,9 @@ def get_statement_result(self):
     statement, query = _find(self.redshiftdata_backend, params.get("Id", ""))
     _wait(statement, params.get("WaitTimeSeconds"))
     with _LOCK:
+        if query is statement and statement.is_batch:
+            raise _validation("A batch statement has no result of its own: get the result of a sub-statement "
+                              "(Id <id>:<n> from DescribeStatement's SubStatements)")
         if query.status != "FINISHED":
             raise _validation(f"Query does not have result. Query is in {query.status} state.")
         if not query.has_result_set:
