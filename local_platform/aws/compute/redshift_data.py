@@ -25,6 +25,7 @@ Contract for pipeline authors:
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
 import datetime as dt
 import gzip
@@ -220,7 +221,8 @@ class Runner:
                 statement.set_status("FINISHED")
         except (psycopg2.Error, StatementError, UnsupportedRedshiftSql, OSError) as exc:
             if conn is not None and not conn.closed:
-                conn.rollback()
+                with contextlib.suppress(psycopg2.Error):  # a lost connection has nothing left to roll back
+                    conn.rollback()
             self._fail(statement, failed, exc)
         except Exception as exc:  # a bug here must still end the statement, never leave it STARTED
             log.exception("statement %s crashed", statement.id)
