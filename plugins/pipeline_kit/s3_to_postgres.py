@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.compat.sdk import AirflowException, BaseOperator
+from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, BaseOperator
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -47,15 +47,15 @@ _FALSE = {"false", "f", "no", "n", "0"}
 
 
 class SourceFileMissing(AirflowException):
-    """The S3 object to load does not exist."""
+    """The S3 object to load does not exist (retried: a producer may still be writing it)."""
 
 
-class TooManyRejects(AirflowException):
-    """More rows were quarantined than the load allows."""
+class TooManyRejects(AirflowFailException):
+    """More rows were quarantined than the load allows (not retried: the same file fails the same way)."""
 
 
-class EmptySource(AirflowException):
-    """The S3 object has no data rows and the load was told to fail on that."""
+class EmptySource(AirflowFailException):
+    """The S3 object has no data rows and the load was told to fail on that (not retried)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -469,6 +469,7 @@ def load_lines(conn, lines: Iterable[str], *, table: str, columns: Sequence[Colu
                     f"first: line {result.rejects[0].line_number}: {result.rejects[0].reason}")
             if result.read == 0 and fail_on_empty:
                 raise EmptySource(f"{source_key} has no data rows")
+            staged_at = time.monotonic()
             if loaded:
                 cursor.execute(merge_sql(table, staging, column_names, key_columns))
                 flags = [row[0] for row in cursor.fetchall()]
@@ -479,6 +480,7 @@ def load_lines(conn, lines: Iterable[str], *, table: str, columns: Sequence[Colu
         conn.rollback()
         raise
     counts["seconds"] = round(time.monotonic() - started, 3)
+    counts["merge_seconds"] = round(time.monotonic() - staged_at, 3)
     if log:
         log.info("Loaded %s into %s: read %d, loaded %d (inserted %d, updated %d), rejected %d in %.1fs",
                  source_key, table, counts["read"], counts["loaded"], counts["inserted"], counts["updated"],
