@@ -398,8 +398,8 @@ def rejects_table_name(table: str) -> str:
 
 
 def merge_sql(table: str, staging: str, column_names: Sequence[str], key_columns: Sequence[str]) -> str:
-    """Upsert from ``staging`` into ``table``; rows equal to the target are not rewritten. RETURNING tells
-    inserted (xmax = 0) from updated rows."""
+    """Upsert from ``staging`` into ``table``; rows equal to the target are not rewritten. Answers one row:
+    (inserted, updated), told apart by xmax = 0 on the returned rows."""
     cols = ", ".join(quote_ident(name) for name in column_names)
     keys = ", ".join(quote_ident(name) for name in key_columns)
     others = [name for name in column_names if name not in key_columns]
@@ -410,8 +410,9 @@ def merge_sql(table: str, staging: str, column_names: Sequence[str], key_columns
         conflict = f"DO UPDATE SET {assignments} WHERE ({target_row}) IS DISTINCT FROM ({new_row})"
     else:
         conflict = "DO NOTHING"
-    return (f"INSERT INTO {quote_ident(table)} AS t ({cols}) SELECT {cols} FROM {staging} "
-            f"ON CONFLICT ({keys}) {conflict} RETURNING (xmax = 0) AS inserted")
+    return (f"WITH merged AS (INSERT INTO {quote_ident(table)} AS t ({cols}) SELECT {cols} FROM {staging} "
+            f"ON CONFLICT ({keys}) {conflict} RETURNING (xmax = 0) AS inserted) "
+            "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM merged")
 
 
 def ensure_rejects_table(cursor, table: str) -> None:
@@ -472,9 +473,7 @@ def load_lines(conn, lines: Iterable[str], *, table: str, columns: Sequence[Colu
             staged_at = time.monotonic()
             if loaded:
                 cursor.execute(merge_sql(table, staging, column_names, key_columns))
-                flags = [row[0] for row in cursor.fetchall()]
-                counts["inserted"] = sum(flags)
-                counts["updated"] = len(flags) - counts["inserted"]
+                counts["inserted"], counts["updated"] = cursor.fetchone()
         conn.commit()
     except BaseException:
         conn.rollback()
