@@ -1,13 +1,13 @@
 """Lambda that runs: ``Invoke`` executes the function's Python handler from its deployed zip.
 
 moto 5.2.5 runs handlers only in Docker (or echoes the payload). Here ``LambdaFunction.invoke`` is
-replaced: the zip moto stores is unpacked once per code version, and each invocation runs this file
-as the sandbox runtime (``python lambda_functions.py --runtime ...``) in a subprocess with the
-function's environment, its timeout and a context object. Its output goes to a readable file
-``<state_dir>/lambda/<name>/<request_id>.log`` and to CloudWatch Logs ``/aws/lambda/<name>``.
-
-This file imports only the standard library at the top, so the runtime starts fast and sees no
-platform code on its path.
+replaced: the zip moto stores is unpacked once per code version, and each invocation runs
+``lambda_runtime.py`` (the sandbox side) in a subprocess with the function's environment variables,
+its timeout, AWS_ENDPOINT_URL/region pointing back at this server and dummy credentials. The payload
+is returned as AWS does (``X-Amz-Function-Error: Unhandled`` on an exception or a timeout;
+``LogType=Tail`` gives the last 4 KB of the log). ``InvocationType=Event`` runs in a background
+thread. Output goes to a readable file ``<state_dir>/lambda/<name>/<request_id>.log`` and to
+CloudWatch Logs ``/aws/lambda/<name>``. Memory size is reported, not enforced.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ import subprocess
 import sys
 import threading
 import time
-import traceback
 import uuid
 import zipfile
 from datetime import UTC, datetime
@@ -32,6 +31,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from local_platform.aws.compute import ComputeConfig
 
+RUNTIME = Path(__file__).with_name("lambda_runtime.py")
 LOG_TAIL_BYTES = 4096  # what LogType=Tail returns, as on AWS
 DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 
@@ -78,7 +78,7 @@ class Invocation:
             log.flush()
             started = time.monotonic()
             process = subprocess.Popen(
-                [sys.executable, __file__, "--runtime", self.function.handler, str(result_path)],
+                [sys.executable, str(RUNTIME), self.function.handler, str(result_path)],
                 stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT, env=self._environment(),
                 cwd=self._code_dir(), start_new_session=True,  # a group, so a timeout kills its children too
             )
@@ -184,75 +184,3 @@ class Invocation:
 
 def _now_iso() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
-# --- The sandbox side: runs in the subprocess, like AWS's runtime interface client. ---
-
-
-class LambdaContext:
-    """The fields of the AWS Python runtime's context object that handlers use."""
-
-    def __init__(self, timeout_s: int):
-        env = os.environ
-        self.function_name = env["AWS_LAMBDA_FUNCTION_NAME"]
-        self.function_version = env["AWS_LAMBDA_FUNCTION_VERSION"]
-        self.invoked_function_arn = env["LOCAL_LAMBDA_FUNCTION_ARN"]
-        self.memory_limit_in_mb = env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"]
-        self.aws_request_id = env["LOCAL_LAMBDA_REQUEST_ID"]
-        self.log_group_name = env["AWS_LAMBDA_LOG_GROUP_NAME"]
-        self.log_stream_name = env["AWS_LAMBDA_LOG_STREAM_NAME"]
-        self.identity = None
-        self.client_context = None
-        self._deadline = time.monotonic() + timeout_s
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
-
-
-def _error(error_type: str, message: str, stack: list[str] | None = None) -> dict:
-    return {"errorMessage": message, "errorType": error_type, "requestId": os.environ["LOCAL_LAMBDA_REQUEST_ID"],
-            "stackTrace": stack or []}
-
-
-def _runtime_main(handler_spec: str, result_path: str) -> int:
-    import importlib
-    import logging
-
-    sys.path[0] = os.environ["LAMBDA_TASK_ROOT"]  # not this folder: the handler sees only its own code
-    request_id = os.environ["LOCAL_LAMBDA_REQUEST_ID"]
-    # The Python runtime's log format, so logging calls in handlers read as they do in CloudWatch.
-    logging.basicConfig(format=f"[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t{request_id}\t%(message)s",
-                        datefmt="%Y-%m-%dT%H:%M:%S", level=logging.WARNING)
-    context = LambdaContext(int(os.environ["AWS_LAMBDA_FUNCTION_TIMEOUT"]))
-    module_name, _, function_name = handler_spec.rpartition(".")
-    try:
-        module = importlib.import_module(module_name)
-    except Exception as exc:
-        outcome = _error("Runtime.ImportModuleError", f"Unable to import module '{module_name}': {exc}")
-    else:
-        handler = getattr(module, function_name, None)
-        if handler is None:
-            outcome = _error("Runtime.HandlerNotFound", f"Handler '{function_name}' missing on module '{module_name}'")
-        else:
-            outcome = _call(handler, json.loads(sys.stdin.read() or "{}"), context)
-    Path(result_path).write_text(json.dumps(outcome))
-    return 0
-
-
-def _call(handler, event, context) -> dict:
-    try:
-        result = handler(event, context)
-    except Exception as exc:
-        stack = traceback.format_list(traceback.extract_tb(exc.__traceback__)[1:])
-        print(f"[ERROR] {type(exc).__name__}: {exc}\nTraceback (most recent call last):\n{''.join(stack)}",
-              file=sys.stderr, flush=True)
-        return _error(type(exc).__name__, str(exc), stack)
-    try:
-        json.dumps(result)
-    except (TypeError, ValueError) as exc:
-        return _error("Runtime.MarshalError", f"Unable to marshal response: {exc}")
-    return {"result": result}
-
-
-if __name__ == "__main__" and sys.argv[1:2] == ["--runtime"]:
-    sys.exit(_runtime_main(sys.argv[2], sys.argv[3]))

@@ -1,0 +1,148 @@
+"""What the local platform adds per Lambda invoke and per Glue job run, measured in one run:
+
+1. Lambda: a trivial handler invoked through the local server (Invoke -> subprocess -> payload) against
+   the same handler called in-process, and against a bare ``python`` start (the floor of any subprocess);
+2. Glue: a trivial PySpark script run as a job (StartJobRun -> polled GetJobRun until SUCCEEDED) against
+   the same script run directly with ``python script.py``.
+
+Starts its own local AWS server and PostgreSQL (or uses LOCAL_POSTGRES_DSN/PGHOST) in a temporary folder.
+
+    python benchmarks/local_compute_overhead.py [--invokes 20] [--runs 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(PROJECT_ROOT)]
+
+HANDLER = '''
+def handler(event, context):
+    return {"n": event["n"] + 1}
+'''
+SCRIPT = '''
+import sys
+from pyspark.sql import SparkSession
+
+spark = (SparkSession.builder.master("local[2]").appName(sys.argv[0]).config("spark.ui.enabled", "false")
+         .getOrCreate())
+assert spark.range(1000).count() == 1000
+spark.stop()
+'''
+ROLE = "arn:aws:iam::123456789012:role/benchmark"
+
+
+def timed(action, repeat: int) -> float:
+    """Median seconds of ``action()`` over ``repeat`` calls, after one warm-up call."""
+    action()
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        action()
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples)
+
+
+def lambda_overhead(server, work: Path, invokes: int) -> None:
+    from local_platform.provision import zip_folder
+
+    code = work / "trivial"
+    code.mkdir()
+    (code / "trivial.py").write_text(HANDLER)
+    client = server.client("lambda")
+    name = f"trivial-{uuid.uuid4().hex[:6]}"
+    client.create_function(FunctionName=name, Runtime="python3.11", Role=ROLE, Handler="trivial.handler",
+                           Code={"ZipFile": zip_folder(code)}, Timeout=30)
+
+    def invoke():
+        response = client.invoke(FunctionName=name, Payload=json.dumps({"n": 1}))
+        assert json.loads(response["Payload"].read()) == {"n": 2}, response
+
+    spec = importlib.util.spec_from_file_location("trivial", code / "trivial.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    through_server = timed(invoke, invokes)
+    in_process = timed(lambda: module.handler({"n": 1}, None), invokes)
+    bare_python = timed(lambda: subprocess.run([sys.executable, "-c", "pass"], check=True), invokes)
+    print(f"Lambda invoke, median of {invokes}:")
+    print(f"  through the local server   {through_server * 1000:10.1f} ms")
+    print(f"  handler called in-process  {in_process * 1000:10.4f} ms   ratio {through_server / in_process:,.0f}x")
+    print(f"  bare python start          {bare_python * 1000:10.1f} ms   ratio {through_server / bare_python:.1f}x")
+
+
+def glue_overhead(server, work: Path, runs: int) -> None:
+    script = work / "trivial_job.py"
+    script.write_text(SCRIPT)
+    server.client("s3").create_bucket(Bucket="benchmark-scripts")
+    server.client("s3").upload_file(str(script), "benchmark-scripts", "trivial_job.py")
+    glue = server.client("glue")
+    name = f"trivial-{uuid.uuid4().hex[:6]}"
+    glue.create_job(Name=name, Role=ROLE, Command={"Name": "glueetl",
+                                                   "ScriptLocation": "s3://benchmark-scripts/trivial_job.py"})
+
+    def run_job():
+        run_id = glue.start_job_run(JobName=name)["JobRunId"]
+        while (run := glue.get_job_run(JobName=name, RunId=run_id)["JobRun"])["JobRunState"] == "RUNNING":
+            time.sleep(0.05)
+        assert run["JobRunState"] == "SUCCEEDED", run
+
+    env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "SPARK_LOCAL_IP": "127.0.0.1"}
+
+    def run_directly():
+        subprocess.run([sys.executable, str(script)], check=True, env=env, capture_output=True)
+
+    # Alternated, so that a change in the machine's load affects both sides alike.
+    samples = {run_job: [], run_directly: []}
+    for _ in range(runs):
+        for action, times in samples.items():
+            started = time.perf_counter()
+            action()
+            times.append(time.perf_counter() - started)
+    through_server, direct = (statistics.median(times) for times in samples.values())
+    print(f"Glue job run (trivial PySpark script), median of {runs}:")
+    print(f"  StartJobRun -> SUCCEEDED   {through_server:8.2f} s")
+    print(f"  python script.py directly  {direct:8.2f} s   ratio {through_server / direct:.2f}x "
+          f"(+{(through_server - direct) * 1000:.0f} ms per run)")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--invokes", type=int, default=20)
+    parser.add_argument("--runs", type=int, default=2)
+    args = parser.parse_args()
+    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                       "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        os.environ.setdefault(key, value)
+
+    from local_platform.provision import Provisioner
+    from tests.helpers.platform import start_local_aws, start_postgres
+
+    work = Path(tempfile.mkdtemp(prefix="compute-bench-"))
+    dsn, stop_postgres = start_postgres(work / "postgres")
+    server = start_local_aws(work / "aws", dsn, f"b{uuid.uuid4().hex[:6]}")
+    try:
+        import boto3
+
+        Provisioner(boto3.session.Session(region_name="us-east-1"), server.endpoint, local=True).apply(
+            {"roles": [ROLE]})
+        lambda_overhead(server, work, args.invokes)
+        glue_overhead(server, work, args.runs)
+    finally:
+        server.stop()
+        stop_postgres()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
