@@ -103,7 +103,7 @@ def test_output_goes_to_a_log_file_and_to_cloudwatch_output_and_error_streams(lo
     job = create_job(glue, "fails.py")
 
     run_id = glue.start_job_run(JobName=job, Arguments={"--rows": "-1"})["JobRunId"]
-    wait_for_run(glue, job, run_id)
+    started_ms = int(wait_for_run(glue, job, run_id)["StartedOn"].timestamp() * 1000)
 
     log_file = local_aws.state_dir / "glue" / job / f"{run_id}.log"
     text = log_file.read_text()
@@ -111,7 +111,9 @@ def test_output_goes_to_a_log_file_and_to_cloudwatch_output_and_error_streams(lo
     logs = local_aws.client("logs")
 
     def messages(group):
-        return [e["message"] for e in logs.filter_log_events(logGroupName=group, logStreamNames=[run_id])["events"]]
+        # As GlueJobOperator(verbose=True) asks: the run's stream, from the run's start.
+        events = logs.filter_log_events(logGroupName=group, logStreamNames=[run_id], startTime=started_ms)["events"]
+        return [event["message"] for event in events]
 
     assert messages("/aws-glue/jobs/output") == ["checking input"]
     assert "some warning on stderr" in messages("/aws-glue/jobs/error")

@@ -89,6 +89,16 @@ def test_handler_past_its_timeout_is_stopped_with_the_aws_timeout_error(local_aw
     assert payload["errorMessage"].endswith("Task timed out after 1.00 seconds")
 
 
+def test_payload_that_is_not_json_is_rejected_without_running_the_handler(local_aws, deploy):
+    name = deploy("echo_context")
+    client = local_aws.client("lambda")
+
+    with pytest.raises(client.exceptions.InvalidRequestContentException):
+        client.invoke(FunctionName=name, Payload=b"{not json")
+
+    assert not (local_aws.state_dir / "lambda" / name).exists()
+
+
 def test_logs_reach_the_tail_a_file_and_cloudwatch(local_aws, deploy):
     name = deploy("raises")
 

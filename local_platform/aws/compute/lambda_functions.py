@@ -17,6 +17,7 @@ import hashlib
 import io
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -37,9 +38,15 @@ DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "t
 
 
 def install(config: ComputeConfig) -> None:
+    from moto.awslambda.exceptions import LambdaClientError
     from moto.awslambda.models import LambdaFunction
 
     def invoke(self, body, request_headers, response_headers):
+        try:
+            json.loads(body or "{}")
+        except ValueError as exc:  # AWS rejects the call before running anything
+            raise LambdaClientError("InvalidRequestContentException",
+                                    f"Could not parse request body into json: {exc}") from exc
         invocation = Invocation(config, self, body or "{}")
         response_headers["x-amz-executed-version"] = str(self.version)
         if request_headers.get("x-amz-invocation-type", "RequestResponse") == "Event":
@@ -162,7 +169,7 @@ class Invocation:
             try:
                 staging.rename(target)
             except OSError:  # another invocation unpacked it first
-                pass
+                shutil.rmtree(staging, ignore_errors=True)
         return target
 
     def log_tail(self) -> bytes:
