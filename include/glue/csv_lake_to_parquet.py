@@ -146,6 +146,8 @@ def main(argv: list[str]) -> dict:
     if not sources:
         raise FileNotFoundError(f"no .csv files under {args['raw_uri']}")
     spark = glue_io.spark_session("csv_lake_to_parquet")
+    # Spark's default INT96 timestamps are legacy; microseconds read the same in Athena, pyarrow and pandas.
+    spark.conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
     ingested_at = datetime.now(UTC).replace(microsecond=0, tzinfo=None)
     # One read per file: each file's header is normalised on its own, and source_file is the S3 URI
     # (input_file_name() would name the local staging copy).

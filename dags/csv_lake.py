@@ -1,0 +1,174 @@
+"""csv_lake: the day's billing CSV files in the raw bucket become a catalogued, partitioned Parquet table.
+
+Replaces the original's S3-event Lambda, crawler-success EventBridge rule and job-starting Lambda with one
+DAG run per day: wait for ``billing/dt=<date>/*.csv`` in the raw bucket, crawl the raw prefix, convert the
+day's files to Snappy Parquet (typed, deduplicated, bad rows quarantined with their reason) in partition
+``dt=<date>`` of the processed bucket, crawl the processed prefix, and prove the partition is in the
+catalog and holds Parquet files. Reruns and backfills replace only their own partition.
+
+Outcomes: success alert with the counts; failure alert when a step fails, including when the share of
+rejected rows is above ``max_reject_rate`` (the job then leaves the partition as it was). A day whose
+files hold no data rows (empty or header-only) writes no partition and ends in an ``[EMPTY]`` alert.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from airflow.providers.amazon.aws.operators.glue import GlueJobOperator
+from airflow.providers.amazon.aws.operators.glue_crawler import GlueCrawlerOperator
+from airflow.providers.amazon.aws.sensors.glue_catalog_partition import GlueCatalogPartitionSensor
+from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
+from airflow.sdk import DAG, chain, task
+from pipeline_kit.alerts import success_notifier
+from pipeline_kit.defaults import default_task_args
+
+PIPELINE = "csv_lake"
+CONFIG = "var.json.csv_lake"
+DATASET = "billing"
+RUN_DATE = "{{ (logical_date or dag_run.run_after) | ds }}"
+RAW_BUCKET = f"{{{{ {CONFIG}.raw_bucket }}}}"
+PROCESSED_BUCKET = f"{{{{ {CONFIG}.processed_bucket }}}}"
+ARTIFACTS_BUCKET = f"{{{{ {CONFIG}.artifacts_bucket }}}}"
+GLUE_DATABASE = f"{{{{ {CONFIG}.glue_database }}}}"
+PROCESSED_TABLE = DATASET
+REPORT_KEY = f"reports/{DATASET}/dt={RUN_DATE}/report.json"
+
+RAW_CRAWLER = {
+    "Name": f"{PIPELINE}_raw_{DATASET}",
+    "Role": f"{{{{ {CONFIG}.glue_role }}}}",
+    "DatabaseName": GLUE_DATABASE,
+    "TablePrefix": "raw_",
+    "Targets": {"S3Targets": [{"Path": f"s3://{RAW_BUCKET}/{DATASET}/"}]},
+    "SchemaChangePolicy": {"UpdateBehavior": "UPDATE_IN_DATABASE", "DeleteBehavior": "LOG"},
+}
+PROCESSED_CRAWLER = {
+    "Name": f"{PIPELINE}_processed_{DATASET}",
+    "Role": f"{{{{ {CONFIG}.glue_role }}}}",
+    "DatabaseName": GLUE_DATABASE,
+    "Targets": {"S3Targets": [{"Path": f"s3://{PROCESSED_BUCKET}/{DATASET}/"}]},
+    "SchemaChangePolicy": {"UpdateBehavior": "UPDATE_IN_DATABASE", "DeleteBehavior": "LOG"},
+}
+GLUE_JOB = {
+    "GlueVersion": "5.0",
+    "WorkerType": "G.1X",
+    "NumberOfWorkers": 2,
+    "Timeout": 60,
+    "DefaultArguments": {
+        "--extra-py-files": f"s3://{ARTIFACTS_BUCKET}/glue/glue_io.py",
+        "--job-language": "python",
+    },
+}
+SUMMARY_FIELDS = ("dt", "files", "read", "written", "quarantined", "duplicates_dropped", "reject_rate")
+
+
+@task
+def read_job_report(bucket: str, key: str) -> dict:
+    """The Glue job's counts for the day (read, written, quarantined, duplicates_dropped, reject_rate)."""
+    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+    return json.loads(S3Hook().read_key(key, bucket_name=bucket))
+
+
+@task.branch
+def route_by_rows(report: dict) -> str:
+    """Rows written: catalogue the new partition. None at all: report the empty delivery and stop."""
+    return "crawl_processed" if report["written"] else "report_empty_delivery"
+
+
+@task(on_success_callback=[success_notifier(
+    PIPELINE, event="empty", summary="{{ ti.xcom_pull(task_ids='report_empty_delivery') }}")])
+def report_empty_delivery(report: dict) -> dict:
+    """The day's files hold no data rows (empty or header-only): no partition, an [EMPTY] alert."""
+    print(f"no data rows in {report['files']}: no partition written for dt={report['dt']}")
+    return {field: report[field] for field in SUMMARY_FIELDS}
+
+
+@task(on_success_callback=[success_notifier(
+    PIPELINE, summary="{{ ti.xcom_pull(task_ids='verify_partition') }}")])
+def verify_partition(report: dict, database: str, table: str) -> dict:
+    """The catalogued partition points at Parquet files and the job wrote rows into it."""
+    from airflow.providers.amazon.aws.hooks.glue_catalog import GlueCatalogHook
+    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+    from airflow.sdk.exceptions import AirflowFailException
+
+    partition = GlueCatalogHook().get_partition(database, table, [report["dt"]])
+    location = partition["StorageDescriptor"]["Location"]
+    bucket, prefix = S3Hook.parse_s3_url(location)
+    parquet_files = [key for key in S3Hook().list_keys(bucket, prefix) if key.endswith(".parquet")]
+    if not parquet_files or report["written"] <= 0:
+        raise AirflowFailException(f"partition {location} holds {len(parquet_files)} Parquet files and the job "
+                                   f"reports {report['written']} rows written")
+    return {**{field: report[field] for field in SUMMARY_FIELDS}, "partition": location,
+            "parquet_files": len(parquet_files)}
+
+
+with DAG(
+    dag_id=PIPELINE,
+    description="Billing CSV files -> catalogued Parquet lake partitioned by day, bad rows quarantined",
+    schedule="@daily",
+    start_date=datetime(2023, 5, 1),  # the original delivery was May 2023; backfills may reach back to it
+    catchup=False,
+    max_active_runs=1,
+    default_args=default_task_args(PIPELINE),
+    tags=["csv_lake", "s3", "glue"],
+    doc_md=__doc__,
+) as dag:
+    wait_for_csv = S3KeySensor(
+        task_id="wait_for_csv",
+        bucket_name=RAW_BUCKET,
+        bucket_key=f"{DATASET}/dt={RUN_DATE}/*.csv",
+        wildcard_match=True,
+        deferrable=True,
+        poke_interval=60,
+        timeout=12 * 60 * 60,  # files arrive during the day; past that the day is late and alerts
+    )
+
+    crawl_raw = GlueCrawlerOperator(task_id="crawl_raw", config=RAW_CRAWLER, poll_interval=5)
+
+    convert_to_parquet = GlueJobOperator(
+        task_id="convert_to_parquet",
+        job_name=f"{PIPELINE}_{DATASET}_to_parquet",
+        job_desc="A day of billing CSV files -> Snappy Parquet partition, quarantine and report",
+        script_location=f"s3://{ARTIFACTS_BUCKET}/glue/csv_lake_to_parquet.py",
+        s3_bucket=ARTIFACTS_BUCKET,
+        iam_role_arn=f"{{{{ {CONFIG}.glue_role }}}}",
+        create_job_kwargs=GLUE_JOB,
+        update_config=True,
+        script_args={
+            "--dt": RUN_DATE,
+            "--raw_uri": f"s3://{RAW_BUCKET}/{DATASET}/dt={RUN_DATE}/",
+            "--output_uri": f"s3://{PROCESSED_BUCKET}/{DATASET}/",
+            "--quarantine_uri": f"s3://{PROCESSED_BUCKET}/quarantine/{DATASET}/dt={RUN_DATE}/",
+            "--report_uri": f"s3://{PROCESSED_BUCKET}/{REPORT_KEY}",
+            "--max_reject_rate": f"{{{{ {CONFIG}.max_reject_rate }}}}",
+        },
+        job_poll_interval=5,
+    )
+    job_report = read_job_report(PROCESSED_BUCKET, REPORT_KEY)
+    route = route_by_rows(job_report)
+    empty_delivery = report_empty_delivery(job_report)
+
+    crawl_processed = GlueCrawlerOperator(task_id="crawl_processed", config=PROCESSED_CRAWLER, poll_interval=5)
+
+    wait_for_partition = GlueCatalogPartitionSensor(
+        task_id="wait_for_partition",
+        database_name=GLUE_DATABASE,
+        table_name=PROCESSED_TABLE,
+        expression=f"dt='{RUN_DATE}'",
+        poke_interval=10,
+        timeout=10 * 60,
+    )
+    verified = verify_partition(job_report, GLUE_DATABASE, PROCESSED_TABLE)
+
+    chain(
+        # wait for the day's files and catalogue them
+        wait_for_csv, crawl_raw,
+        # convert, then stop here if the files held no rows
+        convert_to_parquet, job_report, route, [crawl_processed, empty_delivery],
+    )
+    chain(
+        # catalogue the new partition and prove it holds data
+        crawl_processed, wait_for_partition, verified,
+    )

@@ -1,0 +1,168 @@
+"""The csv_lake DAG end to end on the local platform: S3, real crawlers, the Glue job on real PySpark."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import UTC, date, datetime
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from local_platform.generators.billing_csv import generate, header_only
+from local_platform.provision import provision
+from tests.helpers.airflow_runs import run_dag
+from tests.helpers.alerts import drain_alerts
+
+pytestmark = pytest.mark.dag_run
+
+RAW = "csv-lake-raw-local"
+PROCESSED = "csv-lake-processed-local"
+DATABASE = "csv_lake"
+EXPECTED_SCHEMA = {
+    "invoice_id": pa.string(), "invoice_date": pa.date32(), "customer_id": pa.string(),
+    "customer_name": pa.string(), "product_code": pa.string(), "product_description": pa.string(),
+    "category": pa.string(), "quantity_kg": pa.decimal128(12, 3), "unit_price": pa.decimal128(12, 2),
+    "currency": pa.string(), "vat_rate": pa.decimal128(5, 3), "line_total": pa.decimal128(14, 2),
+    "payment_status": pa.string(), "due_date": pa.date32(), "source_file": pa.string(),
+    "ingested_at": pa.timestamp("us", tz="UTC"),
+}
+
+
+@pytest.fixture(scope="module")
+def provisioned(local_aws):
+    provision(["csv_lake"], local_aws.endpoint)
+    return local_aws
+
+
+@pytest.fixture
+def platform(provisioned, airflow_settings):
+    drain_alerts(provisioned)
+    return provisioned
+
+
+def put_raw(local_aws, day: date, name: str, body: bytes) -> str:
+    key = f"billing/dt={day}/{name}"
+    local_aws.client("s3").put_object(Bucket=RAW, Key=key, Body=body)
+    return f"s3://{RAW}/{key}"
+
+
+def run_day(day: date):
+    return run_dag("csv_lake", datetime(day.year, day.month, day.day, tzinfo=UTC))
+
+
+def keys(local_aws, bucket: str, prefix: str) -> list[str]:
+    listed = local_aws.client("s3").list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
+    return sorted(item["Key"] for item in listed)
+
+
+def read_partition(local_aws, day: date) -> pa.Table:
+    s3 = local_aws.client("s3")
+    parts = [key for key in keys(local_aws, PROCESSED, f"billing/dt={day}/") if key.endswith(".parquet")]
+    assert parts, f"no Parquet files in partition dt={day}"
+    tables = [pq.read_table(io.BytesIO(s3.get_object(Bucket=PROCESSED, Key=key)["Body"].read())) for key in parts]
+    return pa.concat_tables(tables)
+
+
+def rows_without_ingestion_time(table: pa.Table) -> list[tuple]:
+    return sorted(tuple(row.values()) for row in table.drop_columns(["ingested_at"]).to_pylist())
+
+
+def partition_values(local_aws) -> list[list[str]]:
+    partitions = local_aws.client("glue").get_partitions(DatabaseName=DATABASE, TableName="billing")["Partitions"]
+    return sorted(partition["Values"] for partition in partitions)
+
+
+def test_a_day_of_csv_files_becomes_a_catalogued_parquet_partition(platform):
+    day = date(2024, 3, 1)
+    clean = generate(rows=120, seed=1, day=day)
+    messy = generate(rows=80, seed=2, day=day, duplicates=5, messy_headers=True)
+    first = put_raw(platform, day, "billing_clean.csv", clean.encode())
+    put_raw(platform, day, "billing_export.csv", messy.encode())
+
+    result = run_day(date(2024, 3, 1))
+
+    assert result.state == "success", result.task_states
+    assert result.task_states["report_empty_delivery"] == "skipped"
+    table = read_partition(platform, day)
+    assert {field.name: field.type for field in table.schema} == EXPECTED_SCHEMA
+    assert table.num_rows == 120 + 75
+    assert table.column("invoice_id").to_pylist().count("INV-20240301-0000001") == 2  # one from each file
+    assert first in set(table.column("source_file").to_pylist())
+    assert all(key.endswith(".snappy.parquet") for key in keys(platform, PROCESSED, f"billing/dt={day}/"))
+
+    glue = platform.client("glue")
+    catalogued = glue.get_table(DatabaseName=DATABASE, Name="billing")["Table"]
+    assert [key["Name"] for key in catalogued["PartitionKeys"]] == ["dt"]
+    assert {column["Name"] for column in catalogued["StorageDescriptor"]["Columns"]} == set(EXPECTED_SCHEMA)
+    assert ["2024-03-01"] in partition_values(platform)
+    assert glue.get_table(DatabaseName=DATABASE, Name="raw_billing")["Table"]["PartitionKeys"][0]["Name"] == "dt"
+
+    alerts = drain_alerts(platform)
+    assert [alert["event"] for alert in alerts] == ["success"]
+    summary = alerts[0]["summary"]
+    assert (summary["read"], summary["written"], summary["quarantined"], summary["duplicates_dropped"]) == (
+        200, 195, 0, 5)
+
+
+def test_rerun_changes_nothing_and_a_new_day_adds_a_partition(platform):
+    day, next_day = date(2024, 4, 1), date(2024, 4, 2)
+    put_raw(platform, day, "billing.csv", generate(rows=50, seed=3, day=day).encode())
+    put_raw(platform, next_day, "billing.csv", generate(rows=40, seed=4, day=next_day).encode())
+
+    assert run_day(date(2024, 4, 1)).state == "success"
+    before = rows_without_ingestion_time(read_partition(platform, day))
+    files_before = keys(platform, PROCESSED, f"billing/dt={day}/")
+    assert run_day(date(2024, 4, 1)).state == "success"
+
+    assert rows_without_ingestion_time(read_partition(platform, day)) == before
+    assert len(keys(platform, PROCESSED, f"billing/dt={day}/")) == len(files_before)
+    partitions = partition_values(platform)
+    assert ["2024-04-02"] not in partitions
+
+    assert run_day(date(2024, 4, 2)).state == "success"
+    assert {"2024-04-01", "2024-04-02"} <= {values[0] for values in partition_values(platform)}
+    assert len(partition_values(platform)) == len(partitions) + 1
+    assert read_partition(platform, next_day).num_rows == 40
+    assert rows_without_ingestion_time(read_partition(platform, day)) == before
+
+
+def test_bad_rows_are_quarantined_with_their_reason_and_counted_in_the_alert(platform):
+    day = date(2024, 5, 1)
+    generated = generate(rows=200, seed=5, day=day, bad_rows=4, duplicates=3)
+    put_raw(platform, day, "billing.csv", generated.encode())
+
+    result = run_day(date(2024, 5, 1))
+
+    assert result.state == "success", result.task_states
+    assert read_partition(platform, day).num_rows == generated.good_rows == 193
+    s3 = platform.client("s3")
+    quarantined = [key for key in keys(platform, PROCESSED, f"quarantine/billing/dt={day}/") if key.endswith(".csv")]
+    lines = b"".join(s3.get_object(Bucket=PROCESSED, Key=key)["Body"].read() for key in quarantined).decode()
+    assert "quantity_kg: cannot cast 'n/a' to decimal(12,3)" in lines
+    assert "unit_price: cannot cast '12,50' to decimal(12,2)" in lines
+    assert "invoice_id: required value missing" in lines
+    report = json.loads(s3.get_object(Bucket=PROCESSED, Key=f"reports/billing/dt={day}/report.json")["Body"].read())
+    assert (report["read"], report["written"], report["quarantined"], report["duplicates_dropped"]) == (
+        200, 193, 4, 3)
+    alerts = drain_alerts(platform)
+    assert [alert["event"] for alert in alerts] == ["success"]
+    assert alerts[0]["summary"]["quarantined"] == 4
+    assert alerts[0]["summary"]["reject_rate"] == pytest.approx(4 / 197, abs=1e-6)
+
+
+def test_header_only_and_empty_files_write_no_partition_and_alert_empty(platform):
+    day = date(2024, 6, 1)
+    put_raw(platform, day, "billing_header_only.csv", header_only(messy_headers=True).encode())
+    put_raw(platform, day, "billing_empty.csv", b"")
+
+    result = run_day(date(2024, 6, 1))
+
+    assert result.state == "success", result.task_states
+    assert result.task_states["report_empty_delivery"] == "success"
+    assert result.task_states["crawl_processed"] == "skipped"
+    assert keys(platform, PROCESSED, f"billing/dt={day}/") == []
+    alerts = drain_alerts(platform)
+    assert [(alert["subject"], alert["event"]) for alert in alerts] == [("[EMPTY] csv_lake", "empty")]
+    assert (alerts[0]["summary"]["read"], alerts[0]["summary"]["written"]) == (0, 0)
