@@ -108,6 +108,26 @@ def test_retail_seed_csvs_crawl_into_typed_tables_with_empty_dates_as_date(lake)
                                   ("delivery_date", "date")]
 
 
+def test_objects_larger_than_the_sample_are_crawled(lake):
+    import random
+
+    s3, glue, bucket, database, name = lake
+    rows = 150_000  # about 2 MiB of CSV: only its first MiB is read, as Glue samples
+    put(s3, bucket, "big/orders/all.csv", "id,total\n" + "".join(f"{i:06},{i % 1000}.5\n" for i in range(rows)))
+    rng = random.Random(1)
+    put(s3, bucket, "big/readings/all.parquet", parquet(value=[rng.random() for _ in range(rows)]))
+    create(glue, name, database, f"s3://{bucket}/big/")
+
+    crawler = crawl(glue, name)
+
+    assert crawler["LastCrawl"]["Status"] == "SUCCEEDED"
+    orders = glue.get_table(DatabaseName=database, Name="orders")["Table"]
+    assert columns(orders) == [("id", "bigint"), ("total", "double")]
+    assert abs(int(orders["Parameters"]["recordCount"]) - rows) < rows * 0.01  # extrapolated from the sample
+    readings = glue.get_table(DatabaseName=database, Name="readings")["Table"]
+    assert (columns(readings), readings["Parameters"]["recordCount"]) == ([("value", "double")], str(rows))
+
+
 def test_quoted_tab_separated_csv_gets_open_csv_serde(lake):
     s3, glue, bucket, database, name = lake
     put(s3, bucket, "plazas/plazas.tsv", '"plaza_id"\t"name"\n"1"\t"North gate"\n')
@@ -288,7 +308,7 @@ def test_empty_target_succeeds_without_tables_and_creates_the_database(lake):
     assert metrics(glue, name)["TablesCreated"] == 0
 
 
-def test_crawler_runs_then_stops_then_is_ready_and_refuses_a_second_start(lake):
+def test_crawler_runs_then_stops_then_is_ready_and_refuses_start_or_delete_meanwhile(lake):
     s3, glue, bucket, database, name = lake
     put(s3, bucket, "orders/a.csv", "id,total\n1,2.5\n")
     create(glue, name, database, f"s3://{bucket}/orders")
@@ -297,6 +317,8 @@ def test_crawler_runs_then_stops_then_is_ready_and_refuses_a_second_start(lake):
     states = [glue.get_crawler(Name=name)["Crawler"]["State"]]
     with pytest.raises(ClientError, match="CrawlerRunningException"):
         glue.start_crawler(Name=name)
+    with pytest.raises(ClientError, match="CrawlerRunningException"):
+        glue.delete_crawler(Name=name)
     while states[-1] != "READY":
         time.sleep(0.05)
         states.append(glue.get_crawler(Name=name)["Crawler"]["State"])
@@ -305,6 +327,8 @@ def test_crawler_runs_then_stops_then_is_ready_and_refuses_a_second_start(lake):
     assert "STOPPING" in states
     assert metrics(glue, name)["LastRuntimeSeconds"] > 0
     assert metrics(glue, name)["StillEstimating"] is False
+    glue.delete_crawler(Name=name)
+    assert name not in glue.list_crawlers()["CrawlerNames"]
 
 
 def test_stopped_crawl_ends_cancelled_and_writes_nothing(lake):

@@ -15,6 +15,7 @@ from local_platform.aws.compute.glue_crawlers import (
     plan_tables,
 )
 from local_platform.aws.compute.schema_inference import (
+    SAMPLE_BYTES,
     CsvLayout,
     SchemaError,
     classify,
@@ -23,6 +24,8 @@ from local_platform.aws.compute.schema_inference import (
     infer_folder_schemas,
     infer_json_columns,
     infer_parquet_columns,
+    needs_whole_object,
+    render_columns,
     sniff_csv,
 )
 
@@ -215,9 +218,27 @@ def test_all_text_extract_beside_typed_files_keeps_the_folder_header():
     typed = b"RECORDED_DATE,CLOSE_PRICE\n15/11/2023,1122.5\n"
     no_results = "RECORDED_DATE,CLOSE_PRICE\nKHÔNG CÓ KẾT QUẢ PHÙ HỢP,KHÔNG CÓ KẾT QUẢ PHÙ HỢP\n".encode()
 
-    schemas = infer_folder_schemas([("a.csv", typed), ("b.csv", no_results)])
+    schemas = infer_folder_schemas([("a.csv", typed, len(typed)), ("b.csv", no_results, len(no_results))])
 
     assert [s.columns for s in schemas] == [[("recorded_date", "string"), ("close_price", "double")],
                                             [("recorded_date", "string"), ("close_price", "string")]]
     assert [s.record_count for s in schemas] == [1, 1]
 
+
+
+def test_large_text_is_inferred_from_its_first_mebibyte_and_count_extrapolated():
+    row = b"1,2.5\n"
+    total = 2 * SAMPLE_BYTES
+    head = (b"id,amount\n" + row * (total // len(row)))[:SAMPLE_BYTES]
+    late_text_row = b"x,not-a-number\n"  # beyond the sample, as on AWS it does not change the types
+
+    schema = infer_file_schema("big.csv", head + late_text_row, size=total)
+
+    assert render_columns(schema.columns) == [("id", "bigint"), ("amount", "double")]
+    assert abs(schema.record_count - total // len(row)) / (total // len(row)) < 0.01
+
+
+def test_parquet_and_gzip_need_the_whole_object():
+    assert needs_whole_object("x.parquet", b"PAR1\x15")
+    assert needs_whole_object("x.csv.gz", gzip.compress(b"a,b\n"))
+    assert not needs_whole_object("x.csv", b"a,b\n1,2\n")

@@ -25,8 +25,13 @@ Table contract (what a pipeline author can rely on, here and on AWS for the simp
   array<..>, struct<..>, map<..>); JSON integers are bigint, objects struct<..>, arrays array<..>.
 - Files whose name starts with ``_`` or ``.`` (``_SUCCESS``, ``.crc``), empty objects and folder markers
   are skipped; S3Target ``Exclusions`` are Glue globs matched against the key relative to the include path.
+- CSV and JSON are inferred from the first MiB of each file (whole lines; recordCount extrapolated), as
+  Glue samples; Parquet from its footer. Files of one folder merge by column name (numbers widen, other
+  conflicts become string) where AWS might split very different files into separate tables.
 - A folder mixing formats (or CSV delimiters), a malformed JSON line, a corrupt Parquet or gzip file fails
   the whole crawl (``LastCrawl.Status`` FAILED with the file in ``ErrorMessage``) and writes nothing.
+- Not emulated: Schedule (crawls start only by StartCrawler), RecrawlPolicy (every crawl is a full one),
+  custom Classifiers, targets other than S3Targets (the crawl fails saying so).
 """
 
 from __future__ import annotations
@@ -45,10 +50,12 @@ from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
 from local_platform.aws.compute.schema_inference import (
+    SAMPLE_BYTES,
     FileSchema,
     SchemaError,
     infer_folder_schemas,
     merge_columns,
+    needs_whole_object,
     render_columns,
 )
 
@@ -398,6 +405,11 @@ def install(config: ComputeConfig) -> None:
         crawler.crawls[-1].cancel.set()
         crawler.__dict__["local_state"] = "STOPPING"
 
+    def delete_crawler(self, name: str) -> None:
+        if self.get_crawler(name).status != "READY":
+            raise CrawlerRunningException(f"Crawler with name {name} is running and cannot be deleted")
+        del self.crawlers[name]
+
     def update_crawler(self, name: str, changes: dict) -> None:
         crawler = self.get_crawler(name)
         if crawler.status != "READY":
@@ -426,6 +438,7 @@ def install(config: ComputeConfig) -> None:
     FakeCrawler.as_dict = as_dict
     GlueBackend.start_crawler = start_crawler
     GlueBackend.stop_crawler = stop_crawler
+    GlueBackend.delete_crawler = delete_crawler
     GlueBackend.update_crawler = update_crawler
     GlueResponse.update_crawler = respond_update_crawler
     GlueResponse.get_crawler_metrics = respond_get_crawler_metrics
@@ -511,7 +524,7 @@ class Crawl:
         for key in plan.files:
             if self.run_info.cancel.is_set():
                 raise CrawlCancelled
-            files.append((f"s3://{bucket}/{key}", s3.get_object(Bucket=bucket, Key=key)["Body"].read()))
+            files.append((f"s3://{bucket}/{key}", self._read(s3, bucket, key, sizes[key]), sizes[key]))
         by_partition: dict[tuple[str, ...], list[FileSchema]] = {}
         for values, schema in zip(plan.files.values(), infer_folder_schemas(files), strict=True):
             by_partition.setdefault(values, []).append(schema)
@@ -525,6 +538,14 @@ class Crawl:
         self.log(f"{plan.location}: table {plan.name}, {table.schema.classification}, "
                  f"{len(table.schema.columns)} columns, {len(plan.partitions)} partitions")
         return CrawledTable(plan, table, partitions)
+
+    @staticmethod
+    def _read(s3, bucket: str, key: str, size: int) -> bytes:
+        """The object, or only its first SAMPLE_BYTES when that is all inference reads."""
+        if size <= SAMPLE_BYTES:
+            return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        head = s3.get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{SAMPLE_BYTES - 1}")["Body"].read()
+        return s3.get_object(Bucket=bucket, Key=key)["Body"].read() if needs_whole_object(key, head) else head
 
     def _write_catalog(self, tables) -> None:
         from moto.glue.exceptions import DatabaseNotFoundException

@@ -17,6 +17,7 @@ import re
 
 CSV_DELIMITERS = (",", "\t", "|", ";", "\x01")  # the ones Glue's built-in CSV classifier recognises
 SNIFF_ROWS = 50
+SAMPLE_BYTES = 1 << 20  # like Glue's built-in classifiers, read the start of a text file, not all of it
 PARQUET_MAGIC = b"PAR1"
 GZIP_MAGIC = b"\x1f\x8b"
 
@@ -313,9 +314,16 @@ def classify(key: str, data: bytes) -> str:
     return "json" if data.lstrip()[:1] in (b"{", b"[") else "csv"
 
 
-def infer_file_schema(key: str, data: bytes, has_header: bool | None = None) -> FileSchema:
+def needs_whole_object(key: str, head: bytes) -> bool:
+    """Whether the first bytes of an object are not enough to infer it: Parquet (footer) or gzip."""
+    return head.startswith(GZIP_MAGIC) or classify(key, head) == "parquet"
+
+
+def infer_file_schema(key: str, data: bytes, has_header: bool | None = None, size: int | None = None) -> FileSchema:
     """Classify one object and infer its columns; raises SchemaError on data Glue could not classify.
 
+    Text is inferred from its first SAMPLE_BYTES (whole lines), the record count extrapolated from them.
+    ``data`` may be just those first bytes of an object of ``size`` bytes (see ``needs_whole_object``).
     ``has_header`` overrides the CSV header rule (see ``infer_folder_schemas``).
     """
     compression = "none"
@@ -324,37 +332,46 @@ def infer_file_schema(key: str, data: bytes, has_header: bool | None = None) -> 
             data = gzip.decompress(data)
         except (OSError, EOFError) as exc:
             raise SchemaError(f"{key}: corrupt gzip data ({exc})") from exc
-        compression = "gzip"
+        compression, size = "gzip", None
     classification = classify(key, data)
     if classification == "parquet":
         columns, count = _parquet_schema(data, key)
         return FileSchema("parquet", columns, count)
+    sample, fraction = _text_sample(data, size or len(data))
     try:
-        text = data.decode("utf-8-sig")
+        text = sample.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise SchemaError(f"{key}: not UTF-8 text and not Parquet ({exc.reason} at byte {exc.start})") from exc
     if classification == "json":
         records = json_records(text, key)
-        return FileSchema("json", _json_schema(records), len(records), compression)
+        return FileSchema("json", _json_schema(records), round(len(records) / fraction), compression)
     layout = sniff_csv(text)
     if has_header is not None:
         layout = dataclasses.replace(layout, has_header=has_header)
     columns, count = _csv_schema(text, layout)
-    return FileSchema("csv", columns, count, compression, layout)
+    return FileSchema("csv", columns, round(count / fraction), compression, layout)
 
 
-def infer_folder_schemas(files: list[tuple[str, bytes]]) -> list[FileSchema]:
-    """Schemas of the objects of one table folder.
+def _text_sample(data: bytes, total: int) -> tuple[bytes, float]:
+    """The whole lines within the first SAMPLE_BYTES of a text of ``total`` bytes, and the share they are."""
+    if len(data) <= SAMPLE_BYTES and total == len(data):
+        return data, 1.0
+    cut = data.rfind(b"\n", 0, SAMPLE_BYTES) + 1 or min(len(data), SAMPLE_BYTES)
+    return data[:cut], cut / total
+
+
+def infer_folder_schemas(files: list[tuple[str, bytes, int]]) -> list[FileSchema]:
+    """Schemas of the objects (key, data, object size) of one table folder.
 
     Glue's header rule works per file, so a file whose rows are all text (an extract saying "no results")
     would have its header read as data. When another CSV of the folder has a header and this file's first
     row is that same header, the first row is read as a header here too.
     """
-    schemas = [infer_file_schema(key, data) for key, data in files]
+    schemas = [infer_file_schema(key, data, size=size) for key, data, size in files]
     headers = {_names(s) for s in schemas if s.csv_layout and s.csv_layout.has_header}
-    for index, ((key, data), schema) in enumerate(zip(files, schemas, strict=True)):
+    for index, ((key, data, size), schema) in enumerate(zip(files, schemas, strict=True)):
         if headers and schema.csv_layout and not schema.csv_layout.has_header:
-            as_header = infer_file_schema(key, data, has_header=True)
+            as_header = infer_file_schema(key, data, has_header=True, size=size)
             if _names(as_header) in headers:
                 schemas[index] = as_header
     return schemas
