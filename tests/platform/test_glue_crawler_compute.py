@@ -179,6 +179,9 @@ def test_parquet_partitions_are_registered_and_recrawl_adds_the_new_one(lake):
         ("2024-01-02",): f"s3://{bucket}/curated/sales/dt=2024-01-02/",
     }
     assert metrics(glue, name)["TablesCreated"] == 1
+    # what GlueCatalogPartitionSensor asks
+    found = glue.get_partitions(DatabaseName=database, TableName="sales", Expression="dt='2024-01-02'")["Partitions"]
+    assert [p["Values"] for p in found] == [["2024-01-02"]]
 
     put(s3, bucket, "curated/sales/dt=2024-01-03/part-0.parquet", parquet(store=[3], total=[1.25]))
     crawler = crawl(glue, name)
