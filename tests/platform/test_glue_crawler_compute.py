@@ -261,6 +261,21 @@ def test_delete_from_database_drops_the_table_of_a_vanished_folder(lake):
     assert metrics(glue, name)["TablesDeleted"] == 1
 
 
+def test_delete_from_database_drops_partitions_whose_folders_are_gone(lake):
+    s3, glue, bucket, database, name = lake
+    for day in ("2024-01-01", "2024-01-02"):
+        put(s3, bucket, f"sales/dt={day}/part-0.parquet", parquet(store=[1]))
+    create(glue, name, database, f"s3://{bucket}/sales/",
+           SchemaChangePolicy={"UpdateBehavior": "UPDATE_IN_DATABASE", "DeleteBehavior": "DELETE_FROM_DATABASE"})
+    crawl(glue, name)
+
+    s3.delete_object(Bucket=bucket, Key="sales/dt=2024-01-01/part-0.parquet")
+    crawl(glue, name)
+
+    assert list(partitions(glue, database, "sales")) == [("2024-01-02",)]
+    assert metrics(glue, name)["TablesUpdated"] == 1
+
+
 def test_malformed_json_line_fails_the_crawl_with_the_file_and_line(lake):
     s3, glue, bucket, database, name = lake
     put(s3, bucket, "events/good.json", '{"id": 1}\n')

@@ -30,6 +30,10 @@ Table contract (what a pipeline author can rely on, here and on AWS for the simp
   conflicts become string) where AWS might split very different files into separate tables.
 - A folder mixing formats (or CSV delimiters), a malformed JSON line, a corrupt Parquet or gzip file fails
   the whole crawl (``LastCrawl.Status`` FAILED with the file in ``ErrorMessage``) and writes nothing.
+- SchemaChangePolicy: UpdateBehavior UPDATE_IN_DATABASE (default) rewrites a changed table (a new table
+  version) and its partitions, LOG only adds what is new. DeleteBehavior for tables this crawler made whose
+  folder is gone: DEPRECATE_IN_DATABASE (default) sets Parameters.DEPRECATED_BY_CRAWLER,
+  DELETE_FROM_DATABASE deletes them (and partitions whose folder is gone), LOG keeps them.
 - Not emulated: Schedule (crawls start only by StartCrawler), RecrawlPolicy (every crawl is a full one),
   custom Classifiers, targets other than S3Targets (the crawl fails saying so).
 """
@@ -572,20 +576,26 @@ class Crawl:
                 backend.create_table(crawler.database_name, plan.name, table_input)
                 run.tables_created += 1
                 self.log(f"Created table {plan.name}")
-            elif update:
+            else:
                 current = _current(existing)
-                table_input["Parameters"] = {**(current.get("Parameters") or {}), **table_input["Parameters"]}
                 if (_shape(current.get("StorageDescriptor") or {}) != _shape(descriptor)
                         or current.get("PartitionKeys") != table_input["PartitionKeys"]):
-                    backend.update_table(crawler.database_name, plan.name, table_input)
-                    changed = True
-            else:
-                self.log(f"Table {plan.name} differs; SchemaChangePolicy.UpdateBehavior LOG leaves it as it is")
+                    if update:
+                        table_input["Parameters"] = {**(current.get("Parameters") or {}), **table_input["Parameters"]}
+                        backend.update_table(crawler.database_name, plan.name, table_input)
+                        changed = True
+                    else:
+                        self.log(f"Table {plan.name} changed; UpdateBehavior LOG leaves the catalog as it is")
             table = database.tables[plan.name]
             for values, folder in crawled.partitions.items():
                 if values:
                     changed |= self._write_partition(table, values, folder.descriptor(
                         plan.partitions[values], crawler.name), update)
+            if existing is not None and policy.get("DeleteBehavior") == "DELETE_FROM_DATABASE":
+                for partition in list(table.partitions.values()):
+                    if tuple(partition.values) not in crawled.partitions:
+                        table.delete_partition(partition.values)
+                        changed = True
             if changed and existing is not None:
                 run.tables_updated += 1
                 self.log(f"Updated table {plan.name}")
