@@ -1,0 +1,156 @@
+"""The toll_plaza DAG end to end on the local platform: the Lambda runs, the crawler crawls, the Glue job runs
+on PySpark and the Redshift Data API statements run on the PostgreSQL stand-in, which is read back here."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import psycopg2
+import pytest
+
+from local_platform.aws.compute.redshift_data import standin_database_name
+from local_platform.postgres import database_dsn
+from local_platform.provision import load_declaration, provision
+from tests.helpers.airflow_runs import run_dag
+from tests.helpers.alerts import drain_alerts
+from tests.toll_plaza.conftest import SEED_FILE
+
+pytestmark = pytest.mark.dag_run
+
+SETTINGS = load_declaration("toll_plaza")
+LANDING = "toll-landing-local"
+STAGING = "toll-staging-local"
+TOLL_COLUMNS = ("transaction_id, transaction_date, toll_booth, vehicle_make, vehicle_category, transaction_amount, "
+                "landing_date")
+
+
+@pytest.fixture(scope="module")
+def provisioned(local_aws):
+    provision(["toll_plaza"], local_aws.endpoint)
+    return local_aws
+
+
+@pytest.fixture
+def platform(provisioned, airflow_settings):
+    drain_alerts(provisioned)
+    return provisioned
+
+
+@pytest.fixture
+def redshift(local_aws, postgres_server_dsn):
+    """A query function on the PostgreSQL database that stands in for the toll cluster's database."""
+    cluster = SETTINGS["redshift_clusters"][0]
+    name = standin_database_name(local_aws.namespace, cluster["identifier"], cluster["database"])
+
+    def query(sql: str, params: tuple = ()) -> list[tuple]:
+        with psycopg2.connect(database_dsn(postgres_server_dsn, name)) as conn, conn.cursor() as cur:
+            cur.execute(sql, params)
+            rows = cur.fetchall()
+        conn.close()
+        return rows
+
+    return query
+
+
+def run_day(day: date, **conf):
+    return run_dag("toll_plaza", datetime(day.year, day.month, day.day, tzinfo=UTC), conf)
+
+
+def loaded_rows(redshift, day: date) -> list[tuple]:
+    return redshift(f"SELECT {TOLL_COLUMNS} FROM public.toll_table WHERE landing_date = %s ORDER BY 1", (day,))
+
+
+def assert_succeeded(result, local_aws):
+    assert result.state == "success", (result.task_states, local_aws.log_tail())
+
+
+def test_a_generated_day_is_loaded_once_per_transaction_and_aggregated(platform, redshift):
+    day = date(2026, 3, 14)
+    result = run_day(day, records=300, duplicates=20, seed=1)
+
+    assert_succeeded(result, platform)
+    payload = result.xcom("check_generator_payload")
+    assert (payload["count"], payload["key"]) == (320, "landing/toll/dt=2026-03-14/toll-20260314-s1.jsonl")
+    rows = loaded_rows(redshift, day)
+    assert len(rows) == 320 - 20
+    assert len({row[0] for row in rows}) == 300
+    assert {row[1] for row in rows} == {day}
+    assert all(row[5] > 0 for row in rows)
+
+    aggregate = redshift("SELECT toll_booth, vehicle_category, transaction_count, revenue "
+                         "FROM public.toll_daily_booth_revenue WHERE transaction_date = %s", (day,))
+    expected = redshift("SELECT toll_booth, vehicle_category, COUNT(*), SUM(transaction_amount) "
+                        "FROM public.toll_table WHERE transaction_date = %s GROUP BY 1, 2", (day,))
+    assert sorted(aggregate) == sorted(expected)
+    assert sum(row[2] for row in aggregate) == 300
+
+    assert result.xcom("verify_loaded_rows") == {"read": 320, "staged": 300, "quarantined": 0, "duplicates": 20,
+                                                 "loaded_for_date": 300, "quarantine_reasons": {}}
+    alerts = drain_alerts(platform)
+    assert [(a["event"], a["task_id"]) for a in alerts] == [("success", "verify_loaded_rows")]
+    assert alerts[0]["summary"]["staged"] == 300
+
+
+def test_rerun_of_the_same_date_changes_nothing(platform, redshift):
+    day = date(2026, 3, 15)
+    first = run_day(day, records=150, duplicates=5, seed=2)
+    assert_succeeded(first, platform)
+    rows_before = loaded_rows(redshift, day)
+    aggregate_before = redshift("SELECT * FROM public.toll_daily_booth_revenue WHERE transaction_date = %s "
+                                "ORDER BY 1, 2, 3", (day,))
+
+    second = run_day(day, records=150, duplicates=5, seed=2)
+
+    assert_succeeded(second, platform)
+    assert len(rows_before) == 150
+    assert loaded_rows(redshift, day) == rows_before
+    assert redshift("SELECT * FROM public.toll_daily_booth_revenue WHERE transaction_date = %s ORDER BY 1, 2, 3",
+                    (day,)) == aggregate_before
+    assert redshift("SELECT COUNT(*) FROM public.toll_table WHERE transaction_id IN %s",
+                    (tuple(row[0] for row in rows_before),)) == [(150,)]
+
+
+def test_poisoned_file_quarantines_bad_records_and_loads_the_rest(platform, redshift):
+    day = date(2026, 3, 16)
+    legacy = SEED_FILE.read_text().splitlines()[:10]  # the original generator's single-quoted records
+    bad = [
+        "{'transaction_id': 'oops', 'transaction_date': '2026/03/16', 'toll_booth': 'golf_rd', "
+        "'vehicle_category': 'SUV', 'transaction_amount': 3.5}",
+        json.dumps({"transaction_id": 7, "transaction_date": "2026-03-16", "toll_booth": "golf_rd",
+                    "vehicle_category": "SUV", "transaction_amount": -4}),
+        json.dumps({"transaction_id": 8, "transaction_date": "16.03.2026", "toll_booth": "golf_rd",
+                    "vehicle_category": "SUV", "transaction_amount": 4}),
+        '{"transaction_id": 9, "transaction_date": "2026-03-16", "toll_booth": ',
+    ]
+    platform.client("s3").put_object(Bucket=LANDING, Key=f"landing/toll/dt={day}/poisoned.jsonl",
+                                     Body=("\n".join(legacy + bad) + "\n").encode())
+
+    result = run_day(day, records=40, seed=3)
+
+    assert_succeeded(result, platform)
+    report = result.xcom("read_job_report")
+    assert (report["read"], report["staged"], report["quarantined"], report["duplicates"]) == (54, 50, 4, 0)
+    assert report["quarantine_reasons"] == {
+        "transaction_id is not a positive integer": 1,
+        "transaction_amount is not positive": 1,
+        "transaction_date is not a valid yyyy/mm/dd or ISO date": 1,
+        "unparseable: neither a JSON object nor a dict literal": 1,
+    }
+    rows = loaded_rows(redshift, day)
+    assert len(rows) == 50
+    assert {row[0] for row in rows} >= {95254, 35419}  # legacy records, typed
+    assert redshift("SELECT transaction_date, transaction_amount FROM public.toll_table WHERE transaction_id = 95254"
+                    ) == [(date(2023, 8, 13), Decimal("8.85"))]
+    # The legacy rows' own dates got their daily aggregate too.
+    assert redshift("SELECT SUM(transaction_count) FROM public.toll_daily_booth_revenue "
+                    "WHERE transaction_date = %s", (date(2023, 8, 13),))[0][0] >= 1
+
+    s3 = platform.client("s3")
+    quarantine_keys = [item["Key"] for item in s3.list_objects_v2(
+        Bucket=STAGING, Prefix=f"quarantine/toll/dt={day}/").get("Contents", [])]
+    quarantined = [json.loads(line) for key in quarantine_keys
+                   for line in s3.get_object(Bucket=STAGING, Key=key)["Body"].read().decode().splitlines()]
+    assert sorted(item["line"] for item in quarantined) == sorted(bad)
+    assert {item["source_file"] for item in quarantined} == {"poisoned.jsonl"}
