@@ -261,6 +261,19 @@ def test_delete_from_database_drops_the_table_of_a_vanished_folder(lake):
     assert metrics(glue, name)["TablesDeleted"] == 1
 
 
+def test_default_delete_behavior_marks_the_table_of_a_vanished_folder_deprecated(lake):
+    s3, glue, bucket, database, name = lake
+    put(s3, bucket, "raw/refunds/a.csv", "id,total\n1,2.5\n")
+    create(glue, name, database, f"s3://{bucket}/raw")
+    crawl(glue, name)
+
+    s3.delete_object(Bucket=bucket, Key="raw/refunds/a.csv")
+    crawl(glue, name)
+
+    table = glue.get_table(DatabaseName=database, Name="refunds")["Table"]
+    assert table["Parameters"]["DEPRECATED_BY_CRAWLER"] == name
+
+
 def test_delete_from_database_drops_partitions_whose_folders_are_gone(lake):
     s3, glue, bucket, database, name = lake
     for day in ("2024-01-01", "2024-01-02"):
