@@ -1,0 +1,162 @@
+"""Landing JSON -> Redshift table for generated toll transactions, measured in one run on the local platform:
+
+1. the pipeline: the toll_plaza DAG run with ``dag.test()`` for ``--rows`` generated records; the rate is
+   taken over the steps from the landed file to the loaded table (sensor, crawler, Glue job on PySpark,
+   report, DDL, COPY + UPSERT through the Redshift Data API on the PostgreSQL stand-in), i.e. the whole
+   run minus the Lambda that generated the file; the refresh and checks after the load are shown apart;
+2. a plain ``COPY ... FROM STDIN (FORMAT csv)`` of the same rows (the landed records, already typed, as CSV)
+   into an identical empty table in the same PostgreSQL database: the floor.
+
+Starts its own local AWS server and PostgreSQL (or uses LOCAL_POSTGRES_DSN/PGHOST) in a temporary folder.
+
+    python benchmarks/toll_plaza_load.py [--rows 1000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import os
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(PROJECT_ROOT), str(PROJECT_ROOT / "plugins")]
+
+RUN_DATE = datetime(2026, 6, 1, tzinfo=UTC)
+LANDING_TO_TABLE = ("wait_for_landing", "crawl_landing", "transform_transactions", "read_job_report",
+                    "create_tables", "load_toll_table")
+AFTER_LOAD = ("refresh_daily_revenue", "check_loaded_rows", "verify_loaded_rows")
+COLUMNS = ["transaction_id", "transaction_date", "toll_booth", "vehicle_make", "vehicle_category",
+           "transaction_amount", "landing_date"]
+
+
+def task_seconds(run_id: str) -> dict[str, tuple[datetime, datetime]]:
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        rows = session.query(TaskInstance).filter_by(dag_id="toll_plaza", run_id=run_id).all()
+        return {ti.task_id: (ti.start_date, ti.end_date) for ti in rows}
+
+
+def span(times: dict, task_ids: tuple[str, ...]) -> float:
+    return (max(times[t][1] for t in task_ids) - min(times[t][0] for t in task_ids)).total_seconds()
+
+
+def landed_as_csv(s3, bucket: str, key: str) -> tuple[bytes, int]:
+    """The landed JSON records as the CSV a plain COPY takes (typed columns in table order)."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(COLUMNS)
+    seen = set()
+    for line in s3.get_object(Bucket=bucket, Key=key)["Body"].iter_lines():
+        record = json.loads(line)
+        if record["transaction_id"] in seen:
+            continue
+        seen.add(record["transaction_id"])
+        writer.writerow([record[name] for name in COLUMNS[:-1]] + [RUN_DATE.date().isoformat()])
+    return out.getvalue().encode(), len(seen)
+
+
+def drop_standin_databases(server_dsn: str, namespace: str) -> None:
+    """The Redshift stand-in's databases carry the server's namespace; a named server keeps them otherwise."""
+    import psycopg2
+
+    from local_platform.postgres import drop_database
+
+    with psycopg2.connect(server_dsn) as conn, conn.cursor() as cur:
+        cur.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", (f"{namespace}\\_%",))
+        names = [row[0] for row in cur.fetchall()]
+    conn.close()
+    for name in names:
+        drop_database(server_dsn, name)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    args = parser.parse_args(argv)
+
+    state = Path(tempfile.mkdtemp(prefix="bench-toll-"))
+    os.environ.update({
+        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+        "AIRFLOW_HOME": str(state / "airflow"), "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"), "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+    })
+    import psycopg2
+
+    from local_platform.aws.compute.redshift_data import standin_database_name
+    from local_platform.dag_runs import migrate_metadata_db, run_dag
+    from local_platform.postgres import database_dsn
+    from local_platform.provision import load_declaration, provision
+    from local_platform.settings import PlatformEndpoints, airflow_env, postgres_connection_ids
+    from tests.helpers.platform import start_local_aws, start_postgres
+
+    server_dsn, stop_postgres = start_postgres(state / "postgres")
+    namespace = f"b{uuid.uuid4().hex[:6]}"
+    aws = start_local_aws(state / "aws", server_dsn, namespace)
+    try:
+        provision(["toll_plaza"], aws.endpoint)
+        # The other pipelines' PostgreSQL connections are unused here: their databases need not exist.
+        os.environ.update(airflow_env(PlatformEndpoints(aws.endpoint, server_dsn,
+                                                        {conn: conn for conn in postgres_connection_ids()})))
+        migrate_metadata_db()
+
+        started = time.perf_counter()
+        result = run_dag("toll_plaza", RUN_DATE, {"records": args.rows, "seed": 1})
+        dag_s = time.perf_counter() - started
+        assert result.state == "success", (result.task_states, aws.log_tail())
+        times = task_seconds(result.run_id)
+        landing_s, after_s = span(times, LANDING_TO_TABLE), span(times, AFTER_LOAD)
+        generate_s = span(times, ("generate_transactions",))
+        report = result.xcom("read_job_report")
+        assert report["staged"] == args.rows, report
+
+        payload = result.xcom("check_generator_payload")
+        body, unique = landed_as_csv(aws.client("s3"), payload["bucket"], payload["key"])
+        cluster = load_declaration("toll_plaza")["redshift_clusters"][0]
+        dsn = database_dsn(server_dsn, standin_database_name(namespace, cluster["identifier"], cluster["database"]))
+        conn = psycopg2.connect(dsn)
+        with conn.cursor() as cur:
+            cur.execute("CREATE TABLE public.toll_table_plain_copy (LIKE public.toll_table INCLUDING ALL)")
+            conn.commit()
+            copy_started = time.perf_counter()
+            cur.copy_expert("COPY public.toll_table_plain_copy FROM STDIN (FORMAT csv, HEADER true)", io.BytesIO(body))
+            conn.commit()
+            copy_s = time.perf_counter() - copy_started
+            cur.execute("SELECT (SELECT count(*) FROM public.toll_table_plain_copy), "
+                        "(SELECT count(*) FROM public.toll_table WHERE landing_date = %s)", (RUN_DATE.date(),))
+            copied, loaded = cur.fetchone()
+        conn.close()
+        assert copied == loaded == unique == args.rows, (copied, loaded, unique)
+
+        def line(name: str, seconds: float, note: str = "") -> None:
+            print(f"  {name:<52} {seconds:8.1f}s  {args.rows / seconds:>10,.0f} rows/s  {note}")
+
+        print(f"\ntoll_plaza, {args.rows:,} generated records, one local platform, one run:")
+        line("whole DAG run (dag.test)", dag_s)
+        line("  generate + land JSON (Lambda)", generate_s)
+        line("  landing JSON -> toll_table (sensor..UPSERT)", landing_s)
+        line("  aggregate refresh + checks", after_s)
+        line("plain COPY of the same rows (CSV, same PostgreSQL)", copy_s)
+        print("\nratio:")
+        print(f"  pipeline landing->table / plain COPY   {landing_s / copy_s:7.1f}x the time")
+        print("  per step: " + ", ".join(f"{t} {span(times, (t,)):.1f}s" for t in LANDING_TO_TABLE + AFTER_LOAD))
+    finally:
+        aws.stop()
+        drop_standin_databases(server_dsn, namespace)
+        stop_postgres()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
