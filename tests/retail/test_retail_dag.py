@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from local_platform.provision import provision
-from local_platform.seed import upload_retail_seed
+from local_platform.seed import SEED_DATA_DIR, upload_retail_seed
 from tests.helpers.airflow_runs import run_dag
 from tests.helpers.alerts import drain_alerts
 from tests.retail.conftest import query
@@ -82,10 +82,15 @@ def test_retail_dag_loads_analyses_exports_and_alerts_and_reruns_identically(loc
 def test_retail_dag_runs_for_two_dates_side_by_side(local_aws, retail_platform):
     dsn = retail_platform
     s3 = local_aws.client("s3")
+    seed_orders = (SEED_DATA_DIR / "retail" / "orders.csv").read_text()
+    results = {}
     for run_date in ("2022-03-15", "2022-09-06"):
         upload_retail_seed(s3, RAW_BUCKET, run_date)
-        result = run_dag("retail_analytics", day(run_date))
-        assert result.state == "success", result.task_states
+        if run_date == "2022-09-06":  # this day's drop carries one malformed order
+            s3.put_object(Bucket=RAW_BUCKET, Key=f"retail/dt={run_date}/orders.csv",
+                          Body=(seed_orders.rstrip("\n") + "\n10001,7,2022-09-31,3,100,1,100\n").encode())
+        results[run_date] = run_dag("retail_analytics", day(run_date))
+        assert results[run_date].state == "success", results[run_date].task_states
 
     shipments = query(dsn, "SELECT run_date::text, tt_late_shipments FROM analytics.agg_shipments ORDER BY 1")
     months = query(dsn, "SELECT run_date::text, min(order_month)::text, max(order_month)::text "
@@ -96,3 +101,7 @@ def test_retail_dag_runs_for_two_dates_side_by_side(local_aws, retail_platform):
     assert months == [("2022-03-15", "2021-03-01", "2022-02-01"), ("2022-09-06", "2021-09-01", "2022-08-01")]
     for run_date in ("2022-03-15", "2022-09-06"):
         assert {row["run_date"] for row in export_rows(local_aws, "agg_shipments", run_date)} == {run_date}
+    assert query(dsn, "SELECT logical_date::text, line_number, reason FROM staging.orders_rejects") == [
+        ("2022-09-06", 10002, "order_date: '2022-09-31' is not a date (YYYY-MM-DD)")]
+    assert results["2022-09-06"].xcom("summarize_run")["rejected_total"] == 1
+    assert results["2022-03-15"].xcom("summarize_run")["rejected_total"] == 0
