@@ -205,7 +205,10 @@ class Provisioner:
 def provision(pipelines: list[str], endpoint_url: str | None, settings_file: Path = SETTINGS_FILE,
               session: boto3.session.Session | None = None) -> list[str]:
     """Create what ``pipelines`` declare; return what was created or updated."""
-    session = session or boto3.session.Session(region_name="us-east-1")
+    if session is None:
+        # The local endpoint takes any credentials; real AWS uses the caller's own.
+        local_credentials = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+        session = boto3.session.Session(region_name="us-east-1", **(local_credentials if endpoint_url else {}))
     provisioner = Provisioner(session, endpoint_url, local=endpoint_url is not None)
     for pipeline in pipelines:
         provisioner.apply(load_declaration(pipeline, settings_file))
