@@ -208,15 +208,17 @@ def test_glue_job_operator_and_sensor_wait_for_real_runs_and_fail_with_the_scrip
             iam_role_arn=ROLE, script_args={"--seconds": "2"}, wait_for_completion=False)
         sense = GlueJobSensor(task_id="sense", job_name=f"ops-sleep-{suffix}", poke_interval=1, verbose=True,
                               run_id="{{ ti.xcom_pull(task_ids='submit_only') }}")
+        sense_deferred = GlueJobSensor(task_id="sense_deferred", job_name=f"ops-sleep-{suffix}", deferrable=True,
+                                       poke_interval=1, run_id="{{ ti.xcom_pull(task_ids='submit_only') }}")
         GlueJobOperator(  # on its own: its failure must not skip the others
             task_id="submit_failing", job_name=f"ops-fail-{suffix}", script_location=f"{scripts}/fails.py",
             iam_role_arn=ROLE, script_args={"--rows": "-5"}, job_poll_interval=1)
-        chain(submit_and_wait, submit_deferred, submit_only, sense)
+        chain(submit_and_wait, submit_deferred, submit_only, sense, sense_deferred)
 
     run = run_test_dag(dag)
 
     assert run.task_states == {"submit_and_wait": "success", "submit_deferred": "success", "submit_only": "success",
-                               "sense": "success", "submit_failing": "failed"}
+                               "sense": "success", "sense_deferred": "success", "submit_failing": "failed"}
     for mode in ("sync", "deferred"):
         report = read_json(local_aws, f"s3://{BUCKET}/reports/ops-{suffix}-{mode}.json")
         assert report["helper"] == "hello from extra-py-files"
