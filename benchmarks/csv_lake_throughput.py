@@ -1,0 +1,129 @@
+"""CSV -> Parquet throughput of the csv_lake Glue job's transform on local Spark, beside pyarrow.
+
+    python benchmarks/csv_lake_throughput.py [--rows 1000000] [--bad-rows 0] [--duplicates 0] [--seed 0]
+
+One generated billing file is converted twice in the same run, from and to local disk (no S3):
+- Spark: the job's own functions (normalise headers, declared-schema casts with per-row errors,
+  exact-duplicate removal, metadata, good/quarantine split, the counts of the report) and a Snappy
+  Parquet write partitioned by ``dt``, as ``csv_lake_to_parquet.main`` does;
+- pyarrow: read the CSV with the declared types and write Snappy Parquet; no cleaning, so the floor
+  for this conversion on this machine. pyarrow cannot set bad values aside, so with ``--bad-rows`` it
+  reads every column as text instead.
+Spark's fixed start-up (session, JVM warm-up on a 1,000-row file) is timed separately and excluded
+from its throughput. Prints rows/s for both and the ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "include" / "glue")]
+
+DAY = date(2024, 3, 1)
+
+
+def spark_convert(spark, csv_path: Path, out_dir: Path) -> dict:
+    """The job's transform and writes, on local paths; returns the report's counts."""
+    from csv_lake_to_parquet import prepare_file, split_good_and_quarantine, transform
+    from pyspark.sql import functions as F
+
+    raw = spark.read.csv(str(csv_path), header=True, inferSchema=False)
+    combined, cast = transform([prepare_file(raw, csv_path.name)], datetime.now(UTC).replace(tzinfo=None))
+    cast = cast.cache()
+    read, distinct = combined.count(), cast.count()
+    good, rejected = split_good_and_quarantine(cast)
+    quarantined = rejected.count()
+    rejected.write.mode("overwrite").csv(str(out_dir / "quarantine"), header=True)
+    good.withColumn("dt", F.lit(DAY.isoformat())).write.mode("overwrite").partitionBy("dt").parquet(
+        str(out_dir / "billing"), compression="snappy")
+    cast.unpersist()
+    return {"read": read, "written": distinct - quarantined, "quarantined": quarantined}
+
+
+def pyarrow_convert(csv_path: Path, out_path: Path, typed: bool) -> int:
+    import pyarrow as pa
+    import pyarrow.csv as pv
+    import pyarrow.parquet as pq
+    from csv_lake_to_parquet import BILLING_SCHEMA
+
+    arrow_types = {"string": pa.string(), "date": pa.date32()}
+    column_types = {}
+    for name, sql_type, _ in BILLING_SCHEMA:
+        if not typed:
+            column_types[name] = pa.string()
+        elif sql_type.startswith("decimal"):
+            precision, scale = (int(part) for part in sql_type[8:-1].split(","))
+            column_types[name] = pa.decimal128(precision, scale)
+        else:
+            column_types[name] = arrow_types[sql_type]
+    table = pv.read_csv(csv_path, convert_options=pv.ConvertOptions(column_types=column_types))
+    pq.write_table(table, out_path, compression="snappy")
+    return table.num_rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--bad-rows", type=int, default=0,
+                        help="rows the job must quarantine; pyarrow then reads every column as text")
+    parser.add_argument("--duplicates", type=int, default=0, help="exact duplicate lines the job drops")
+    args = parser.parse_args()
+
+    from glue_io import spark_session
+
+    from local_platform.generators.billing_csv import generate
+
+    work = Path(tempfile.mkdtemp(prefix="csv-lake-bench-"))
+    try:
+        started = time.perf_counter()
+        csv_path = work / "billing.csv"
+        csv_path.write_text(generate(args.rows, args.seed, DAY, args.bad_rows, args.duplicates).text, encoding="utf-8")
+        warmup_path = work / "warmup.csv"
+        warmup_path.write_text(generate(1_000, args.seed, DAY).text, encoding="utf-8")
+        size_mb = csv_path.stat().st_size / 1e6
+        print(f"generated {args.rows:,} rows ({size_mb:.0f} MB) in {time.perf_counter() - started:.1f} s")
+
+        from pyspark.sql import SparkSession
+
+        SparkSession.builder.config("spark.ui.showConsoleProgress", "false")  # kept by the builder glue_io uses
+        started = time.perf_counter()
+        spark = spark_session("csv_lake_throughput")
+        spark.sparkContext.setLogLevel("ERROR")
+        spark.conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
+        spark_convert(spark, warmup_path, work / "warmup-out")
+        startup = time.perf_counter() - started
+
+        started = time.perf_counter()
+        counts = spark_convert(spark, csv_path, work / "spark-out")
+        spark_seconds = time.perf_counter() - started
+        spark.stop()
+
+        started = time.perf_counter()
+        arrow_rows = pyarrow_convert(csv_path, work / "pyarrow.parquet", typed=not args.bad_rows)
+        arrow_seconds = time.perf_counter() - started
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    if counts["read"] != args.rows or arrow_rows != args.rows:
+        raise SystemExit(f"row counts disagree: spark {counts}, pyarrow {arrow_rows}, expected {args.rows}")
+    print(f"Spark fixed start-up (session + 1,000-row warm-up): {startup:.1f} s (not in the figures below)")
+    print(f"{'engine':<28} {'seconds':>8} {'rows/s':>12} {'MB/s':>8}")
+    arrow_name = "pyarrow, typed convert" if not args.bad_rows else "pyarrow, text convert"
+    print(f"Spark: read {counts['read']:,}, written {counts['written']:,}, quarantined {counts['quarantined']:,}")
+    for name, seconds in (("Spark, the job's transform", spark_seconds), (arrow_name, arrow_seconds)):
+        print(f"{name:<28} {seconds:>8.1f} {args.rows / seconds:>12,.0f} {size_mb / seconds:>8.1f}")
+    print(f"Spark / pyarrow time: {spark_seconds / arrow_seconds:.1f}x "
+          f"(Spark incl. start-up: {(spark_seconds + startup) / arrow_seconds:.1f}x)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
