@@ -19,6 +19,7 @@ row that did not change.
 from __future__ import annotations
 
 import json
+import logging
 
 import pendulum
 from airflow.providers.amazon.aws.operators.glue import GlueJobOperator
@@ -145,7 +146,8 @@ def load_into_aurora(report: dict, run_day: str) -> dict:
     conn = PostgresHook(postgres_conn_id=AURORA_CONN).get_conn()
     try:
         return load_lines(conn, lines(), table=TABLE, columns=as_columns(CLEAN_COLUMNS), key_columns=["trading_date"],
-                          source_key=report["clean_uri"], logical_date=run_day, max_reject_rate=0.0, log=None)
+                          source_key=report["clean_uri"], logical_date=run_day, max_reject_rate=0.0,
+                          log=logging.getLogger("airflow.task"))
     finally:
         conn.close()
 
@@ -154,7 +156,8 @@ with DAG(
     dag_id=PIPELINE,
     description="VN-Index daily history: Selenium scrape (Lambda) -> Glue clean -> Aurora PostgreSQL upsert",
     schedule=CronTriggerTimetable("0 22 * * 1-5", timezone=MARKET_TZ),
-    start_date=pendulum.datetime(2023, 11, 1, tz=MARKET_TZ),
+    # The exchange's first session: a backfill can reach any day of the index (runs before start_date are empty).
+    start_date=pendulum.datetime(2000, 7, 28, tz=MARKET_TZ),
     catchup=False,  # missed days: a date_from/date_to run or `airflow backfill create` (see the docstring)
     max_active_runs=1,  # runs share one cluster: a run must not stop it under another
     default_args=default_task_args(PIPELINE),
@@ -181,6 +184,8 @@ with DAG(
         task_id="scrape",
         function_name=f"{{{{ {CONFIG}.scraper_function }}}}",
         payload=SCRAPE_EVENT,
+        # Wait as long as the function may run (300 s) and never let botocore re-invoke it on a read timeout.
+        botocore_config={"read_timeout": 320, "connect_timeout": 10, "retries": {"total_max_attempts": 1}},
     )
     scrape_result = read_scrape_result(scrape.output, RAW_BUCKET)
     route = route_by_trading(scrape_result)

@@ -5,13 +5,14 @@ PostgreSQL (standing in for Aurora) and the data-quality checks."""
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime
 
 import psycopg2
 import pytest
 
 from local_platform.provision import provision
-from tests.helpers.airflow_runs import run_dag
+from tests.helpers.airflow_runs import load_dag, run_dag
 from tests.helpers.alerts import drain_alerts
 from tests.vn_stock.conftest import expected_clean
 
@@ -37,18 +38,12 @@ def cluster_status(local_aws) -> str:
 def platform(provisioned, airflow_settings, fake_cafef, monkeypatch):
     """The pipeline's settings pointing the scraper at the local page, the cluster stopped as between runs,
     no alerts queued. Returns the Aurora stand-in's DSN."""
-    config = json.loads(os_environ("AIRFLOW_VAR_VN_STOCK"))
+    config = json.loads(os.environ["AIRFLOW_VAR_VN_STOCK"])
     monkeypatch.setenv("AIRFLOW_VAR_VN_STOCK", json.dumps({**config, "source_url": fake_cafef.url}))
     if cluster_status(provisioned) == "available":
         provisioned.client("rds").stop_db_cluster(DBClusterIdentifier=CLUSTER)
     drain_alerts(provisioned)
     return airflow_settings["aurora_vn_stock"]
-
-
-def os_environ(name: str) -> str:
-    import os
-
-    return os.environ[name]
 
 
 def table_rows(dsn: str) -> list[dict]:
@@ -117,7 +112,7 @@ def test_day_without_trading_loads_nothing_and_sends_an_informational_message(pl
     result = run_trading_day(2023, 10, 9, conf={"date_from": "2023-10-07"})
 
     assert result.state == "success", result.task_states
-    assert result.task_states["report_no_trading"] == "success"
+    assert result.task_states.get("report_no_trading") == "success", result.task_states
     for skipped in ("clean_prices", "read_clean_report", "create_table", "load_into_aurora", "check_table",
                     "check_changes"):
         assert result.task_states[skipped] == "skipped", skipped
@@ -126,3 +121,24 @@ def test_day_without_trading_loads_nothing_and_sends_an_informational_message(pl
     [alert] = drain_alerts(provisioned)
     assert alert["subject"] == "[NO_TRADING] vn_stock"
     assert alert["summary"] == {"date_from": "2023-10-07", "date_to": "2023-10-07", "rows": 0}
+
+
+def test_failed_scrape_fails_the_run_alerts_and_still_stops_the_cluster(platform, provisioned, fake_cafef,
+                                                                        monkeypatch):
+    config = json.loads(os.environ["AIRFLOW_VAR_VN_STOCK"])
+    monkeypatch.setenv("AIRFLOW_VAR_VN_STOCK",
+                       json.dumps({**config, "source_url": f"{fake_cafef.url}?layout=changed"}))
+    dag = load_dag("vn_stock")
+    for task in dag.tasks:
+        task.retries = 0  # the failure path without minutes of retry back-off
+
+    dag_run = dag.test(logical_date=datetime(2023, 11, 15, 15, 0, tzinfo=UTC))
+
+    states = {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}
+    assert str(dag_run.state) == "failed"  # the teardown's success does not hide the failure
+    assert states["scrape"] == "failed"
+    assert states["stop_aurora"] == "success"
+    assert cluster_status(provisioned) == "stopped"
+    failures = [alert for alert in drain_alerts(provisioned) if alert["event"] == "failure"]
+    assert [alert["task_id"] for alert in failures] == ["scrape"]
+    assert "history table #owner-contents-table not found" in failures[0]["error"]
