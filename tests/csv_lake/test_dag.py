@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
-import io
-import json
 from datetime import UTC, date, datetime
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 from local_platform.generators.billing_csv import generate, header_only
-from local_platform.provision import provision
+from tests.csv_lake.lake import (
+    PROCESSED,
+    keys,
+    put_raw,
+    read_partition,
+    read_report,
+    read_text,
+    rows_without_ingestion_time,
+)
 from tests.helpers.airflow_runs import run_dag
 from tests.helpers.alerts import drain_alerts
 
 pytestmark = pytest.mark.dag_run
 
-RAW = "csv-lake-raw-local"
-PROCESSED = "csv-lake-processed-local"
 DATABASE = "csv_lake"
 EXPECTED_SCHEMA = {
     "invoice_id": pa.string(), "invoice_date": pa.date32(), "customer_id": pa.string(),
@@ -30,43 +33,14 @@ EXPECTED_SCHEMA = {
 }
 
 
-@pytest.fixture(scope="module")
-def provisioned(local_aws):
-    provision(["csv_lake"], local_aws.endpoint)
-    return local_aws
-
-
 @pytest.fixture
 def platform(provisioned, airflow_settings):
     drain_alerts(provisioned)
     return provisioned
 
 
-def put_raw(local_aws, day: date, name: str, body: bytes) -> str:
-    key = f"billing/dt={day}/{name}"
-    local_aws.client("s3").put_object(Bucket=RAW, Key=key, Body=body)
-    return f"s3://{RAW}/{key}"
-
-
 def run_day(day: date):
     return run_dag("csv_lake", datetime(day.year, day.month, day.day, tzinfo=UTC))
-
-
-def keys(local_aws, bucket: str, prefix: str) -> list[str]:
-    listed = local_aws.client("s3").list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
-    return sorted(item["Key"] for item in listed)
-
-
-def read_partition(local_aws, day: date) -> pa.Table:
-    s3 = local_aws.client("s3")
-    parts = [key for key in keys(local_aws, PROCESSED, f"billing/dt={day}/") if key.endswith(".parquet")]
-    assert parts, f"no Parquet files in partition dt={day}"
-    tables = [pq.read_table(io.BytesIO(s3.get_object(Bucket=PROCESSED, Key=key)["Body"].read())) for key in parts]
-    return pa.concat_tables(tables)
-
-
-def rows_without_ingestion_time(table: pa.Table) -> list[tuple]:
-    return sorted(tuple(row.values()) for row in table.drop_columns(["ingested_at"]).to_pylist())
 
 
 def partition_values(local_aws) -> list[list[str]]:
@@ -137,13 +111,12 @@ def test_bad_rows_are_quarantined_with_their_reason_and_counted_in_the_alert(pla
 
     assert result.state == "success", result.task_states
     assert read_partition(platform, day).num_rows == generated.good_rows == 193
-    s3 = platform.client("s3")
-    quarantined = [key for key in keys(platform, PROCESSED, f"quarantine/billing/dt={day}/") if key.endswith(".csv")]
-    lines = b"".join(s3.get_object(Bucket=PROCESSED, Key=key)["Body"].read() for key in quarantined).decode()
+    lines = read_text(platform, PROCESSED, f"quarantine/billing/dt={day}/", ".csv")
     assert "quantity_kg: cannot cast 'n/a' to decimal(12,3)" in lines
     assert "unit_price: cannot cast '12,50' to decimal(12,2)" in lines
-    assert "invoice_id: required value missing" in lines
-    report = json.loads(s3.get_object(Bucket=PROCESSED, Key=f"reports/billing/dt={day}/report.json")["Body"].read())
+    assert "invoice_date: cannot cast '31/05/2023' to date" in lines
+    assert "vat_rate: cannot cast '20%' to decimal(5,3)" in lines
+    report = read_report(platform, day)
     assert (report["read"], report["written"], report["quarantined"], report["duplicates_dropped"]) == (
         200, 193, 4, 3)
     alerts = drain_alerts(platform)

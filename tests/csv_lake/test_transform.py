@@ -6,7 +6,6 @@ from datetime import datetime
 from decimal import Decimal
 
 import pytest
-
 from csv_lake_to_parquet import (
     BILLING_SCHEMA,
     drop_exact_duplicates,
@@ -17,6 +16,7 @@ from csv_lake_to_parquet import (
     split_good_and_quarantine,
     transform,
 )
+
 from local_platform.generators.billing_csv import COLUMNS, MESSY_HEADERS, generate
 
 pytestmark = pytest.mark.spark
