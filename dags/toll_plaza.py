@@ -50,7 +50,10 @@ CRAWLER_CONFIG = {
     "Name": "toll-landing-crawler",
     "Role": f"{{{{ {CONFIG}.glue_role }}}}",
     "DatabaseName": f"{{{{ {CONFIG}.glue_database }}}}",
-    "Targets": {"S3Targets": [{"Path": f"s3://{{{{ {CONFIG}.landing_bucket }}}}/{LANDING_PREFIX}/"}]},
+    # Files from the original generator (*.json, Python dict literals) are no JSON a classifier can read:
+    # the Glue job parses them, the catalogue describes the strict JSON lines (*.jsonl).
+    "Targets": {"S3Targets": [{"Path": f"s3://{{{{ {CONFIG}.landing_bucket }}}}/{LANDING_PREFIX}/",
+                               "Exclusions": ["**.json"]}]},
     "SchemaChangePolicy": {"UpdateBehavior": "UPDATE_IN_DATABASE", "DeleteBehavior": "LOG"},
 }
 

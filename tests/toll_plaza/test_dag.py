@@ -88,6 +88,10 @@ def test_a_generated_day_is_loaded_once_per_transaction_and_aggregated(platform,
 
     assert result.xcom("verify_loaded_rows") == {"read": 320, "staged": 300, "quarantined": 0, "duplicates": 20,
                                                  "loaded_for_date": 300, "quarantine_reasons": {}}
+    table = platform.client("glue").get_table(DatabaseName="toll_raw", Name="toll")["Table"]
+    columns = {column["Name"]: column["Type"] for column in table["StorageDescriptor"]["Columns"]}
+    assert (columns["transaction_id"], columns["transaction_amount"]) == ("bigint", "double")
+    assert [key["Name"] for key in table["PartitionKeys"]] == ["dt"]
     alerts = drain_alerts(platform)
     assert [(a["event"], a["task_id"]) for a in alerts] == [("success", "verify_loaded_rows")]
     assert alerts[0]["summary"]["staged"] == 300
@@ -124,7 +128,8 @@ def test_poisoned_file_quarantines_bad_records_and_loads_the_rest(platform, reds
                     "vehicle_category": "SUV", "transaction_amount": 4}),
         '{"transaction_id": 9, "transaction_date": "2026-03-16", "toll_booth": ',
     ]
-    platform.client("s3").put_object(Bucket=LANDING, Key=f"landing/toll/dt={day}/poisoned.jsonl",
+    # Named as the original generator named its files (*.json), which the crawler leaves to the Glue job.
+    platform.client("s3").put_object(Bucket=LANDING, Key=f"landing/toll/dt={day}/legacy-poisoned.json",
                                      Body=("\n".join(legacy + bad) + "\n").encode())
 
     result = run_day(day, records=40, seed=3)
@@ -153,4 +158,4 @@ def test_poisoned_file_quarantines_bad_records_and_loads_the_rest(platform, reds
     quarantined = [json.loads(line) for key in quarantine_keys
                    for line in s3.get_object(Bucket=STAGING, Key=key)["Body"].read().decode().splitlines()]
     assert sorted(item["line"] for item in quarantined) == sorted(bad)
-    assert {item["source_file"] for item in quarantined} == {"poisoned.jsonl"}
+    assert {item["source_file"] for item in quarantined} == {"legacy-poisoned.json"}
