@@ -12,7 +12,7 @@ import dataclasses
 import json
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from local_platform.settings import PROJECT_ROOT
 
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--date", help="logical date YYYY-MM-DD (UTC midnight); omit for a manual run")
     parser.add_argument("--conf", default="{}", help="run conf as JSON")
     args = parser.parse_args(argv)
-    logical_date = (datetime.strptime(args.date, "%Y-%m-%d").replace(tzinfo=timezone.utc) if args.date else None)
+    logical_date = (datetime.strptime(args.date, "%Y-%m-%d").replace(tzinfo=UTC) if args.date else None)
     result = run_dag(args.dag_id, logical_date, json.loads(args.conf))
     print(json.dumps(dataclasses.asdict(result)), flush=True)
     return 0 if result.state == "success" else 1

@@ -80,8 +80,8 @@ class EmbeddedPostgres:
         """subprocess kwargs that run PostgreSQL binaries as a non-root user when we are root."""
         if os.geteuid() != 0:
             return {}
-        from pgserver.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
         from pgserver._commands import POSTGRES_BIN_PATH
+        from pgserver.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
 
         ensure_user_exists(EMBEDDED_SYSTEM_USER)
         ensure_prefix_permissions(self.data_dir)
