@@ -145,6 +145,7 @@ with DAG(
             "--max_reject_rate": f"{{{{ {CONFIG}.max_reject_rate }}}}",
         },
         job_poll_interval=5,
+        verbose=True,  # the script's output and errors in the task log
     )
     job_report = read_job_report(PROCESSED_BUCKET, REPORT_KEY)
     route = route_by_rows(job_report)

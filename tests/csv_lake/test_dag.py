@@ -17,7 +17,7 @@ from tests.csv_lake.lake import (
     read_text,
     rows_without_ingestion_time,
 )
-from tests.helpers.airflow_runs import run_dag
+from tests.helpers.airflow_runs import load_dag, run_dag
 from tests.helpers.alerts import drain_alerts
 
 pytestmark = pytest.mark.dag_run
@@ -139,3 +139,22 @@ def test_header_only_and_empty_files_write_no_partition_and_alert_empty(platform
     alerts = drain_alerts(platform)
     assert [(alert["subject"], alert["event"]) for alert in alerts] == [("[EMPTY] csv_lake", "empty")]
     assert (alerts[0]["summary"]["read"], alerts[0]["summary"]["written"]) == (0, 0)
+
+
+def test_reject_rate_above_the_maximum_fails_the_run_alerts_and_publishes_nothing(platform):
+    day = date(2024, 8, 1)
+    put_raw(platform, day, "billing.csv", generate(rows=50, seed=12, day=day, bad_rows=10).encode())
+    dag = load_dag("csv_lake")
+    for task in dag.tasks:
+        task.retries = 0  # the failure path without minutes of retry back-off
+
+    dag_run = dag.test(logical_date=datetime(2024, 8, 1, tzinfo=UTC))
+
+    states = {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}
+    assert str(dag_run.state) == "failed"
+    assert states["convert_to_parquet"] == "failed"
+    assert keys(platform, PROCESSED, f"billing/dt={day}/") == []
+    report = read_report(platform, day)
+    assert (report["status"], report["quarantined"], report["reject_rate"]) == ("rejected", 10, 0.2)
+    alerts = drain_alerts(platform)
+    assert [(alert["event"], alert["task_id"]) for alert in alerts] == [("failure", "convert_to_parquet")]
