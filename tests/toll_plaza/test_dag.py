@@ -4,6 +4,7 @@ on PySpark and the Redshift Data API statements run on the PostgreSQL stand-in, 
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -15,6 +16,7 @@ from local_platform.postgres import database_dsn
 from local_platform.provision import load_declaration, provision
 from tests.helpers.airflow_runs import run_dag
 from tests.helpers.alerts import drain_alerts
+from tests.helpers.platform import PROJECT_ROOT
 from tests.toll_plaza.conftest import SEED_FILE
 
 pytestmark = pytest.mark.dag_run
@@ -159,3 +161,26 @@ def test_poisoned_file_quarantines_bad_records_and_loads_the_rest(platform, reds
                    for line in s3.get_object(Bucket=STAGING, Key=key)["Body"].read().decode().splitlines()]
     assert sorted(item["line"] for item in quarantined) == sorted(bad)
     assert {item["source_file"] for item in quarantined} == {"legacy-poisoned.json"}
+
+
+def test_rows_for_the_date_that_the_job_did_not_stage_fail_the_checks_and_alert(platform, redshift):
+    day = date(2026, 3, 17)
+    data_api = platform.client("redshift-data")
+    cluster = SETTINGS["redshift_clusters"][0]
+    ddl = (PROJECT_ROOT / "include" / "sql" / "toll_plaza" / "create_toll_table.sql").read_text()
+    statement = data_api.execute_statement(ClusterIdentifier=cluster["identifier"], Database=cluster["database"],
+                                           DbUser="awsuser", Sql=ddl)["Id"]
+    while (status := data_api.describe_statement(Id=statement)["Status"]) not in ("FINISHED", "FAILED"):
+        time.sleep(0.2)
+    assert status == "FINISHED"
+    # A row some other process wrote for the date: the table no longer matches what the Glue job staged.
+    redshift("INSERT INTO public.toll_table VALUES (1, %s, 'golf_rd', 'Kia', 'SUV', 2.5, %s) RETURNING 1", (day, day))
+
+    result = run_day(day, records=20, seed=4)
+
+    assert result.state == "failed"
+    assert result.task_states["verify_loaded_rows"] == "failed"
+    assert result.task_states["load_toll_table"] == "success"
+    alerts = drain_alerts(platform)
+    assert [(a["event"], a["task_id"]) for a in alerts] == [("failure", "verify_loaded_rows")]
+    assert "21 rows loaded for the date, but the job staged 20" in alerts[0]["error"]
