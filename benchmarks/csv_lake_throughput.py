@@ -32,13 +32,12 @@ DAY = date(2024, 3, 1)
 
 def spark_convert(spark, csv_path: Path, out_dir: Path) -> dict:
     """The job's transform and writes, on local paths; returns the report's counts."""
-    from csv_lake_to_parquet import prepare_file, split_good_and_quarantine, transform
+    from csv_lake_to_parquet import count_rows, prepare_file, split_good_and_quarantine, transform
     from pyspark.sql import functions as F
 
     raw = spark.read.csv(str(csv_path), header=True, inferSchema=False)
-    combined, cast = transform([prepare_file(raw, csv_path.name)], datetime.now(UTC).replace(tzinfo=None))
-    cast = cast.cache()
-    read, distinct = combined.count(), cast.count()
+    cast = transform([prepare_file(raw, csv_path.name)], datetime.now(UTC).replace(tzinfo=None)).cache()
+    read, distinct = count_rows(cast)
     good, rejected = split_good_and_quarantine(cast)
     quarantined = rejected.count()
     rejected.write.mode("overwrite").csv(str(out_dir / "quarantine"), header=True)

@@ -40,6 +40,7 @@ BILLING_SCHEMA = (
     ("due_date", "date", False),
 )
 REJECT_REASON = "reject_reason"
+COPIES = "copies"  # lines each distinct row stood for, so the rows read are counted without a second pass
 
 
 def snake_case(header: str) -> str:
@@ -73,9 +74,10 @@ def conform_to_schema(df: DataFrame, schema=BILLING_SCHEMA) -> DataFrame:
 
 
 def drop_exact_duplicates(df: DataFrame, schema=BILLING_SCHEMA) -> DataFrame:
-    """One row per distinct line of data; of copies in several files, the first file by name is kept
-    (so reruns give the same rows)."""
-    return df.groupBy(*[name for name, _, _ in schema]).agg(F.min("source_file").alias("source_file"))
+    """One row per distinct line of data with the number of ``copies`` it had; of copies in several files,
+    the first file by name is kept (so reruns give the same rows)."""
+    return df.groupBy(*[name for name, _, _ in schema]).agg(F.min("source_file").alias("source_file"),
+                                                            F.count(F.lit(1)).alias(COPIES))
 
 
 def cast_with_errors(df: DataFrame, schema=BILLING_SCHEMA) -> DataFrame:
@@ -99,7 +101,7 @@ def split_good_and_quarantine(df: DataFrame, schema=BILLING_SCHEMA) -> tuple[Dat
     """(typed rows without errors, the rejected rows as they arrived, with ``reject_reason``)."""
     data = [name for name, _, _ in schema]
     raw = [f"_raw_{name}" for name in data]
-    others = [column for column in df.columns if column not in set(data) | set(raw) | {REJECT_REASON}]
+    others = [column for column in df.columns if column not in set(data) | set(raw) | {REJECT_REASON, COPIES}]
     good = df.filter(F.col(REJECT_REASON).isNull()).select(*data, *others)
     rejected = df.filter(F.col(REJECT_REASON).isNotNull()).select(
         *[F.col(f"_raw_{name}").alias(name) for name in data], *others, REJECT_REASON)
@@ -111,14 +113,19 @@ def prepare_file(df: DataFrame, source_file: str, schema=BILLING_SCHEMA) -> Data
     return conform_to_schema(normalise_headers(df), schema).withColumn("source_file", F.lit(source_file))
 
 
-def transform(files: list[DataFrame], ingested_at: datetime, schema=BILLING_SCHEMA) -> tuple[DataFrame, DataFrame]:
-    """Prepared files -> (all their rows, the distinct rows cast, with reject_reason, raw values and
-    ingested_at). Counting is left to the caller."""
+def transform(files: list[DataFrame], ingested_at: datetime, schema=BILLING_SCHEMA) -> DataFrame:
+    """Prepared files -> their distinct rows cast, with reject_reason, raw values, copies and ingested_at."""
     combined = files[0]
     for frame in files[1:]:
         combined = combined.unionByName(frame)
     distinct = drop_exact_duplicates(combined, schema).withColumn("ingested_at", F.lit(ingested_at).cast("timestamp"))
-    return combined, cast_with_errors(distinct, schema)
+    return cast_with_errors(distinct, schema)
+
+
+def count_rows(cast: DataFrame) -> tuple[int, int]:
+    """(rows read, distinct rows) of ``transform``'s result, in one pass."""
+    read, distinct = cast.agg(F.sum(COPIES), F.count(F.lit(1))).first()
+    return int(read or 0), int(distinct)
 
 
 def report(read: int, distinct: int, quarantined: int, max_reject_rate: float, dt: str, files: list[str]) -> dict:
@@ -153,9 +160,8 @@ def main(argv: list[str]) -> dict:
     # (input_file_name() would name the local staging copy).
     files = [prepare_file(glue_io.read(spark, uri, "csv", header="true", inferSchema="false"), uri)
              for uri in sources]
-    combined, cast = transform(files, ingested_at)
-    cast = cast.cache()
-    read, distinct = combined.count(), cast.count()
+    cast = transform(files, ingested_at).cache()
+    read, distinct = count_rows(cast)
     good, rejected = split_good_and_quarantine(cast)
     quarantined = rejected.count()
     result = report(read, distinct, quarantined, max_reject_rate, dt, sources)

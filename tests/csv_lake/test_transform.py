@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from csv_lake_to_parquet import (
     BILLING_SCHEMA,
+    count_rows,
     drop_exact_duplicates,
     normalise_headers,
     prepare_file,
@@ -60,17 +61,17 @@ def test_exact_duplicates_across_files_keep_one_row_from_the_first_file(spark):
     second = prepare_file(text_frame(spark, COLUMNS, [line, other]), "s3://raw/b.csv")
     first = prepare_file(text_frame(spark, COLUMNS, [line, line]), "s3://raw/a.csv")
     distinct = drop_exact_duplicates(second.unionByName(first))
-    rows = sorted((row.quantity_kg, row.source_file) for row in distinct.collect())
-    assert rows == [("1.000", "s3://raw/a.csv"), ("2.000", "s3://raw/b.csv")]
+    rows = sorted((row.quantity_kg, row.source_file, row.copies) for row in distinct.collect())
+    assert rows == [("1.000", "s3://raw/a.csv", 3), ("2.000", "s3://raw/b.csv", 1)]
 
 
 def test_values_that_do_not_cast_are_quarantined_with_their_reason_and_raw_value(spark, tmp_path):
     generated = generate(rows=30, seed=3, bad_rows=6, duplicates=4, messy_headers=True)
     prepared = prepare_file(csv_frame(spark, tmp_path, generated.text), "s3://raw/billing.csv")
-    combined, cast = transform([prepared], INGESTED_AT)
+    cast = transform([prepared], INGESTED_AT)
     good, rejected = split_good_and_quarantine(cast)
 
-    assert combined.count() == 30
+    assert count_rows(cast) == (30, 26)
     assert good.count() == generated.good_rows == 20
     reasons = sorted(row.reject_reason for row in rejected.collect())
     assert reasons == sorted([
@@ -88,7 +89,7 @@ def test_good_rows_carry_declared_types_and_ingestion_metadata(spark):
     line = ["INV-7", "2024-03-01", "C1", "Pub", "PORK-BEL-01", "Pork belly", "pork", "2.5", "8.95", "GBP", "0",
             "22.38", "unpaid", "2024-03-31"]
     prepared = prepare_file(text_frame(spark, COLUMNS, [line]), "s3://raw/a.csv")
-    _, cast = transform([prepared], INGESTED_AT)
+    cast = transform([prepared], INGESTED_AT)
     good, _ = split_good_and_quarantine(cast)
     types = dict(good.dtypes)
     assert types["invoice_date"] == "date" and types["quantity_kg"] == "decimal(12,3)"
@@ -96,14 +97,13 @@ def test_good_rows_carry_declared_types_and_ingestion_metadata(spark):
     row = good.collect()[0]
     assert (row.quantity_kg, row.unit_price, row.ingested_at) == (Decimal("2.500"), Decimal("8.95"), INGESTED_AT)
     assert row.source_file == "s3://raw/a.csv"
-    assert "reject_reason" not in good.columns
+    assert "reject_reason" not in good.columns and "copies" not in good.columns
 
 
 def test_header_only_and_empty_files_give_zero_rows(spark, tmp_path):
     empty = prepare_file(csv_frame(spark, tmp_path, "", "empty.csv"), "s3://raw/empty.csv")
     header = prepare_file(csv_frame(spark, tmp_path, ",".join(COLUMNS) + "\n", "header.csv"), "s3://raw/h.csv")
-    combined, cast = transform([empty, header], INGESTED_AT)
-    assert (combined.count(), cast.count()) == (0, 0)
+    assert count_rows(transform([empty, header], INGESTED_AT)) == (0, 0)
     assert report(0, 0, 0, 0.05, "2024-03-01", [])["status"] == "empty"
 
 
