@@ -13,7 +13,6 @@ files hold no data rows (empty or header-only) writes no partition and ends in a
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 
 from airflow.providers.amazon.aws.operators.glue import GlueJobOperator
@@ -23,6 +22,7 @@ from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
 from airflow.sdk import DAG, chain, task
 from pipeline_kit.alerts import success_notifier
 from pipeline_kit.defaults import default_task_args
+from pipeline_kit.glue import glue_job_definition, read_job_report
 
 PIPELINE = "csv_lake"
 CONFIG = "var.json.csv_lake"
@@ -50,25 +50,8 @@ PROCESSED_CRAWLER = {
     "Targets": {"S3Targets": [{"Path": f"s3://{PROCESSED_BUCKET}/{DATASET}/"}]},
     "SchemaChangePolicy": {"UpdateBehavior": "UPDATE_IN_DATABASE", "DeleteBehavior": "LOG"},
 }
-GLUE_JOB = {
-    "GlueVersion": "5.0",
-    "WorkerType": "G.1X",
-    "NumberOfWorkers": 2,
-    "Timeout": 60,
-    "DefaultArguments": {
-        "--extra-py-files": f"s3://{ARTIFACTS_BUCKET}/glue/glue_io.py",
-        "--job-language": "python",
-    },
-}
+GLUE_JOB = glue_job_definition(ARTIFACTS_BUCKET, timeout_minutes=60)
 SUMMARY_FIELDS = ("dt", "files", "read", "written", "quarantined", "duplicates_dropped", "reject_rate")
-
-
-@task
-def read_job_report(bucket: str, key: str) -> dict:
-    """The Glue job's counts for the day (read, written, quarantined, duplicates_dropped, reject_rate)."""
-    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-
-    return json.loads(S3Hook().read_key(key, bucket_name=bucket))
 
 
 @task.branch

@@ -20,6 +20,7 @@ from airflow.providers.amazon.aws.transfers.s3_to_redshift import S3ToRedshiftOp
 from airflow.sdk import DAG, Param, chain, task
 from pipeline_kit.alerts import success_notifier
 from pipeline_kit.defaults import default_task_args
+from pipeline_kit.glue import glue_job_definition, read_job_report
 from pipeline_kit.paths import sql_dir
 
 PIPELINE = "toll_plaza"
@@ -57,16 +58,7 @@ CRAWLER_CONFIG = {
     "SchemaChangePolicy": {"UpdateBehavior": "UPDATE_IN_DATABASE", "DeleteBehavior": "LOG"},
 }
 
-GLUE_JOB = {
-    "GlueVersion": "5.0",
-    "WorkerType": "G.1X",
-    "NumberOfWorkers": 2,
-    "Timeout": 30,
-    "DefaultArguments": {
-        "--extra-py-files": f"s3://{{{{ {CONFIG}.artifacts_bucket }}}}/glue/glue_io.py",
-        "--job-language": "python",
-    },
-}
+GLUE_JOB = glue_job_definition(f"{{{{ {CONFIG}.artifacts_bucket }}}}", timeout_minutes=30)
 
 
 @task
@@ -81,14 +73,6 @@ def check_generator_payload(payload: str) -> dict:
     if not isinstance(result["count"], int) or result["count"] <= 0:
         raise AirflowFailException(f"generator wrote no records: {payload}")
     return result
-
-
-@task
-def read_job_report(bucket: str, key: str) -> dict:
-    """The Glue job's counts (read, staged, quarantined, duplicates) for the checks and the alert."""
-    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-
-    return json.loads(S3Hook().read_key(key, bucket_name=bucket))
 
 
 @task(on_success_callback=[success_notifier(

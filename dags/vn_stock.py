@@ -34,6 +34,7 @@ from airflow.sdk import DAG, Param, TriggerRule, chain, task
 from airflow.timetables.trigger import CronTriggerTimetable
 from pipeline_kit.alerts import success_notifier
 from pipeline_kit.defaults import default_task_args
+from pipeline_kit.glue import glue_job_definition, load_job_report
 from pipeline_kit.paths import sql_dir
 
 PIPELINE = "vn_stock"
@@ -54,16 +55,7 @@ SCRAPE_EVENT = f"{{{{ {{'date_from': {DATE_FROM}, 'date_to': {DATE_TO}, 'source_
 CLEAN_URI = f"s3://{RAW_BUCKET}/clean/vn_stock/"
 REPORT_KEY = f"reports/vn_stock/{RUN_RANGE}/report.json"
 
-GLUE_JOB = {
-    "GlueVersion": "5.0",
-    "WorkerType": "G.1X",
-    "NumberOfWorkers": 2,
-    "Timeout": 30,
-    "DefaultArguments": {
-        "--extra-py-files": f"s3://{ARTIFACTS_BUCKET}/glue/glue_io.py",
-        "--job-language": "python",
-    },
-}
+GLUE_JOB = glue_job_definition(ARTIFACTS_BUCKET, timeout_minutes=30)
 # The clean CSV's columns as the load casts them (the Glue job wrote them in this order, dt is the partition).
 CLEAN_COLUMNS = [
     ("trading_date", "date", False), ("close_price", "double precision", False),
@@ -110,10 +102,9 @@ def report_no_trading(result: dict) -> dict:
 def read_clean_report(bucket: str, key: str) -> dict:
     """The Glue job's report; a rejected row fails the run before anything is loaded (the site changed or
     sent something odd: a person should look at the rejects)."""
-    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
     from airflow.sdk.exceptions import AirflowFailException
 
-    report = json.loads(S3Hook().read_key(key, bucket_name=bucket))
+    report = load_job_report(bucket, key)
     if report["rejected_rows"]:
         raise AirflowFailException(f"{report['rejected_rows']} scraped rows rejected: {report['reject_reasons']}")
     return report
