@@ -34,7 +34,7 @@ from airflow.sdk import DAG, Param, TriggerRule, chain, task
 from airflow.timetables.trigger import CronTriggerTimetable
 from pipeline_kit.alerts import success_notifier
 from pipeline_kit.defaults import default_task_args
-from pipeline_kit.glue import glue_job_definition, load_job_report
+from pipeline_kit.glue import glue_job_definition, read_job_report
 from pipeline_kit.paths import sql_dir
 
 PIPELINE = "vn_stock"
@@ -54,6 +54,7 @@ RUN_RANGE = f"{{{{ {DATE_FROM} }}}}_{{{{ {DATE_TO} }}}}"
 SCRAPE_EVENT = f"{{{{ {{'date_from': {DATE_FROM}, 'date_to': {DATE_TO}, 'source_url': {CONFIG}.source_url}} | tojson }}}}"
 CLEAN_URI = f"s3://{RAW_BUCKET}/clean/vn_stock/"
 REPORT_KEY = f"reports/vn_stock/{RUN_RANGE}/report.json"
+REJECTS_URI = f"s3://{RAW_BUCKET}/rejects/vn_stock/{RUN_RANGE}/"
 
 GLUE_JOB = glue_job_definition(ARTIFACTS_BUCKET, timeout_minutes=30)
 # The clean CSV's columns as the load casts them (the Glue job wrote them in this order, dt is the partition).
@@ -99,14 +100,15 @@ def report_no_trading(result: dict) -> dict:
 
 
 @task
-def read_clean_report(bucket: str, key: str) -> dict:
-    """The Glue job's report; a rejected row fails the run before anything is loaded (the site changed or
-    sent something odd: a person should look at the rejects)."""
+def confirm_no_rejects(report: dict, rejects_uri: str) -> dict:
+    """The good rows are loaded and checked by now; a rejected row still fails the run, naming where the rejects
+    and their reasons are (the site changed or sent something odd: a person should look)."""
     from airflow.sdk.exceptions import AirflowFailException
 
-    report = load_job_report(bucket, key)
     if report["rejected_rows"]:
-        raise AirflowFailException(f"{report['rejected_rows']} scraped rows rejected: {report['reject_reasons']}")
+        raise AirflowFailException(
+            f"{report['rejected_rows']} scraped row(s) rejected and not loaded ({report['reject_reasons']}); "
+            f"they are in {rejects_uri}. The other {report['clean_rows']} row(s) were loaded.")
     return report
 
 
@@ -194,12 +196,12 @@ with DAG(
         script_args={
             "--raw_uris": "{{ ti.xcom_pull(task_ids='read_scrape_result')['raw_uris'] }}",
             "--clean_uri": CLEAN_URI,
-            "--rejects_uri": f"s3://{RAW_BUCKET}/rejects/vn_stock/{RUN_RANGE}/",
+            "--rejects_uri": REJECTS_URI,
             "--report_uri": f"s3://{RAW_BUCKET}/{REPORT_KEY}",
         },
         job_poll_interval=5,
     )
-    clean_report = read_clean_report(RAW_BUCKET, REPORT_KEY)
+    clean_report = read_job_report(RAW_BUCKET, REPORT_KEY)
 
     create_table = SQLExecuteQueryOperator(
         task_id="create_table", conn_id=AURORA_CONN, sql="vn_stock/create_daily_index.sql")
@@ -208,9 +210,9 @@ with DAG(
     check_table = SQLTableCheckOperator(
         task_id="check_table", conn_id=AURORA_CONN, table=TABLE, checks=TABLE_CHECKS)
     check_changes = SQLCheckOperator(
-        task_id="check_changes", conn_id=AURORA_CONN, sql="vn_stock/check_change_consistency.sql",
-        on_success_callback=[success_notifier(PIPELINE, summary="{{ ti.xcom_pull(task_ids='load_into_aurora') }}")],
-    )
+        task_id="check_changes", conn_id=AURORA_CONN, sql="vn_stock/check_change_consistency.sql")
+    no_rejects = confirm_no_rejects.override(on_success_callback=[success_notifier(
+        PIPELINE, summary="{{ ti.xcom_pull(task_ids='load_into_aurora') }}")])(clean_report, REJECTS_URI)
 
     stop_aurora = RdsStopDbOperator(
         task_id="stop_aurora",
@@ -229,11 +231,11 @@ with DAG(
     )
     chain(
         # clean, load in one transaction, prove the table is sound
-        clean_prices, clean_report, create_table, loaded, check_table, check_changes,
+        clean_prices, clean_report, create_table, loaded, check_table, check_changes, no_rejects,
     )
     chain(
         # teardown: stop the cluster whatever happened, so a failure never leaves it running
-        [check_changes, no_trading], stop_aurora,
+        [no_rejects, no_trading], stop_aurora,
     )
     # A teardown does not decide the run's state, so a failed load still fails the run; ALL_DONE (rather than
     # the teardown default ALL_DONE_SETUP_SUCCESS) also stops a cluster whose start timed out half-way.

@@ -113,8 +113,8 @@ def test_day_without_trading_loads_nothing_and_sends_an_informational_message(pl
 
     assert result.state == "success", result.task_states
     assert result.task_states.get("report_no_trading") == "success", result.task_states
-    for skipped in ("clean_prices", "read_clean_report", "create_table", "load_into_aurora", "check_table",
-                    "check_changes"):
+    for skipped in ("clean_prices", "read_job_report", "create_table", "load_into_aurora", "check_table",
+                    "check_changes", "confirm_no_rejects"):
         assert result.task_states[skipped] == "skipped", skipped
     assert result.task_states["stop_aurora"] == "success"
     assert cluster_status(provisioned) == "stopped"
@@ -142,3 +142,28 @@ def test_failed_scrape_fails_the_run_alerts_and_still_stops_the_cluster(platform
     failures = [alert for alert in drain_alerts(provisioned) if alert["event"] == "failure"]
     assert [alert["task_id"] for alert in failures] == ["scrape"]
     assert "history table #owner-contents-table not found" in failures[0]["error"]
+
+
+def test_unreadable_row_is_quarantined_the_good_rows_load_and_the_run_fails_naming_it(
+        platform, provisioned, fake_cafef, seed_rows, monkeypatch):
+    config = json.loads(os.environ["AIRFLOW_VAR_VN_STOCK"])
+    monkeypatch.setenv("AIRFLOW_VAR_VN_STOCK",
+                       json.dumps({**config, "source_url": f"{fake_cafef.url}?garble=15/11/2023"}))
+
+    result = run_trading_day(2023, 11, 15, conf={"date_from": "2023-11-13", "date_to": "2023-11-15"})
+
+    assert result.state == "failed"
+    assert result.task_states["load_into_aurora"] == "success"
+    assert result.task_states["confirm_no_rejects"] == "failed"
+    assert without_xmin(table_rows(platform)) == expected_rows(seed_rows, "2023-11-13", "2023-11-14")
+    assert cluster_status(provisioned) == "stopped"
+    rejects_prefix = "rejects/vn_stock/2023-11-13_2023-11-15/"
+    s3 = provisioned.client("s3")
+    [rejects_key] = [item["Key"] for item in s3.list_objects_v2(Bucket=RAW, Prefix=rejects_prefix)["Contents"]
+                     if item["Key"].endswith(".csv")]
+    rejects = s3.get_object(Bucket=RAW, Key=rejects_key)["Body"].read().decode()
+    assert "15/11/2023" in rejects and "n/a" in rejects
+    failures = [alert for alert in drain_alerts(provisioned) if alert["event"] == "failure"]
+    assert [alert["task_id"] for alert in failures] == ["confirm_no_rejects"]
+    assert "1 scraped row(s) rejected" in failures[0]["error"]
+    assert f"s3://{RAW}/{rejects_prefix}" in failures[0]["error"]

@@ -6,7 +6,8 @@ table (``#owner-contents-table``), filled by JavaScript from ``/api/vnindex-hist
 separators, an adjusted-close column and two link columns. Page query parameters select behaviours:
 
 - ``delay_ms=N``: the search results arrive N milliseconds after the click (a slow page);
-- ``layout=changed``: the table has another id, as after a site redesign.
+- ``layout=changed``: the table has another id, as after a site redesign;
+- ``garble=dd/mm/yyyy``: that day's closing price reads ``n/a`` (a row the cleaning must reject).
 
 A date with no row shows the site's "Không có kết quả phù hợp" (no matching results) state.
 """
@@ -80,6 +81,7 @@ class Handler(BaseHTTPRequestHandler):
         elif url.path == API_PATH:
             time.sleep(int(params.get("delay_ms", "0")) / 1000)
             rows = rows_between(params.get("from", ""), params.get("to", ""))
+            rows = [[cells[0], "n/a", *cells[2:]] if cells[0] == params.get("garble") else cells for cells in rows]
             self._send(200, "application/json", json.dumps({"rows": rows}, ensure_ascii=False).encode())
         else:
             self._send(404, "text/plain", b"not found")
