@@ -57,8 +57,13 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("status")
     sub.add_parser("ui")
     demo_parser = sub.add_parser("demo")
-    demo_parser.add_argument("pipelines", nargs="*", default=list(DEMO_PIPELINES), choices=[[], *DEMO_PIPELINES])
+    demo_parser.add_argument("pipelines", nargs="*", help=f"default: all of {', '.join(DEMO_PIPELINES)}")
     args = parser.parse_args(argv)
+    if args.command == "demo":
+        unknown = sorted(set(args.pipelines) - set(DEMO_PIPELINES))
+        if unknown:
+            parser.error(f"unknown pipeline(s) {', '.join(unknown)}; choose from {', '.join(DEMO_PIPELINES)}")
+        args.pipelines = args.pipelines or list(DEMO_PIPELINES)
 
     platform = LocalPlatform()
     try:
