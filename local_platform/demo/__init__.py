@@ -117,14 +117,15 @@ def run_scenario(scenario: DemoScenario, ctx: DemoContext) -> DemoOutcome:
 
 
 def format_summary(outcomes: list[DemoOutcome]) -> str:
-    lines = [f"{'pipeline':<18} {'runs':<10} {'loaded':>8} {'quarant.':>9} {'alerts':>7} {'wall s':>7}"]
+    lines = [f"{'pipeline':<18} {'runs':<24} {'loaded':>8} {'quarantined':>11}  {'alerts':<20} {'wall s':>7}"]
     for outcome in outcomes:
         states = "/".join(run["state"] for run in outcome.runs) or "-"
         loaded = outcome.report.rows_loaded if outcome.report else "-"
         quarantined = outcome.report.rows_quarantined if outcome.report else "-"
         alerts = ",".join(sorted({alert.get("event", "?") for alert in outcome.alerts})) or "-"
-        lines.append(f"{outcome.dag_id:<18} {states:<10} {loaded:>8} {quarantined:>9} "
-                     f"{len(outcome.alerts):>3} {alerts:<4} {outcome.wall_s:>6.1f}")
+        alerts = f"{len(outcome.alerts)} ({alerts})"
+        lines.append(f"{outcome.dag_id:<18} {states:<24} {loaded:>8} {quarantined:>11}  {alerts:<20} "
+                     f"{outcome.wall_s:>7.1f}")
     lines.append("")
     for outcome in outcomes:
         if outcome.report:
