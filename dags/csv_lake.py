@@ -62,10 +62,20 @@ def route_by_rows(report: dict) -> str:
 
 @task(on_success_callback=[success_notifier(
     PIPELINE, event="empty", summary="{{ ti.xcom_pull(task_ids='report_empty_delivery') }}")])
-def report_empty_delivery(report: dict) -> dict:
-    """The day's files hold no data rows (empty or header-only): no partition, an [EMPTY] alert."""
-    print(f"no data rows in {report['files']}: no partition written for dt={report['dt']}")
-    return {field: report[field] for field in SUMMARY_FIELDS}
+def report_empty_delivery(report: dict, database: str, table: str) -> dict:
+    """The day's files hold no data rows (empty or header-only): no partition, an [EMPTY] alert. The job removed
+    any earlier data of the day, so a catalogued partition of it (from a rerun) goes too."""
+    from airflow.providers.amazon.aws.hooks.glue_catalog import GlueCatalogHook
+
+    glue = GlueCatalogHook().get_conn()
+    try:
+        glue.delete_partition(DatabaseName=database, TableName=table, PartitionValues=[report["dt"]])
+        partition_removed = True
+    except glue.exceptions.EntityNotFoundException:
+        partition_removed = False
+    print(f"no data rows in {report['files']}: no partition for dt={report['dt']} "
+          f"({'removed the catalogued one' if partition_removed else 'none was catalogued'})")
+    return {**{field: report[field] for field in SUMMARY_FIELDS}, "catalog_partition_removed": partition_removed}
 
 
 @task(on_success_callback=[success_notifier(
@@ -132,7 +142,7 @@ with DAG(
     )
     job_report = read_job_report(PROCESSED_BUCKET, REPORT_KEY)
     route = route_by_rows(job_report)
-    empty_delivery = report_empty_delivery(job_report)
+    empty_delivery = report_empty_delivery(job_report, GLUE_DATABASE, PROCESSED_TABLE)
 
     crawl_processed = GlueCrawlerOperator(task_id="crawl_processed", config=PROCESSED_CRAWLER, poll_interval=5)
 

@@ -188,7 +188,7 @@ def cleanup() -> None:
 
 
 def job_main(run) -> None:
-    """Run ``run(argv)`` as a Glue job: commit on AWS, clean the scratch space locally."""
+    """Run ``run(sys.argv)``, then remove the scratch folder that local staging used."""
     try:
         run(sys.argv)
     finally:

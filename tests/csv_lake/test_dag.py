@@ -141,6 +141,22 @@ def test_header_only_and_empty_files_write_no_partition_and_alert_empty(platform
     assert (alerts[0]["summary"]["read"], alerts[0]["summary"]["written"]) == (0, 0)
 
 
+def test_rerun_with_only_empty_files_removes_the_days_partition_from_s3_and_the_catalog(platform):
+    day = date(2024, 7, 1)
+    put_raw(platform, day, "billing.csv", generate(rows=50, seed=7, day=day).encode())
+    assert run_day(day).state == "success"
+    assert [str(day)] in partition_values(platform)
+
+    put_raw(platform, day, "billing.csv", header_only().encode())  # the source re-delivered the day empty
+    result = run_day(day)
+
+    assert result.state == "success", result.task_states
+    assert keys(platform, PROCESSED, f"billing/dt={day}/") == []
+    assert [str(day)] not in partition_values(platform)
+    alerts = drain_alerts(platform)
+    assert alerts[-1]["event"] == "empty" and alerts[-1]["summary"]["catalog_partition_removed"] is True
+
+
 def test_reject_rate_above_the_maximum_fails_the_run_alerts_and_publishes_nothing(platform):
     day = date(2024, 8, 1)
     put_raw(platform, day, "billing.csv", generate(rows=50, seed=12, day=day, bad_rows=10).encode())
