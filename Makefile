@@ -12,7 +12,8 @@ setup: $(STAMP)
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -r requirements-dev.txt
+	sed '/^--constraint/d' requirements.txt > $(VENV)/requirements-mwaa.txt
+	$(BIN)/python -m pip install -q -r $(VENV)/requirements-mwaa.txt -r requirements-dev.txt
 	touch $@
 
 demo: setup

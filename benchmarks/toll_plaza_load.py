@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     from local_platform.dag_runs import migrate_metadata_db, run_dag
     from local_platform.postgres import database_dsn
     from local_platform.provision import load_declaration, provision
-    from local_platform.settings import PlatformEndpoints, airflow_env, postgres_connection_ids
+    from local_platform.settings import PlatformEndpoints, airflow_env, local_databases
     from tests.helpers.platform import start_local_aws, start_postgres
 
     server_dsn, stop_postgres = start_postgres(state / "postgres")
@@ -107,8 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         provision(["toll_plaza"], aws.endpoint)
         # The other pipelines' PostgreSQL connections are unused here: their databases need not exist.
-        os.environ.update(airflow_env(PlatformEndpoints(aws.endpoint, server_dsn,
-                                                        {conn: conn for conn in postgres_connection_ids()})))
+        os.environ.update(airflow_env(PlatformEndpoints(aws.endpoint, server_dsn, local_databases())))
         migrate_metadata_db()
 
         started = time.perf_counter()

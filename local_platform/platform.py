@@ -14,7 +14,7 @@ from pathlib import Path
 from local_platform import processes
 from local_platform.postgres import EmbeddedPostgres, create_database, named_server_dsn, wait_until_accepting
 from local_platform.provision import all_pipelines, provision
-from local_platform.settings import PROJECT_ROOT, PlatformEndpoints, airflow_env, postgres_connection_ids
+from local_platform.settings import PROJECT_ROOT, PlatformEndpoints, airflow_env, local_databases
 
 NAMESPACE = "local"
 
@@ -53,8 +53,8 @@ class LocalPlatform:
         return self.embedded_postgres.dsn
 
     def databases(self) -> dict[str, str]:
-        """Each PostgreSQL connection of airflow_settings.yaml gets a database named after it."""
-        return {conn_id: conn_id for conn_id in postgres_connection_ids()}
+        """Each PostgreSQL connection of airflow_settings.yaml gets its database (the connection's schema)."""
+        return local_databases()
 
     # Local AWS --------------------------------------------------------------------------------
     def start_aws(self, postgres_dsn: str) -> None:

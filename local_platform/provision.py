@@ -21,7 +21,7 @@ import boto3
 import yaml
 from botocore.exceptions import ClientError
 
-from local_platform.settings import PROJECT_ROOT, SETTINGS_FILE
+from local_platform.settings import PROJECT_ROOT, SETTINGS_FILE, variables
 
 INFRA_DIR = PROJECT_ROOT / "include" / "infra"
 REFERENCE = re.compile(r"\$\{([a-z0-9_.]+)\}")
@@ -31,12 +31,6 @@ ASSUME_ROLE_POLICY = {
         "glue.amazonaws.com", "lambda.amazonaws.com", "redshift.amazonaws.com", "rds.amazonaws.com",
     ]}, "Action": "sts:AssumeRole"}],
 }
-
-
-def _variables(settings_file: Path) -> dict:
-    raw = yaml.safe_load(settings_file.read_text())["variables"]
-    return {key: json.loads(value) if isinstance(value, str) and value.startswith("{") else value
-            for key, value in raw.items()}
 
 
 def _resolve(value, variables: dict):
@@ -58,7 +52,7 @@ def _resolve(value, variables: dict):
 
 def load_declaration(pipeline: str, settings_file: Path = SETTINGS_FILE) -> dict:
     raw = yaml.safe_load((INFRA_DIR / f"{pipeline}.yaml").read_text())
-    return _resolve(raw, _variables(settings_file))
+    return _resolve(raw, variables(settings_file))
 
 
 def all_pipelines() -> list[str]:

@@ -1,4 +1,10 @@
-"""Where ``include/`` lives: beside ``dags/`` in this repo (Astro layout), inside ``dags/`` on MWAA."""
+"""Where ``include/`` lives, found from Airflow's DAGs folder (never the working directory):
+
+- inside the DAGs folder on MWAA, where the package puts it (``/usr/local/airflow/dags/include``);
+- beside the DAGs folder in this repository and on Astro (``<project>/dags`` and ``<project>/include``).
+
+``PIPELINE_INCLUDE_DIR`` overrides both (docker-compose mounts it elsewhere).
+"""
 
 from __future__ import annotations
 
@@ -9,12 +15,14 @@ from pathlib import Path
 def include_dir() -> Path:
     if configured := os.environ.get("PIPELINE_INCLUDE_DIR"):
         return Path(configured)
-    here = Path(__file__).resolve()
-    for candidate in (here.parents[2] / "include", here.parents[1] / "include"):
+    from airflow.providers.common.compat.sdk import conf
+
+    dags_folder = Path(conf.get("core", "dags_folder")).resolve()
+    candidates = (dags_folder / "include", dags_folder.parent / "include")
+    for candidate in candidates:
         if candidate.is_dir():
             return candidate
-    dags_folder = Path(os.environ.get("AIRFLOW__CORE__DAGS_FOLDER", "."))
-    return dags_folder / "include"
+    raise FileNotFoundError(f"no include/ folder in or beside the DAGs folder: looked for {', '.join(map(str, candidates))}")
 
 
 def sql_dir() -> str:

@@ -3,13 +3,11 @@ references exists, and that it gives Airflow the same connections and variables 
 
 from __future__ import annotations
 
-import json
 import re
-from pathlib import Path
 
 import yaml
 
-from local_platform.settings import PROJECT_ROOT, SETTINGS_FILE, variables_env_file
+from local_platform.settings import PROJECT_ROOT, compose_env_file, local_databases
 
 COMPOSE = yaml.safe_load((PROJECT_ROOT / "docker-compose.yaml").read_text())
 UNDEFAULTED_VARIABLE = re.compile(r"\$\{([A-Z0-9_]+)\}")
@@ -41,20 +39,23 @@ def test_published_ports_bind_loopback_only():
             assert port.startswith("127.0.0.1:"), f"{name} publishes {port}"
 
 
-def test_airflow_gets_the_same_connection_ids_and_variables_as_the_local_platform():
-    settings = yaml.safe_load(SETTINGS_FILE.read_text())
+def test_airflow_gets_the_connections_and_variables_of_the_settings_file():
+    assert COMPOSE["x-airflow-common"]["env_file"] == ["docker/airflow-settings.env"]
     environment = COMPOSE["x-airflow-common"]["environment"]
-    compose_conns = {key.removeprefix("AIRFLOW_CONN_").lower() for key in environment if key.startswith("AIRFLOW_CONN_")}
-    assert compose_conns == set(settings["connections"])
-    for key in compose_conns:
-        json.loads(environment[f"AIRFLOW_CONN_{key.upper()}"])
-    env_file = Path(PROJECT_ROOT / "docker" / "airflow-variables.env").read_text()
-    assert env_file == variables_env_file(), "regenerate: python -m local_platform.settings > docker/airflow-variables.env"
+    assert not [key for key in environment if key.startswith(("AIRFLOW_CONN_", "AIRFLOW_VAR_"))], \
+        "connections and variables come from airflow_settings.yaml only"
+    env_file = (PROJECT_ROOT / "docker" / "airflow-settings.env").read_text()
+    assert env_file == compose_env_file(), "regenerate: python -m local_platform.settings > docker/airflow-settings.env"
+
+
+def test_connections_reach_the_compose_services_by_name():
+    services = set(COMPOSE["services"])
+    text = compose_env_file()
+    assert "http://aws:4566" in text and "aws" in services
+    assert '"host": "postgres"' in text and "postgres" in services
 
 
 def test_postgres_init_creates_a_database_per_connection():
     init_sql = (PROJECT_ROOT / "docker" / "postgres-init.sql").read_text()
-    settings = yaml.safe_load(SETTINGS_FILE.read_text())
-    for conn_id, conn in settings["connections"].items():
-        if conn["conn_type"] == "postgres":
-            assert f"CREATE DATABASE {conn_id};" in init_sql
+    for database in local_databases().values():
+        assert f"CREATE DATABASE {database};" in init_sql
