@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint up down status ui benchmarks clean
+.PHONY: setup demo test lint up down status ui benchmarks clean mwaa-package mwaa-parity deploy
 
 setup: $(STAMP)
 	@bash local_platform/system_deps.sh
@@ -42,3 +42,14 @@ benchmarks: setup
 
 clean: down
 	rm -rf .local
+
+# Amazon MWAA: build the package (dist/mwaa/ and dist/mwaa.zip), check it installs and parses as MWAA runs it
+# (Python 3.12, MWAA's constraints and layout), upload it and update the environment (see the README).
+mwaa-package: setup
+	$(BIN)/python -m deploy.package
+
+mwaa-parity: setup
+	$(BIN)/python -m deploy.mwaa_parity
+
+deploy: mwaa-package
+	$(BIN)/python -m deploy.push --environment "$(MWAA_ENV)" --bucket "$(MWAA_BUCKET)" $(if $(ENDPOINT_URL),--endpoint-url $(ENDPOINT_URL))

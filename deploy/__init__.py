@@ -1,0 +1,1 @@
+"""Deploying to AWS: the MWAA package and its parity check, the CloudFormation stacks."""

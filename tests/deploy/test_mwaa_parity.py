@@ -1,0 +1,143 @@
+"""The package installs, parses and runs on Amazon MWAA 3.3.1 as MWAA runs it (deploy/mwaa_parity.py): Python 3.12,
+MWAA's constraints, MWAA's folder layout. Each problem the check exists for is shown to fail it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from deploy import mwaa_parity, package
+from local_platform.settings import PROJECT_ROOT, variables
+
+FIXTURES = Path(__file__).parent / "fixtures"
+DAG_IDS = {path.stem for path in (PROJECT_ROOT / "dags").glob("*.py")}
+
+
+@pytest.fixture(scope="session")
+def mwaa_python() -> Path:
+    """The MWAA-like virtualenv's python (built once, cached under .local/mwaa-parity)."""
+    python = mwaa_parity.find_python312()
+    if python is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI machines have Python 3.12 (pyenv); the MWAA parity check must run there")
+        pytest.skip("no Python 3.12 on this machine (set MWAA_PYTHON): the MWAA parity check cannot run")
+    return mwaa_parity.build_environment(python, PROJECT_ROOT / "requirements.txt")
+
+
+@pytest.fixture
+def mwaa_layout(tmp_path) -> mwaa_parity.MwaaLayout:
+    return mwaa_parity.lay_out(package.build(tmp_path / "package"), tmp_path / "mwaa")
+
+
+def parse(mwaa_python, layout: mwaa_parity.MwaaLayout, tmp_path) -> dict:
+    variables_file = tmp_path / "variables.json"
+    variables_file.write_text(json.dumps(variables()))
+    return mwaa_parity.run_probe(mwaa_python, layout, ["parse", str(variables_file)])
+
+
+def test_requirements_follow_mwaa_rules():
+    text = (PROJECT_ROOT / "requirements.txt").read_text()
+    assert mwaa_parity.requirement_problems(text, mwaa_parity.constraint_pins()) == []
+    assert text.splitlines()[0] == f'--constraint "{mwaa_parity.CONSTRAINTS_URL}"'
+
+
+def test_the_requirements_before_this_check_are_refused_for_each_reason():
+    before = (FIXTURES / "requirements_before_mwaa_parity.txt").read_text()
+    problems = mwaa_parity.requirement_problems(before, mwaa_parity.constraint_pins())
+    assert any("commented constraint line" in problem and "applies none" in problem for problem in problems)
+    assert any(problem.startswith("no --constraint line") for problem in problems)
+    for pinned, constrained in [("apache-airflow-providers-postgres==7.1.1", "7.0.1"),
+                                ("apache-airflow-providers-common-sql==2.4.0", "2.1.0"),
+                                ("apache-airflow-providers-standard==1.21.0", "1.17.0")]:
+        assert f"{pinned} but MWAA's constraints pin {pinned.split('==')[0]}=={constrained}" in problems
+
+
+def test_packages_missing_from_the_image_are_required():
+    pins = {line.split("==")[0].split("[")[0]: line for line in
+            (PROJECT_ROOT / "requirements.txt").read_text().splitlines() if "==" in line}
+    assert "pandas" in pins, "SqlToS3Operator needs pandas and the MWAA image has none"
+    assert "holidays" in pins
+
+
+def test_the_package_is_laid_out_as_mwaa_takes_it(tmp_path):
+    built = package.build(tmp_path / "mwaa")
+    assert sorted(path.name for path in built.folder.iterdir()) == ["dags", "plugins.zip", "requirements.txt"]
+    assert {path.stem for path in built.dags.glob("*.py")} == DAG_IDS
+    assert (built.dags / ".airflowignore").is_file()
+    sql_files = sorted(path.relative_to(PROJECT_ROOT / "include").as_posix()
+                       for path in (PROJECT_ROOT / "include" / "sql").rglob("*.sql"))
+    assert sorted(path.relative_to(built.dags / "include").as_posix()
+                  for path in (built.dags / "include").rglob("*.sql")) == sql_files
+    import zipfile
+
+    with zipfile.ZipFile(built.plugins_zip) as archive:
+        names = archive.namelist()
+    assert "pipeline_kit/__init__.py" in names and not any(name.startswith("plugins/") for name in names)
+    again = package.build(tmp_path / "again")
+    assert again.plugins_zip.read_bytes() == built.plugins_zip.read_bytes(), "the zip must be reproducible"
+
+
+def test_old_pins_with_the_constraint_line_enabled_do_not_resolve(mwaa_python, tmp_path):
+    enabled = (FIXTURES / "requirements_before_mwaa_parity.txt").read_text().replace("#   --constraint", "--constraint")
+    requirements = mwaa_parity.mwaa_requirements_text(enabled)
+    (tmp_path / "requirements.txt").write_text(requirements)
+    result = subprocess.run([str(mwaa_python), "-m", "pip", "install", "--dry-run", "-q", "-r",
+                             str(tmp_path / "requirements.txt")], capture_output=True, text=True)
+    assert result.returncode != 0
+    assert "ResolutionImpossible" in result.stderr or "conflict" in result.stderr.lower()
+
+
+def test_every_dag_imports_without_error_or_warning_and_every_template_renders(mwaa_python, mwaa_layout, tmp_path):
+    report = parse(mwaa_python, mwaa_layout, tmp_path)
+
+    assert set(report["dags"]) == DAG_IDS
+    assert report["import_errors"] == {}
+    assert report["warnings"] == {}
+    assert report["render_errors"] == {}
+    assert report["tasks"] >= 50 and report["rendered_fields"] >= report["tasks"]
+
+
+def test_a_missing_include_folder_fails_the_check_by_name(mwaa_python, mwaa_layout, tmp_path):
+    shutil.rmtree(mwaa_layout.dags / "include")
+
+    report = parse(mwaa_python, mwaa_layout, tmp_path)
+
+    assert mwaa_parity.parse_problems(report, DAG_IDS)
+    errors = "\n".join(report["import_errors"].values())
+    assert "no include/ folder in or beside the DAGs folder" in errors
+
+
+def test_a_missing_sql_file_fails_rendering(mwaa_python, mwaa_layout, tmp_path):
+    (mwaa_layout.dags / "include" / "sql" / "retail_analytics" / "agg_shipments.sql").unlink()
+
+    report = parse(mwaa_python, mwaa_layout, tmp_path)
+
+    assert "agg_shipments.sql" in report["render_errors"]["retail_analytics.analyse.agg_shipments"]
+
+
+@pytest.mark.dag_run
+def test_retail_runs_end_to_end_on_mwaa_python_and_layout(mwaa_python, mwaa_layout, local_aws, airflow_settings):
+    """What only running shows: SqlToS3Operator needs pandas on MWAA's image."""
+    from local_platform.provision import provision
+    from local_platform.seed import upload_retail_seed
+
+    provision(["retail_analytics"], local_aws.endpoint)
+    config = variables()["retail_analytics"]
+    upload_retail_seed(local_aws.client("s3"), config["raw_bucket"], "2022-09-06")
+    env = {key: value for key, value in os.environ.items() if key.startswith(("AIRFLOW_CONN_", "AIRFLOW_VAR_"))}
+    env.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1")
+
+    result = mwaa_parity.run_dag(mwaa_python, mwaa_layout, "retail_analytics",
+                                 datetime(2022, 9, 6, tzinfo=UTC), env)
+
+    assert result["state"] == "success", result["task_states"]
+    exports = local_aws.client("s3").list_objects_v2(Bucket=config["export_bucket"],
+                                                    Prefix="retail_analytics/")["Contents"]
+    assert sorted(item["Key"].split("/")[1] for item in exports) == [
+        "agg_public_holiday_orders", "agg_shipments", "best_performing_product"]
