@@ -52,4 +52,4 @@ mwaa-parity: setup
 	$(BIN)/python -m deploy.mwaa_parity
 
 deploy: mwaa-package
-	$(BIN)/python -m deploy.push --environment "$(MWAA_ENV)" --bucket "$(MWAA_BUCKET)" $(if $(ENDPOINT_URL),--endpoint-url $(ENDPOINT_URL))
+	$(BIN)/python -m deploy.push --environment "$(MWAA_ENV)" $(if $(ENDPOINT_URL),--endpoint-url $(ENDPOINT_URL))
