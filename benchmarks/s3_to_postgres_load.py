@@ -1,7 +1,8 @@
 """S3 -> PostgreSQL load of retail-like orders, three ways, measured in one run on one server:
 
-1. the pipeline's way: ``S3ToPostgresMergeOperator`` (stream from S3, validate/cast in Python, COPY into a
-   staging table, merge into the keyed target in one transaction), into an empty target and then a rerun;
+1. the pipeline's way: ``S3ToPostgresMergeOperator`` (stream from S3, check the CSV's structure, COPY into a
+   staging table, cast and merge set-wise into the keyed target in one transaction), into an empty target and
+   then a rerun of the same file;
 2. a raw ``COPY ... FROM STDIN (FORMAT csv)`` of the same S3 object into an identical empty table: the floor;
 3. row-by-row ``INSERT``s (what the original pipeline did) on a sample, extrapolated to the full size.
 
@@ -104,10 +105,8 @@ def main(argv: list[str] | None = None) -> int:
                      for name in COLUMNS])
         pipeline_s, counts = timed(lambda: operator.execute({}))
         assert counts["inserted"] == args.rows, counts
-        merge_s = counts["merge_seconds"]
         rerun_s, counts = timed(lambda: operator.execute({}))
-        assert (counts["inserted"], counts["updated"]) == (0, 0), counts
-        rerun_merge_s = counts["merge_seconds"]
+        assert (counts["inserted"], counts["updated"], counts["unchanged"]) == (0, 0, args.rows), counts
 
         from airflow.providers.postgres.hooks.postgres import PostgresHook
 
@@ -147,12 +146,12 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"\nS3 -> PostgreSQL, {args.rows:,} rows, one server, one run:")
         line("raw COPY FROM STDIN (no validation, no merge)", copy_s)
-        line("pipeline: validate + COPY staging + merge", pipeline_s,
-             f"(empty target: all inserts; merge {merge_s:.1f}s)")
-        line("pipeline rerun, same file (idempotent)", rerun_s, f"(all rows unchanged; merge {rerun_merge_s:.1f}s)")
+        line("pipeline: check + COPY staging + cast/merge", pipeline_s, "(empty target: all inserts)")
+        line("pipeline rerun, same file (idempotent)", rerun_s, "(all rows unchanged)")
         line("row-by-row INSERT", inserts_s, f"(extrapolated from {sample:,} rows in {sample_s:.1f}s)")
         print("\nratios:")
-        print(f"  pipeline / raw COPY          {pipeline_s / copy_s:6.2f}x the time")
+        print(f"  pipeline / raw COPY          {pipeline_s / copy_s:6.2f}x the time (target <= 2x)")
+        print(f"  rerun / raw COPY             {rerun_s / copy_s:6.2f}x the time (target <= 1.5x)")
         print(f"  row-by-row / pipeline        {inserts_s / pipeline_s:6.1f}x the time (row-by-row extrapolated)")
         print(f"  row-by-row / raw COPY        {inserts_s / copy_s:6.1f}x the time (row-by-row extrapolated)")
     finally:

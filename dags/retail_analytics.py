@@ -111,9 +111,10 @@ def build_calendar(run_date: str, first_year: int, country: str) -> int:
 @task(on_success_callback=[success_notifier(PIPELINE, summary="{{ ti.xcom_pull(task_ids='summarize_run') }}")])
 def summarize_run(loads: dict, exports: list[str]) -> dict:
     """Rows read, loaded and quarantined per file and where the exports are: the success alert's summary."""
-    return {"loads": {name: {key: counts[key] for key in ("read", "loaded", "rejected", "inserted", "updated")}
+    return {"loads": {name: {key: counts[key] for key in ("read", "loaded", "quarantined", "inserted", "updated",
+                                                          "unchanged")}
                       for name, counts in loads.items()},
-            "rejected_total": sum(counts["rejected"] for counts in loads.values()),
+            "quarantined_total": sum(counts["quarantined"] for counts in loads.values()),
             "exports": exports}
 
 

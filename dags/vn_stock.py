@@ -114,33 +114,22 @@ def confirm_no_rejects(report: dict, rejects_uri: str) -> dict:
 
 @task
 def load_into_aurora(report: dict, run_day: str) -> dict:
-    """Upsert the clean partitions of the report's dates into the table in one transaction
-    (streamed COPY into staging, then INSERT ... ON CONFLICT (trading_date) DO UPDATE of changed rows)."""
+    """Upsert the clean partitions of the report's dates into the table in one transaction (streamed COPY into
+    staging, then a MERGE on trading_date that rewrites only changed rows)."""
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
     from airflow.providers.postgres.hooks.postgres import PostgresHook
-    from pipeline_kit.s3_to_postgres import as_columns, load_lines, s3_lines
+    from pipeline_kit.s3_to_postgres import Target, as_columns, load_csv, s3_chunks
 
     s3 = S3Hook()
     bucket, prefix = S3Hook.parse_s3_url(report["clean_uri"])
     keys = [key for day in report["trading_dates"] for key in s3.list_keys(bucket, f"{prefix.rstrip('/')}/dt={day}/")
             if key.endswith(".csv")]
-
-    def lines():
-        """The partitions' CSV files as one: the first file's header, then every file's data lines."""
-        header_sent = False
-        for key in keys:
-            file_lines = s3_lines(s3.get_key(key, bucket).get()["Body"])
-            header = next(file_lines, None)
-            if header is not None and not header_sent:
-                header_sent = True
-                yield header
-            yield from file_lines
-
     conn = PostgresHook(postgres_conn_id=AURORA_CONN).get_conn()
     try:
-        return load_lines(conn, lines(), table=TABLE, columns=as_columns(CLEAN_COLUMNS), key_columns=["trading_date"],
-                          source_key=report["clean_uri"], logical_date=run_day, max_reject_rate=0.0,
-                          log=logging.getLogger("airflow.task"))
+        return load_csv(conn, s3_chunks(s3, bucket, keys), target=Target(TABLE, as_columns(CLEAN_COLUMNS),
+                                                                         ["trading_date"]),
+                        source_key=report["clean_uri"], logical_date=run_day, max_reject_rate=0.0,
+                        log=logging.getLogger("airflow.task"))
     finally:
         conn.close()
 

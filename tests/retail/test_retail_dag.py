@@ -66,8 +66,8 @@ def test_retail_dag_loads_analyses_exports_and_alerts_and_reruns_identically(loc
     [alert] = [a for a in drain_alerts(local_aws) if a["pipeline"] == "retail_analytics"]
     assert alert["event"] == "success"
     assert alert["task_id"] == "summarize_run"
-    assert alert["summary"]["loads"]["orders"] == {"read": 10000, "loaded": 10000, "rejected": 0,
-                                                   "inserted": 10000, "updated": 0}
+    assert alert["summary"]["loads"]["orders"] == {"read": 10000, "loaded": 10000, "quarantined": 0,
+                                                   "inserted": 10000, "updated": 0, "unchanged": 0}
     assert len(alert["summary"]["exports"]) == 3
 
     second = run_dag("retail_analytics", day("2022-09-06"))
@@ -102,6 +102,6 @@ def test_retail_dag_runs_for_two_dates_side_by_side(local_aws, retail_platform):
     for run_date in ("2022-03-15", "2022-09-06"):
         assert {row["run_date"] for row in export_rows(local_aws, "agg_shipments", run_date)} == {run_date}
     assert query(dsn, "SELECT logical_date::text, line_number, reason FROM staging.orders_rejects") == [
-        ("2022-09-06", 10002, "order_date: '2022-09-31' is not a date (YYYY-MM-DD)")]
-    assert results["2022-09-06"].xcom("summarize_run")["rejected_total"] == 1
-    assert results["2022-03-15"].xcom("summarize_run")["rejected_total"] == 0
+        ("2022-09-06", 10002, "order_date: impossible date ('2022-09-31')")]
+    assert results["2022-09-06"].xcom("summarize_run")["quarantined_total"] == 1
+    assert results["2022-03-15"].xcom("summarize_run")["quarantined_total"] == 0

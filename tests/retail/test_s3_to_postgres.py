@@ -1,22 +1,21 @@
-"""The S3 -> PostgreSQL merge load: pure validation alone, then the operator against real PostgreSQL and the
-local S3 server."""
+"""The S3 -> PostgreSQL merge load: the CSV structure pass alone, then the load against real PostgreSQL and the
+local S3 server. Every case checks rows read = loaded + quarantined."""
 
 from __future__ import annotations
 
 import pytest
 from pipeline_kit.s3_to_postgres import (
+    BadHeader,
     Column,
-    ParseResult,
-    RowValidator,
     S3ToPostgresMergeOperator,
     SourceFileMissing,
     SurrogateKey,
+    Target,
     TooManyRejects,
     as_columns,
-    cast_value,
-    copy_lines,
-    load_lines,
+    load_csv,
 )
+from pipeline_kit.s3_to_postgres.records import Structure, copy_records
 
 from tests.retail.conftest import execute, query
 
@@ -34,17 +33,21 @@ GOOD_CSV = (
     '3,2022-07-29,2022-07-31,2277,"with, comma"\n'
 )
 ROWS_SQL = "SELECT order_id, order_date::text, shipped::text, amount::text, note FROM staging.orders ORDER BY 1"
+REJECTS_SQL = "SELECT line_number, raw_line, reason FROM staging.orders_rejects ORDER BY line_number"
 
 
-def put(local_aws, bucket: str, key: str, text: str) -> None:
-    local_aws.client("s3").put_object(Bucket=bucket, Key=key, Body=text.encode())
+def put(local_aws, bucket: str, key: str, text: str | bytes) -> None:
+    local_aws.client("s3").put_object(Bucket=bucket, Key=key, Body=text.encode() if isinstance(text, str) else text)
 
 
 def load(bucket: str, key: str, logical_date: str = "2022-09-06", **kwargs) -> dict:
     operator = S3ToPostgresMergeOperator(
         task_id="load_orders", s3_bucket=bucket, s3_key=key, postgres_conn_id="load_target",
         table="staging.orders", columns=COLUMNS, key_columns=["order_id"], logical_date=logical_date, **kwargs)
-    return operator.execute({})
+    counts = operator.execute({})
+    assert counts["read"] == counts["loaded"] + counts["quarantined"], counts
+    assert counts["loaded"] == counts["inserted"] + counts["updated"] + counts["unchanged"], counts
+    return counts
 
 
 @pytest.fixture
@@ -53,96 +56,66 @@ def target(load_connections) -> str:
     return load_connections
 
 
-# ---- pure functions ---------------------------------------------------------------------------------------
+# ---- the structure pass (pure) ----------------------------------------------------------------------------
 
-def test_cast_value_normalises_types_and_turns_empty_into_null():
-    assert cast_value(" 42 ", Column("id", "integer")) == "42"
-    assert cast_value("", Column("shipped", "date")) == r"\N"
-    assert cast_value("2022-07-14", Column("shipped", "date")) == "2022-07-14"
-    assert cast_value("13/11/2023", Column("day", "date", fmt="%d/%m/%Y")) == "2023-11-13"
-    assert cast_value("1092.50", Column("amount", "numeric")) == "1092.50"
-    assert cast_value("a\tb\\c", Column("note", "text")) == "a\\tb\\\\c"
-    assert cast_value("TRUE", Column("flag", "boolean")) == "t"
+def structure_of(text: str | bytes, width: int = 2, typed: tuple[int, ...] = (0,)):
+    structure = Structure()
+    data = text.encode() if isinstance(text, str) else text
+    lines = list(copy_records([data[:7], data[7:]], lambda header: (width, list(typed)), structure))
+    return lines, structure
 
 
-@pytest.mark.parametrize(("text", "column", "reason"), [
-    ("x1", Column("order_id", "integer"), "order_id: 'x1' is not an integer"),
-    ("", Column("order_id", "integer", nullable=False), "order_id: missing value"),
-    ("2022-02-30", Column("order_date", "date"), "order_date: '2022-02-30' is not a date (YYYY-MM-DD)"),
-    ("99999999999", Column("order_id", "integer"), "order_id: 99999999999 out of range for integer"),
-    ("NaN", Column("amount", "numeric"), "amount: 'NaN' is not a number"),
-])
-def test_cast_value_rejects_malformed_fields_with_reason(text, column, reason):
-    with pytest.raises(ValueError) as error:
-        cast_value(text, column)
-    assert str(error.value) == reason
+def test_plain_lines_pass_unchanged_with_their_line_numbers():
+    lines, structure = structure_of("id,day\r\n1,2022-01-01\r\n\r\n2,2022-01-02\n")
+
+    assert lines == ["2,,1,2022-01-01\n", "4,,2,2022-01-02\n"]
+    assert (structure.header, structure.read, structure.blank_lines, structure.rejects) == (["id", "day"], 2, 1, [])
 
 
-def test_validator_rejects_wrong_field_count_and_duplicate_keys():
-    validator = RowValidator(["order_id", "order_date"], [Column("order_id", "integer"),
-                                                          Column("order_date", "date")], ["order_id"])
-    assert validator.validate(["1", "2022-01-01"], 2) == "1\t2022-01-01"
-    with pytest.raises(ValueError, match="expected 2 fields, got 3"):
-        validator.validate(["2", "2022-01-01", "extra"], 3)
-    with pytest.raises(ValueError, match=r"duplicate key \('1',\) \(first on line 2\)"):
-        validator.validate(["1", "2022-01-02"], 4)
+def test_a_byte_order_mark_is_not_part_of_the_first_name():
+    _, structure = structure_of("\ufeffid,day\n1,2022-01-01\n")
+    assert structure.header == ["id", "day"]
 
 
-def test_surrogate_key_is_deterministic_and_distinguishes_identical_rows():
-    columns = [Column("review", "smallint"), Column("product_id", "integer")]
-    text = ["review,product_id", "5,1", "5,1", "3,1"]
+def test_quoted_field_spanning_lines_is_one_record_and_later_numbers_stay_right():
+    lines, structure = structure_of('id,note\n1,"two\r\nlines"\n2,x\n', typed=(0,))
 
-    def keys():
-        result = ParseResult()
-        return [line.rstrip("\n").split("\t")[-1]
-                for line in copy_lines(text, columns, ["review_id"], SurrogateKey("review_id", ("product_id", "review")),
-                                       result)]
-
-    first, second = keys(), keys()
-    assert first == second
-    assert len(set(first)) == 3
+    assert lines == ['2,"1,""two\r\nlines""","1","two\r\nlines"\n', "4,,2,x\n"]
+    assert (structure.read, structure.rejects) == (2, [])
 
 
-def test_copy_lines_reports_line_numbers_and_raw_text_of_rejects():
-    result = ParseResult()
-    lines = list(copy_lines(["order_id,order_date", "1,2022-01-01", "", "oops,2022-01-02", "3,2022-01-03"],
-                            [Column("order_id", "integer"), Column("order_date", "date")], ["order_id"], None,
-                            result))
-    assert lines == ["1\t2022-01-01\n", "3\t2022-01-03\n"]
-    assert result.read == 3
-    assert [(r.line_number, r.raw_line, r.reason) for r in result.rejects] == [
-        (4, "oops,2022-01-02", "order_id: 'oops' is not an integer")]
+def test_wrong_field_counts_and_nul_bytes_are_rejected_with_raw_text():
+    lines, structure = structure_of('id,day\n1,2022-01-01,extra\n"2"\n3,a\x00b\n4,ok\n')
+
+    assert lines == ["5,,4,ok\n"]
+    assert [(r.line_number, r.raw_line, r.reason) for r in structure.rejects] == [
+        (2, "1,2022-01-01,extra", "expected 2 fields, got 3"), (3, '"2"', "expected 2 fields, got 1"),
+        (4, "3,a\x00b", "contains a NUL byte")]
 
 
-def test_plain_and_quoted_or_padded_lines_give_the_same_values():
-    columns = [Column("id", "integer", False), Column("day", "date"), Column("amount", "numeric"),
-               Column("note", "text")]
-    result = ParseResult()
-    lines = list(copy_lines(["id,day,amount,note", "1,2022-01-01,5.5,hello world", '" 2 ","2022-01-01", 5.5 ,hello world ',
-                             "3,,,", "4,2022-02-30,1,x"], columns, ["id"], None, result))
+def test_an_unbalanced_quote_rejects_its_line_only():
+    lines, structure = structure_of('id,note\n1,"open\n2,x\n3,y\n', typed=(0,))
 
-    assert lines == ["1\t2022-01-01\t5.5\thello world\n", "2\t2022-01-01\t5.5\thello world\n",
-                     "3\t\\N\t\\N\t\\N\n"]
-    assert [(r.line_number, r.reason) for r in result.rejects] == [
-        (5, "day: '2022-02-30' is not a date (YYYY-MM-DD)")]
+    assert lines == ["3,,2,x\n", "4,,3,y\n"]
+    assert [(r.line_number, r.reason) for r in structure.rejects] == [(2, "unbalanced quotes")]
+    assert structure.read == 3
 
 
-def test_quoted_field_spanning_lines_is_one_record():
-    result = ParseResult()
-    lines = list(copy_lines(["id,note", '1,"two', 'lines"', "2,x"], [Column("id", "integer"), Column("note", "text")],
-                            ["id"], None, result))
+def test_a_line_that_is_not_utf8_is_rejected_and_the_others_pass():
+    lines, structure = structure_of(b"id,name\n1,caf\xe9\n2,ok\n", typed=(0,))
 
-    assert lines == ["1\ttwo\\nlines\n", "2\tx\n"]
-    assert (result.read, result.rejects) == (2, [])
+    assert lines == ["3,,2,ok\n"]
+    assert [(r.line_number, r.raw_line, r.reason) for r in structure.rejects] == [(2, "1,caf\\xe9", "not valid UTF-8")]
 
 
-def test_missing_header_field_fails_the_whole_file():
-    with pytest.raises(ValueError, match=r"lacks field\(s\) \['order_date'\]"):
-        list(copy_lines(["order_id,date", "1,2022-01-01"], [Column("order_id", "integer"),
-                                                            Column("order_date", "date")], [], None, ParseResult()))
+def test_a_line_break_inside_a_typed_field_is_rejected_not_trimmed():
+    lines, structure = structure_of('id,note\n"7\n",changed\n8,"line\nbreak in text is fine"\n', typed=(0,))
+
+    assert [line.split(",", 1)[0] for line in lines] == ["4"]
+    assert [(r.line_number, r.reason) for r in structure.rejects] == [(2, "id: contains a line break or tab ('7\\n')")]
 
 
-# ---- the operator against PostgreSQL and S3 ---------------------------------------------------------------
+# ---- the load against PostgreSQL and S3 -------------------------------------------------------------------
 
 def test_load_streams_csv_into_target_with_empty_dates_as_null(local_aws, bucket, target):
     put(local_aws, bucket, "retail/dt=2022-09-06/orders.csv", GOOD_CSV)
@@ -154,8 +127,8 @@ def test_load_streams_csv_into_target_with_empty_dates_as_null(local_aws, bucket
         (2, "2021-04-06", None, "1092.00", None),
         (3, "2022-07-29", "2022-07-31", "2277.00", "with, comma"),
     ]
-    assert {k: counts[k] for k in ("read", "loaded", "rejected", "inserted", "updated")} == {
-        "read": 3, "loaded": 3, "rejected": 0, "inserted": 3, "updated": 0}
+    assert {k: counts[k] for k in ("read", "loaded", "quarantined", "inserted", "updated", "unchanged")} == {
+        "read": 3, "loaded": 3, "quarantined": 0, "inserted": 3, "updated": 0, "unchanged": 0}
 
 
 def test_rerun_same_date_leaves_rows_unchanged(local_aws, bucket, target):
@@ -166,41 +139,103 @@ def test_rerun_same_date_leaves_rows_unchanged(local_aws, bucket, target):
     counts = load(bucket, "orders.csv")
 
     assert query(target, ROWS_SQL) == before
-    assert (counts["inserted"], counts["updated"], counts["rejected"]) == (0, 0, 1)
+    assert (counts["inserted"], counts["updated"], counts["unchanged"], counts["quarantined"]) == (0, 0, 3, 1)
     assert query(target, "SELECT count(*) FROM staging.orders_rejects") == [(1,)]
 
 
-def test_changed_source_row_is_updated_in_place(local_aws, bucket, target):
+def test_changed_source_row_is_an_update_counted_as_such(local_aws, bucket, target):
     put(local_aws, bucket, "orders.csv", GOOD_CSV)
     load(bucket, "orders.csv")
     put(local_aws, bucket, "orders.csv", GOOD_CSV.replace("2021-04-06,,1092", "2021-04-06,2021-04-09,1092"))
 
     counts = load(bucket, "orders.csv", logical_date="2022-09-07")
 
-    assert (counts["inserted"], counts["updated"]) == (0, 1)
+    assert (counts["inserted"], counts["updated"], counts["unchanged"]) == (0, 1, 2)
     assert query(target, "SELECT shipped::text FROM staging.orders WHERE order_id = 2") == [("2021-04-09",)]
 
 
-def test_malformed_rows_are_quarantined_with_reason_and_the_rest_loads(local_aws, bucket, target):
+def test_malformed_rows_are_quarantined_with_every_reason_and_the_rest_loads(local_aws, bucket, target):
     put(local_aws, bucket, "orders.csv", GOOD_CSV + "4,2022-13-01,,5,bad month\n" + "5,2022-01-01\n"
-        + "6,2022-01-02,,7,fine\n")
+        + "6,2022-01-02,,7,fine\n" + "7,01/02/2022,,NaN,two problems\n" + "99999999999,,2022-02-30,1,\n")
 
     counts = load(bucket, "orders.csv")
 
     assert [row[0] for row in query(target, ROWS_SQL)] == [1, 2, 3, 6]
-    assert query(target, "SELECT source_key, line_number, raw_line, reason, logical_date::text "
-                         "FROM staging.orders_rejects ORDER BY line_number") == [
-        (f"s3://{bucket}/orders.csv", 5, "4,2022-13-01,,5,bad month",
-         "order_date: '2022-13-01' is not a date (YYYY-MM-DD)", "2022-09-06"),
-        (f"s3://{bucket}/orders.csv", 6, "5,2022-01-01", "expected 5 fields, got 2", "2022-09-06"),
+    assert query(target, REJECTS_SQL) == [
+        (5, "4,2022-13-01,,5,bad month", "order_date: impossible date ('2022-13-01')"),
+        (6, "5,2022-01-01", "expected 5 fields, got 2"),
+        (8, "7,01/02/2022,,NaN,two problems",
+         "order_date: not a date YYYY-MM-DD ('01/02/2022'); amount: not a number ('NaN')"),
+        (9, "99999999999,,2022-02-30,1,", "order_id: out of range for integer ('99999999999'); "
+                                          "order_date: missing value; shipped: impossible date ('2022-02-30')"),
     ]
-    assert (counts["read"], counts["loaded"], counts["rejected"]) == (6, 4, 2)
+    assert query(target, "SELECT DISTINCT source_key, logical_date::text FROM staging.orders_rejects") == [
+        (f"s3://{bucket}/orders.csv", "2022-09-06")]
+    assert (counts["read"], counts["loaded"], counts["quarantined"]) == (8, 4, 4)
+    assert counts["quarantine_reasons"] == {  # problems by kind; a row may have several
+        "order_date: impossible date": 1, "expected 5 fields, got 2": 1, "order_date: not a date YYYY-MM-DD": 1,
+        "amount: not a number": 1, "order_id: out of range for integer": 1, "order_date: missing value": 1,
+        "shipped: impossible date": 1}
+
+
+def test_values_are_not_altered_spaces_in_numbers_are_formatting_text_is_kept_as_written(local_aws, bucket, target):
+    put(local_aws, bucket, "orders.csv", "order_id,order_date,shipped,amount,note\n"
+        ' 1 ,2022-01-01, 2022-01-02 , 5.5 ,  padded text  \n2,2022-01-01,,,"quoted ""text"""\n')
+
+    load(bucket, "orders.csv")
+
+    assert query(target, ROWS_SQL) == [(1, "2022-01-01", "2022-01-02", "5.50", "  padded text  "),
+                                       (2, "2022-01-01", None, None, 'quoted "text"')]
+
+
+def test_a_key_with_an_embedded_line_break_is_quarantined_and_does_not_rewrite_the_existing_row(
+        local_aws, bucket, target):
+    put(local_aws, bucket, "orders.csv", GOOD_CSV)
+    load(bucket, "orders.csv")
+    before = query(target, ROWS_SQL)
+    put(local_aws, bucket, "orders.csv", 'order_id,order_date,shipped,amount,note\n"2\n",2021-04-06,,0,rewritten\n')
+
+    counts = load(bucket, "orders.csv", logical_date="2022-09-07")
+
+    assert query(target, ROWS_SQL) == before
+    assert (counts["read"], counts["quarantined"], counts["updated"]) == (1, 1, 0)
+    assert query(target, "SELECT reason FROM staging.orders_rejects WHERE logical_date = '2022-09-07'") == [
+        ("order_id: contains a line break or tab ('2\\n')",)]
+
+
+def test_a_key_repeated_in_the_file_loads_its_first_row_and_quarantines_the_others(local_aws, bucket, target):
+    put(local_aws, bucket, "orders.csv", GOOD_CSV + "2,2021-04-07,,1,again\n" + "2,2021-04-08,,1,and again\n")
+
+    counts = load(bucket, "orders.csv")
+
+    assert query(target, "SELECT note FROM staging.orders WHERE order_id = 2") == [(None,)]
+    assert query(target, REJECTS_SQL) == [
+        (5, "2,2021-04-07,,1,again", "duplicate key (order_id=2, first on line 3)"),
+        (6, "2,2021-04-08,,1,and again", "duplicate key (order_id=2, first on line 3)")]
+    assert counts["quarantine_reasons"] == {"duplicate key": 2}
+
+
+def test_reordered_and_extra_columns_are_matched_by_name(local_aws, bucket, target):
+    put(local_aws, bucket, "orders.csv", "note,extra,amount,order_id,shipped,order_date\nhi,zz,3,9,,2022-01-01\n")
+
+    load(bucket, "orders.csv")
+
+    assert query(target, ROWS_SQL) == [(9, "2022-01-01", None, "3.00", "hi")]
+
+
+def test_a_header_missing_a_column_fails_without_retry_and_changes_nothing(local_aws, bucket, target):
+    put(local_aws, bucket, "orders.csv", "order_id,date\n1,2022-01-01\n")
+
+    with pytest.raises(BadHeader, match=r"lacks field\(s\) \['order_date', 'shipped', 'amount', 'note'\]"):
+        load(bucket, "orders.csv")
+
+    assert query(target, ROWS_SQL) == []
 
 
 def test_reject_rate_above_limit_fails_and_keeps_target_but_records_rejects(local_aws, bucket, target):
     put(local_aws, bucket, "orders.csv", GOOD_CSV + "x,2022-01-01,,1,\n")
 
-    with pytest.raises(TooManyRejects, match=r"1 of 4 rows .* rejected \(25.0% > 10.0%\)"):
+    with pytest.raises(TooManyRejects, match=r"1 of 4 rows .* quarantined \(25.0% > 10.0%\); target staging.orders"):
         load(bucket, "orders.csv", max_reject_rate="0.1")
 
     assert query(target, ROWS_SQL) == []
@@ -215,7 +250,7 @@ def test_empty_file_loads_nothing_and_keeps_existing_rows(local_aws, bucket, tar
 
     counts = load(bucket, "orders.csv", logical_date="2022-09-07")
 
-    assert (counts["read"], counts["loaded"], counts["rejected"]) == (0, 0, 0)
+    assert (counts["read"], counts["loaded"], counts["quarantined"]) == (0, 0, 0)
     assert len(query(target, ROWS_SQL)) == 3
 
 
@@ -245,15 +280,38 @@ def test_failure_in_merge_leaves_target_and_quarantine_unchanged(local_aws, buck
     assert query(target, "SELECT * FROM staging.orders_rejects") == rejects_before
 
 
-def test_load_lines_copies_through_psycopg2_as_well(target):
+def test_surrogate_keys_are_deterministic_and_distinguish_identical_rows(target):
+    import psycopg2
+
+    execute(target, "CREATE TABLE staging.reviews (review_id text PRIMARY KEY, review smallint, product_id integer)")
+    reviews = Target("staging.reviews", as_columns([("review", "smallint", False), ("product_id", "integer", False)]),
+                     ["review_id"], SurrogateKey("review_id", ("product_id", "review")))
+    conn = psycopg2.connect(target)
+    try:
+        for _ in range(2):
+            counts = load_csv(conn, [b"review,product_id\n5,1\n5,1\n3,1\n"], target=reviews, source_key="local",
+                              logical_date="2022-09-06")
+    finally:
+        conn.close()
+
+    assert (counts["inserted"], counts["unchanged"]) == (0, 3)
+    assert query(target, "SELECT count(DISTINCT review_id) FROM staging.reviews") == [(3,)]
+
+
+def test_load_csv_copies_through_psycopg2_as_well(target):
     import psycopg2
 
     conn = psycopg2.connect(target)
     try:
-        counts = load_lines(conn, GOOD_CSV.splitlines(), table="staging.orders", columns=as_columns(COLUMNS),
-                            key_columns=["order_id"], source_key="local", logical_date="2022-09-06")
+        counts = load_csv(conn, [GOOD_CSV.encode()], target=Target("staging.orders", as_columns(COLUMNS),
+                                                                   ["order_id"]),
+                          source_key="local", logical_date="2022-09-06")
     finally:
         conn.close()
 
     assert counts["inserted"] == 3
     assert query(target, ROWS_SQL)[1] == (2, "2021-04-06", None, "1092.00", None)
+
+
+def test_column_declares_its_header_source():
+    assert Column("order_id", "integer", source="OrderID").header == "OrderID"

@@ -1,0 +1,18 @@
+"""Fast, idempotent S3 CSV -> PostgreSQL load: stream the file's records into ``COPY``, cast and check them set-wise
+in the database, quarantine malformed rows with their reasons, merge the rest in one transaction.
+
+- ``records``: the CSV's structure in one streaming pass (pure Python);
+- ``columns``: target columns and the SQL that casts and checks each;
+- ``load``: the transaction (stage, quarantine, merge, counts);
+- ``operator``: the Airflow operator over an S3 object.
+
+The Amazon and Postgres providers have no operator that streams an object into ``COPY`` and merges with a
+row-level quarantine, hence this one.
+"""
+
+from pipeline_kit.s3_to_postgres.columns import Column, SurrogateKey, as_columns
+from pipeline_kit.s3_to_postgres.load import BadHeader, EmptySource, Target, TooManyRejects, load_csv
+from pipeline_kit.s3_to_postgres.operator import S3ToPostgresMergeOperator, SourceFileMissing, s3_chunks
+
+__all__ = ["BadHeader", "Column", "EmptySource", "S3ToPostgresMergeOperator", "SourceFileMissing", "SurrogateKey",
+           "Target", "TooManyRejects", "as_columns", "load_csv", "s3_chunks"]
