@@ -104,3 +104,14 @@ def test_no_heavy_imports_at_top_level(path):
             names = [node.module]
         for name in names:
             assert name.split(".")[0] not in heavy, f"{path.name}:{node.lineno} imports {name} at top level"
+
+
+def test_no_plugin_file_shadows_a_standard_library_module():
+    """Airflow imports every file of the plugins folder under its bare name: ``operator.py`` anywhere in plugins/
+    would replace the standard library's ``operator`` for the whole process."""
+    import sys
+
+    plugins = Path(__file__).resolve().parents[2] / "plugins"
+    clashes = [path.relative_to(plugins).as_posix() for path in plugins.rglob("*.py")
+               if path.stem in sys.stdlib_module_names]
+    assert clashes == []

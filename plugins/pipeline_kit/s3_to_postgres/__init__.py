@@ -4,7 +4,8 @@ in the database, quarantine malformed rows with their reasons, merge the rest in
 - ``records``: the CSV's structure in one streaming pass (pure Python);
 - ``columns``: target columns and the SQL that casts and checks each;
 - ``load``: the transaction (stage, quarantine, merge, counts);
-- ``operator``: the Airflow operator over an S3 object.
+- ``merge_operator``: the Airflow operator over an S3 object (not ``operator.py``: Airflow imports every file of
+  the plugins folder by its bare name, which would shadow the standard library's ``operator``).
 
 The Amazon and Postgres providers have no operator that streams an object into ``COPY`` and merges with a
 row-level quarantine, hence this one.
@@ -12,7 +13,7 @@ row-level quarantine, hence this one.
 
 from pipeline_kit.s3_to_postgres.columns import Column, SurrogateKey, as_columns
 from pipeline_kit.s3_to_postgres.load import BadHeader, EmptySource, Target, TooManyRejects, load_csv
-from pipeline_kit.s3_to_postgres.operator import S3ToPostgresMergeOperator, SourceFileMissing, s3_chunks
+from pipeline_kit.s3_to_postgres.merge_operator import S3ToPostgresMergeOperator, SourceFileMissing, s3_chunks
 
 __all__ = ["BadHeader", "Column", "EmptySource", "S3ToPostgresMergeOperator", "SourceFileMissing", "SurrogateKey",
            "Target", "TooManyRejects", "as_columns", "load_csv", "s3_chunks"]
