@@ -315,3 +315,49 @@ def test_load_csv_copies_through_psycopg2_as_well(target):
 
 def test_column_declares_its_header_source():
     assert Column("order_id", "integer", source="OrderID").header == "OrderID"
+
+
+SLICED_DDL = """
+CREATE SCHEMA IF NOT EXISTS staging;
+CREATE TABLE staging.orders (drop_date date, order_id integer, order_date date NOT NULL, shipped date,
+                             amount numeric(12,2), note text, PRIMARY KEY (drop_date, order_id));
+"""
+SLICED_SQL = "SELECT drop_date::text, order_id, shipped::text FROM staging.orders ORDER BY 1, 2"
+
+
+def test_each_run_owns_its_slice_whatever_the_order_of_runs(local_aws, bucket, load_connections):
+    execute(load_connections, SLICED_DDL)
+    later = GOOD_CSV.replace("2021-04-06,,1092", "2021-04-06,2021-04-09,1092")
+    put(local_aws, bucket, "d1.csv", GOOD_CSV)
+    put(local_aws, bucket, "d2.csv", later)
+
+    def run(key, day):
+        return load(bucket, key, logical_date=day, slice_column="drop_date")
+
+    run("d2.csv", "2022-09-07")
+    run("d1.csv", "2022-09-06")
+    one_order = query(load_connections, SLICED_SQL)
+    execute(load_connections, "TRUNCATE staging.orders")
+    run("d1.csv", "2022-09-06")
+    run("d2.csv", "2022-09-07")
+    run("d1.csv", "2022-09-06")  # a rerun of the earlier day after the later one
+
+    assert query(load_connections, SLICED_SQL) == one_order
+    assert [row for row in one_order if row[1] == 2] == [("2022-09-06", 2, None), ("2022-09-07", 2, "2021-04-09")]
+
+
+def test_a_rerun_with_fewer_rows_deletes_them_from_its_slice_only(local_aws, bucket, load_connections):
+    execute(load_connections, SLICED_DDL)
+    put(local_aws, bucket, "d.csv", GOOD_CSV)
+    load(bucket, "d.csv", logical_date="2022-09-06", slice_column="drop_date")
+    load(bucket, "d.csv", logical_date="2022-09-07", slice_column="drop_date")
+    put(local_aws, bucket, "d.csv", GOOD_CSV.replace("2,2021-04-06,,1092,\n", ""))
+
+    counts = load(bucket, "d.csv", logical_date="2022-09-07", slice_column="drop_date")
+    put(local_aws, bucket, "empty.csv", "order_id,order_date,shipped,amount,note\n")
+    emptied = load(bucket, "empty.csv", logical_date="2022-09-06", slice_column="drop_date")
+
+    assert (counts["deleted"], counts["unchanged"]) == (1, 2)
+    assert (emptied["read"], emptied["deleted"]) == (0, 3)
+    assert query(load_connections, "SELECT drop_date::text, order_id FROM staging.orders ORDER BY 1, 2") == [
+        ("2022-09-07", 1), ("2022-09-07", 3)]

@@ -13,8 +13,10 @@ A failure anywhere (a constraint of the target, a lost connection) rolls everyth
 stay as they were. When the share of quarantined rows exceeds ``max_reject_rate`` the quarantine is committed
 for inspection, the target is left untouched and ``TooManyRejects`` is raised.
 
-rows read = loaded + quarantined. A key that arrives again in a later file with different values is an update
-(counted, and the file's value wins): staging holds the latest value of each key.
+rows read = loaded + quarantined; loaded = inserted + updated + unchanged. A key that arrives again with different
+values is an update (counted; the file's value wins). With a ``Slice`` (e.g. the drop date), each file owns its
+slice of the target: loads into one slice never touch another, whatever their order, and rows of the slice the
+file no longer holds are deleted (counted as ``deleted``).
 """
 
 from __future__ import annotations
@@ -59,15 +61,39 @@ class BadHeader(AirflowFailException):
 
 
 @dataclasses.dataclass(frozen=True)
+class Slice:
+    """The part of the target one file replaces: the rows whose ``name`` column equals ``value`` (e.g. the drop
+    date). The file's rows get that value; rows of the slice the file no longer holds are deleted, so the slice
+    always mirrors the last file loaded into it and loads into other slices never touch it."""
+
+    name: str
+    pg_type: str
+    value: str
+
+    @property
+    def sql_value(self) -> str:
+        return f"{quote_literal(self.value)}::{self.pg_type}"
+
+
+@dataclasses.dataclass(frozen=True)
 class Target:
-    table: str  # schema.table; it must exist with a unique constraint on key_columns
+    """``table`` (schema.table) must have a unique constraint on ``key_columns`` (plus the slice's column)."""
+
+    table: str
     columns: Sequence[Column]
     key_columns: Sequence[str]
     surrogate_key: SurrogateKey | None = None
+    slice: Slice | None = None
 
     @property
     def column_names(self) -> list[str]:
-        return [column.name for column in self.columns] + ([self.surrogate_key.name] if self.surrogate_key else [])
+        return ([self.slice.name] if self.slice else []) + [column.name for column in self.columns] + (
+            [self.surrogate_key.name] if self.surrogate_key else [])
+
+    @property
+    def match_columns(self) -> list[str]:
+        """What identifies a row of the target: the slice's column and the key."""
+        return ([self.slice.name] if self.slice else []) + list(self.key_columns)
 
     @property
     def rejects_table(self) -> str:
@@ -140,6 +166,8 @@ class Load:
         """The staged rows as the target's typed columns (and line_no), surrogate key included."""
         target = self.target
         values = [f"{strict_cast(column, self._field(column))} AS {quote_ident(column.name)}" for column in target.columns]
+        if target.slice:
+            values.insert(0, f"{target.slice.sql_value} AS {quote_ident(target.slice.name)}")
         select = f"SELECT s.line_no, {', '.join(values)} FROM {self.stage} s WHERE {where}"
         if not target.surrogate_key:
             return select
@@ -156,8 +184,8 @@ class Load:
     def _merge_sql(self, source: str) -> str:
         target = self.target
         names = target.column_names
-        on = " AND ".join(f"t.{quote_ident(k)} = s.{quote_ident(k)}" for k in target.key_columns)
-        others = [name for name in names if name not in target.key_columns]
+        on = " AND ".join(f"t.{quote_ident(k)} = s.{quote_ident(k)}" for k in target.match_columns)
+        others = [name for name in names if name not in target.match_columns]
         insert = (f"WHEN NOT MATCHED THEN INSERT ({', '.join(map(quote_ident, names))}) "
                   f"VALUES ({', '.join('s.' + quote_ident(n) for n in names)})")
         if not others:
@@ -262,8 +290,9 @@ class Load:
                     raise EmptySource(f"{self.source_key} has no data rows")
                 staged = structure.read - len(structure.rejects)
                 self._check_rate(cursor, structure.rejects)
-                inserted = updated = 0
+                inserted = updated = deleted = 0
                 rejects = list(structure.rejects)
+                good = "TRUE"
                 if staged:
                     try:
                         inserted, updated = self._fast(cursor)
@@ -271,8 +300,10 @@ class Load:
                         value_rejects = self._value_rejects(cursor)
                         rejects = sorted(rejects + value_rejects, key=lambda reject: reject.line_number)
                         self._check_rate(cursor, rejects)
-                        bad = f"s.line_no NOT IN (SELECT line_no FROM {self.stage}_bad)"
-                        inserted, updated = self._merge(cursor, self._typed_select(bad))
+                        good = f"s.line_no NOT IN (SELECT line_no FROM {self.stage}_bad)"
+                        inserted, updated = self._merge(cursor, self._typed_select(good))
+                if self.target.slice:
+                    deleted = self._delete_rest_of_slice(cursor, good if staged else None)
                 self._replace_rejects(cursor, rejects)
             self.conn.commit()
         except BaseException:
@@ -282,7 +313,8 @@ class Load:
         counts = {
             "source": self.source_key, "table": self.target.table, "logical_date": self.logical_date,
             "read": structure.read, "loaded": loaded, "quarantined": len(rejects), "inserted": inserted,
-            "updated": updated, "unchanged": loaded - inserted - updated, "blank_lines": structure.blank_lines,
+            "updated": updated, "unchanged": loaded - inserted - updated, "deleted": deleted,
+            "blank_lines": structure.blank_lines,
             "quarantine_reasons": dict(collections.Counter(
                 kind for reject in rejects for kind in problem_kinds(reject.reason))),
             "quarantine_table": self.target.rejects_table, "seconds": round(time.monotonic() - started, 3),
@@ -294,6 +326,17 @@ class Load:
             for reject in rejects[:10]:
                 log.warning("Quarantined line %d: %s", reject.line_number, reject.reason)
         return counts
+
+    def _delete_rest_of_slice(self, cursor, good: str | None) -> int:
+        """Delete the slice's rows whose key the file's good rows (``good``: a condition on staged rows; None:
+        there are none) do not hold; return how many."""
+        target = self.target
+        where = f"t.{quote_ident(target.slice.name)} = {target.slice.sql_value}"
+        if good is not None:
+            keys = " AND ".join(f"t.{quote_ident(k)} = s.{quote_ident(k)}" for k in target.key_columns)
+            where += f" AND NOT EXISTS (SELECT 1 FROM ({self._typed_select(good)}) s WHERE {keys})"
+        cursor.execute(f"DELETE FROM {quote_ident(target.table)} t WHERE {where}")
+        return cursor.rowcount
 
     def _attempt(self, cursor, sql: str) -> int | None:
         """Run ``sql`` in a savepoint: its row count if it ran, None (rolled back) if the data made it fail."""

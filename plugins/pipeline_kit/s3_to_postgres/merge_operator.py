@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.common.compat.sdk import AirflowException, BaseOperator
 
 from pipeline_kit.s3_to_postgres.columns import Column, SurrogateKey, as_columns
-from pipeline_kit.s3_to_postgres.load import Target, load_csv
+from pipeline_kit.s3_to_postgres.load import Slice, Target, load_csv
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -56,6 +56,8 @@ class S3ToPostgresMergeOperator(BaseOperator):
     :param table: ``schema.table``; it must exist with a unique constraint on ``key_columns``.
     :param columns: ``Column`` objects or ``(name, pg_type[, nullable, source])`` tuples, in target terms.
     :param surrogate_key: generate this key column for sources without one (see ``SurrogateKey``).
+    :param slice_column: a date column of the target holding the run's logical date: each run then owns its
+        slice of the table, which mirrors the run's file (see ``Slice``).
     :param max_reject_rate: fail (target untouched, quarantine kept) when quarantined/read exceeds it.
     :param fail_on_empty: fail instead of loading nothing when the object has no data rows.
     :return: counts ``{"read", "loaded", "quarantined", "inserted", "updated", "unchanged", ...}``.
@@ -66,7 +68,7 @@ class S3ToPostgresMergeOperator(BaseOperator):
 
     def __init__(self, *, s3_bucket: str, s3_key: str, postgres_conn_id: str, table: str,
                  columns: Sequence[Column | tuple], key_columns: Sequence[str],
-                 surrogate_key: SurrogateKey | None = None, max_reject_rate: float | str | None = None,
+                 surrogate_key: SurrogateKey | None = None, slice_column: str | None = None, max_reject_rate: float | str | None = None,
                  fail_on_empty: bool = False, aws_conn_id: str | None = "aws_default",
                  logical_date: str = "{{ (logical_date or dag_run.run_after) | ds }}", **kwargs):
         super().__init__(**kwargs)
@@ -77,6 +79,7 @@ class S3ToPostgresMergeOperator(BaseOperator):
         self.columns = as_columns(columns)
         self.key_columns = list(key_columns)
         self.surrogate_key = surrogate_key
+        self.slice_column = slice_column
         self.max_reject_rate = max_reject_rate
         self.fail_on_empty = fail_on_empty
         self.aws_conn_id = aws_conn_id
@@ -91,7 +94,8 @@ class S3ToPostgresMergeOperator(BaseOperator):
         if not s3.check_for_key(self.s3_key, self.s3_bucket):
             raise SourceFileMissing(f"{source_key} does not exist; nothing to load into {self.table}")
         rate = None if self.max_reject_rate in (None, "", "None") else float(self.max_reject_rate)
-        target = Target(self.table, self.columns, self.key_columns, self.surrogate_key)
+        run_slice = Slice(self.slice_column, "date", str(self.logical_date)) if self.slice_column else None
+        target = Target(self.table, self.columns, self.key_columns, self.surrogate_key, run_slice)
         conn = PostgresHook(postgres_conn_id=self.postgres_conn_id).get_conn()
         try:
             return load_csv(conn, s3_chunks(s3, self.s3_bucket, [self.s3_key]), target=target,
