@@ -1,13 +1,19 @@
 """retail_analytics: a day's orders, reviews and shipments from S3 into PostgreSQL staging, analysed into
 ``analytics`` for the run's date and exported back to S3 as CSV.
 
-A producer drops ``orders.csv``, ``reviews.csv`` and ``shipment_deliveries.csv`` under
-``retail/dt=<date>/`` in the raw bucket, then a ``_SUCCESS`` marker. Each file is streamed into staging
-through ``COPY`` and merged on its key (reviews get a deterministic surrogate key), malformed rows are
-quarantined in ``staging.<table>_rejects``. The analyses (``include/sql/retail_analytics/``) replace their
-rows for the run date, are checked, and each is exported to
-``s3://<export_bucket>/retail_analytics/<table>/dt=<date>/<table>.csv``. Staging holds the latest drop
-loaded; the analyses only count what was known on the run date, so backfills and reruns are repeatable.
+A producer drops ``orders.csv``, ``reviews.csv`` and ``shipment_deliveries.csv`` (a snapshot of the shop)
+under ``retail/dt=<date>/`` in the raw bucket, then a ``_SUCCESS`` marker. Each file is streamed into its
+staging table's slice for the run date (``drop_date``) through ``COPY`` and merged on its key (reviews get a
+deterministic surrogate key); malformed rows are quarantined in ``staging.<table>_rejects``.
+
+What a run's analytics cover: the run date's drop, and of it only what was known on the run date. Each run
+owns its drop's slice of staging, so runs of different days never change each other's results, in any order,
+concurrently or as a backfill, and a rerun gives the same rows. The analyses
+(``include/sql/retail_analytics/``) replace their rows for the run date, are checked, and each is exported to
+``s3://<export_bucket>/retail_analytics/<table>/dt=<date>/<table>.csv``.
+
+A drop whose three files hold no data rows is a "no data" day: no analysis, a ``[NO_DATA]`` alert, success.
+A drop with some files empty and others not is incomplete: the run fails at once, naming them.
 """
 
 from __future__ import annotations
@@ -108,6 +114,28 @@ def build_calendar(run_date: str, first_year: int, country: str) -> int:
         conn.close()
 
 
+@task.branch
+def route_by_drop(loads: dict) -> str:
+    """Data in every file: check and analyse it. No data rows in any file: a "no data" day. Some files empty
+    and not others: the drop is incomplete, which no retry mends."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    empty = sorted(name for name, counts in loads.items() if counts["read"] == 0)
+    if not empty:
+        return "check_staging"
+    if len(empty) == len(loads):
+        return "report_no_data"
+    raise AirflowFailException(f"incomplete drop: {', '.join(f'{name}.csv' for name in empty)} hold no data rows "
+                               f"while {', '.join(sorted(set(loads) - set(empty)))} do; nothing analysed")
+
+
+@task(on_success_callback=[success_notifier(
+    PIPELINE, event="no_data", summary="{{ ti.xcom_pull(task_ids='report_no_data') }}")])
+def report_no_data(loads: dict, run_date: str) -> dict:
+    """The day's drop holds no data rows: its staging slices are empty and nothing is analysed."""
+    return {"run_date": run_date, "files": {name: counts["source"] for name, counts in loads.items()}, "rows": 0}
+
+
 @task(on_success_callback=[success_notifier(PIPELINE, summary="{{ ti.xcom_pull(task_ids='summarize_run') }}")])
 def summarize_run(loads: dict, exports: list[str]) -> dict:
     """Rows read, loaded and quarantined per file and where the exports are: the success alert's summary."""
@@ -124,7 +152,9 @@ with DAG(
     schedule="@daily",
     start_date=datetime(2021, 1, 1),
     catchup=False,  # past dates run as backfills (airflow backfill create), each idempotent
-    max_active_runs=1,  # staging holds one drop at a time
+    # Each run owns its drop's slice of staging: a run waiting for its drop must not hold up a manual run or a
+    # rerun of another day (backfills count apart in Airflow 3 and are as safe).
+    max_active_runs=3,
     default_args=default_task_args(PIPELINE),
     template_searchpath=[sql_dir()],
     params={
@@ -155,6 +185,7 @@ with DAG(
                 s3_key=f"{RAW_PREFIX}{name}.csv",
                 postgres_conn_id=CONN_ID,
                 table=f"staging.{name}",
+                slice_column="drop_date",
                 max_reject_rate=f"{{{{ {CONFIG}.max_reject_rate }}}}",
                 **spec,
             )
@@ -164,13 +195,14 @@ with DAG(
     with TaskGroup("check_staging") as check_staging:
         for name, column_mapping in STAGING_COLUMN_CHECKS.items():
             SQLColumnCheckOperator(task_id=name, conn_id=CONN_ID, table=f"staging.{name}",
-                                   column_mapping=column_mapping)
+                                   column_mapping=column_mapping, partition_clause=f"drop_date = '{RUN_DATE}'")
         SQLTableCheckOperator(
             task_id="shipments_follow_orders",
             conn_id=CONN_ID,
             table="staging.shipment_deliveries",
             checks={"delivered_after_shipped": {
                 "check_statement": "delivery_date IS NULL OR shipment_date IS NULL OR delivery_date >= shipment_date"}},
+            partition_clause=f"drop_date = '{RUN_DATE}'",
         )
 
     with TaskGroup("analyse") as analyse:
@@ -197,14 +229,14 @@ with DAG(
                 replace=True,
             )
 
-    summary = summarize_run(
-        loads={name: operator.output for name, operator in loads.items()},
-        exports=[f"s3://{EXPORT_BUCKET}/{key}" for key in export_keys.values()],
-    )
+    load_counts = {name: operator.output for name, operator in loads.items()}
+    route = route_by_drop(load_counts)
+    no_data = report_no_data(load_counts, RUN_DATE)
+    summary = summarize_run(loads=load_counts, exports=[f"s3://{EXPORT_BUCKET}/{key}" for key in export_keys.values()])
 
-    # Wait for the day's drop, prepare the schemas and the calendar.
-    chain(wait_for_drop, create_tables, calendar, load_staging)
-    # Load and check staging, analyse for the run date and check the results.
-    chain(load_staging, check_staging, analyse, check_analytics)
+    # Wait for the day's drop, prepare the schemas and the calendar, load the drop.
+    chain(wait_for_drop, create_tables, calendar, load_staging, route, [check_staging, no_data])
+    # Check the drop, analyse it for the run date and check the results.
+    chain(check_staging, analyse, check_analytics)
     # Export the analyses and report.
     chain(check_analytics, export, summary)

@@ -35,6 +35,8 @@ def refresh_dim_dates(conn, table: str, first_year: int, last_year: int, country
     placeholders = ", ".join(["%s"] * len(COLUMNS))
     try:
         with conn.cursor() as cursor:
+            # Concurrent runs refresh the same days: one at a time (this transaction only).
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (table,))
             cursor.execute(f"DELETE FROM {table} WHERE calendar_date BETWEEN %s AND %s",
                            (date(first_year, 1, 1), date(last_year, 12, 31)))
             cursor.executemany(f"INSERT INTO {table} ({', '.join(COLUMNS)}) VALUES ({placeholders})", rows)

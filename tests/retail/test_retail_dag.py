@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -105,3 +105,81 @@ def test_retail_dag_runs_for_two_dates_side_by_side(local_aws, retail_platform):
         ("2022-09-06", 10002, "order_date: impossible date ('2022-09-31')")]
     assert results["2022-09-06"].xcom("summarize_run")["quarantined_total"] == 1
     assert results["2022-03-15"].xcom("summarize_run")["quarantined_total"] == 0
+
+
+def put_drop(s3, run_date: str, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        s3.put_object(Bucket=RAW_BUCKET, Key=f"retail/dt={run_date}/{name}.csv", Body=text.encode())
+    s3.put_object(Bucket=RAW_BUCKET, Key=f"retail/dt={run_date}/_SUCCESS", Body=b"")
+
+
+HEADERS = {"orders": "order_id,customer_id,order_date,product_id,unit_price,quantity,total_price\n",
+           "reviews": "review,product_id\n", "shipment_deliveries": "shipment_id,order_id,shipment_date,delivery_date\n"}
+
+
+@pytest.mark.dag_run
+def test_an_empty_drop_is_a_no_data_day_with_its_own_alert_and_empties_its_slice(local_aws, retail_platform):
+    dsn = retail_platform
+    s3 = local_aws.client("s3")
+    upload_retail_seed(s3, RAW_BUCKET, "2022-09-06")
+    assert run_dag("retail_analytics", day("2022-09-06")).state == "success"
+    drain_alerts(local_aws)
+    put_drop(s3, "2022-09-06", {"orders": HEADERS["orders"], "reviews": "", "shipment_deliveries": ""})
+
+    rerun = run_dag("retail_analytics", day("2022-09-06"))
+
+    assert rerun.state == "success", rerun.task_states
+    assert rerun.task_states["report_no_data"] == "success"
+    assert {rerun.task_states[f"analyse.{name}"] for name in ANALYTICS} == {"skipped"}
+    assert query(dsn, "SELECT count(*) FROM staging.orders WHERE drop_date = '2022-09-06'") == [(0,)]
+    [alert] = [a for a in drain_alerts(local_aws) if a["pipeline"] == "retail_analytics"]
+    assert (alert["event"], alert["subject"], alert["summary"]["rows"]) == ("no_data", "[NO_DATA] retail_analytics", 0)
+
+
+@pytest.mark.dag_run
+def test_an_incomplete_drop_fails_at_once_naming_the_empty_files(local_aws, retail_platform):
+    s3 = local_aws.client("s3")
+    orders = (SEED_DATA_DIR / "retail" / "orders.csv").read_text()
+    put_drop(s3, "2022-09-06", {"orders": orders, "reviews": HEADERS["reviews"],
+                                "shipment_deliveries": HEADERS["shipment_deliveries"]})
+
+    result = run_dag("retail_analytics", day("2022-09-06"))
+
+    assert result.state == "failed"
+    assert result.task_states["route_by_drop"] == "failed"
+    [alert] = [a for a in drain_alerts(local_aws) if a["event"] == "failure"]
+    assert alert["try_number"] == 1, "an incomplete drop is not retried"
+    assert "incomplete drop: reviews.csv, shipment_deliveries.csv hold no data rows while orders do" in alert["error"]
+
+
+@pytest.mark.dag_run
+def test_runs_of_two_days_give_the_same_rows_in_either_order(local_aws, retail_platform):
+    """Each run owns its drop's slice: a later day loaded first, then the earlier day, then the later day again,
+    ends where the days in order end."""
+    dsn = retail_platform
+    s3 = local_aws.client("s3")
+    upload_retail_seed(s3, RAW_BUCKET, "2022-09-05")
+    shipments = (SEED_DATA_DIR / "retail" / "shipment_deliveries.csv").read_text().splitlines()
+    # The next day's snapshot: every shipped but undelivered item was delivered the day after it shipped.
+    delivered = [shipments[0]]
+    for line in shipments[1:]:
+        shipment_id, order_id, shipped, delivered_on = line.split(",")
+        if shipped and not delivered_on:
+            delivered_on = (date.fromisoformat(shipped) + timedelta(days=1)).isoformat()
+        delivered.append(",".join([shipment_id, order_id, shipped, delivered_on]))
+    upload_retail_seed(s3, RAW_BUCKET, "2022-09-06")
+    s3.put_object(Bucket=RAW_BUCKET, Key="retail/dt=2022-09-06/shipment_deliveries.csv",
+                  Body=("\n".join(delivered) + "\n").encode())
+
+    for run_date in ("2022-09-06", "2022-09-05", "2022-09-06"):
+        assert run_dag("retail_analytics", day(run_date)).state == "success"
+    out_of_order = (analytics_rows(dsn), query(dsn, "SELECT drop_date::text, count(*) FROM staging.shipment_deliveries "
+                                                    "WHERE delivery_date IS NULL GROUP BY 1 ORDER BY 1"))
+    for name in ANALYTICS:
+        query(dsn, f"DELETE FROM analytics.{name} RETURNING 1")
+    for run_date in ("2022-09-05", "2022-09-06"):
+        assert run_dag("retail_analytics", day(run_date)).state == "success"
+
+    assert (analytics_rows(dsn), out_of_order[1]) == out_of_order
+    (first_day, undelivered_then), (second_day, undelivered_later) = out_of_order[1]
+    assert (first_day, second_day) == ("2022-09-05", "2022-09-06") and undelivered_later < undelivered_then

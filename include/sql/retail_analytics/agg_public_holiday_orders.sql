@@ -1,5 +1,6 @@
 -- Orders placed on public holidays (analytics.dim_dates) per month over the past year: the 12 complete
--- calendar months before the run date's month, always 12 rows (0 when none). Rerunning replaces them.
+-- calendar months before the run date's month, always 12 rows (0 when none), from the run date's drop.
+-- Rerunning replaces them.
 DELETE FROM analytics.agg_public_holiday_orders WHERE run_date = %(run_date)s::date;
 
 INSERT INTO analytics.agg_public_holiday_orders (run_date, order_month, tt_orders)
@@ -13,6 +14,6 @@ LEFT JOIN (
     SELECT o.order_id, date_trunc('month', o.order_date) AS order_month
     FROM staging.orders AS o
     JOIN analytics.dim_dates AS d ON d.calendar_date = o.order_date
-    WHERE d.is_public_holiday
+    WHERE o.drop_date = %(run_date)s::date AND d.is_public_holiday
 ) AS holiday_orders ON holiday_orders.order_month = months.order_month
 GROUP BY months.order_month;

@@ -2,7 +2,8 @@
 -- Late shipment: shipped 6 or more days after the order, and not delivered by the run date.
 -- Undelivered item: neither shipped nor delivered by the run date, 15 or more days after the order
 --   (an order without any shipment row counts as not shipped).
--- Only what was known on the run date counts: orders placed, shipments and deliveries made by then.
+-- Computed from the run date's drop; only what was known on the run date counts: orders placed, shipments and
+-- deliveries made by then.
 DELETE FROM analytics.agg_shipments WHERE run_date = %(run_date)s::date;
 
 INSERT INTO analytics.agg_shipments (run_date, tt_late_shipments, tt_undelivered_items)
@@ -19,5 +20,5 @@ SELECT
           AND o.order_date + 15 <= %(run_date)s::date
     )
 FROM staging.orders AS o
-LEFT JOIN staging.shipment_deliveries AS s ON s.order_id = o.order_id
-WHERE o.order_date <= %(run_date)s::date;
+LEFT JOIN staging.shipment_deliveries AS s ON s.drop_date = o.drop_date AND s.order_id = o.order_id
+WHERE o.drop_date = %(run_date)s::date AND o.order_date <= %(run_date)s::date;

@@ -1,7 +1,7 @@
 -- The best-performing product as of the run date: the highest total review points (ties: lowest
 -- product_id), with its busiest order day (most orders; ties: earliest day), whether that day was a public
 -- holiday, its review-star distribution and its late-shipment share (late as in agg_shipments, over its
--- orders placed by the run date). Reviews carry no date, so all loaded reviews count.
+-- orders placed by the run date), all from the run date's drop. Reviews carry no date: all the drop's count.
 DELETE FROM analytics.best_performing_product WHERE run_date = %(run_date)s::date;
 
 INSERT INTO analytics.best_performing_product
@@ -11,6 +11,7 @@ WITH review_points AS (
            count(*) FILTER (WHERE review = 3) AS three_star, count(*) FILTER (WHERE review = 4) AS four_star,
            count(*) FILTER (WHERE review = 5) AS five_star
     FROM staging.reviews
+    WHERE drop_date = %(run_date)s::date
     GROUP BY product_id
 ),
 best AS (
@@ -20,7 +21,7 @@ best_orders AS (
     SELECT o.order_id, o.order_date
     FROM staging.orders AS o
     JOIN best ON best.product_id = o.product_id
-    WHERE o.order_date <= %(run_date)s::date
+    WHERE o.drop_date = %(run_date)s::date AND o.order_date <= %(run_date)s::date
 ),
 busiest_day AS (
     SELECT order_date, count(*) AS orders
@@ -37,7 +38,7 @@ shipping AS (
                  AND (s.delivery_date IS NULL OR s.delivery_date > %(run_date)s::date)
            ) AS tt_late_shipments
     FROM best_orders AS bo
-    LEFT JOIN staging.shipment_deliveries AS s ON s.order_id = bo.order_id
+    LEFT JOIN staging.shipment_deliveries AS s ON s.drop_date = %(run_date)s::date AND s.order_id = bo.order_id
 )
 SELECT
     %(run_date)s::date,

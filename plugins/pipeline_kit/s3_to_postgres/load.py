@@ -257,6 +257,8 @@ class Load:
 
     def _replace_rejects(self, cursor, rejects: Sequence[Reject]) -> None:
         table = quote_ident(self.target.rejects_table)
+        # Loads of other days may create it at the same moment: one at a time (this transaction only).
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (self.target.rejects_table,))
         cursor.execute(
             f"CREATE TABLE IF NOT EXISTS {table} ("
             " source_key text NOT NULL, line_number integer NOT NULL, raw_line text, reason text NOT NULL,"
