@@ -15,18 +15,32 @@ from local_platform.aws.compute.athena.errors import AthenaQueryError
 
 CATALOG_LOCK = threading.RLock()  # queries of different threads write the same databases and tables
 
-PARQUET = ("org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
-           "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
-           "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe")
-TEXT = ("org.apache.hadoop.mapred.TextInputFormat", "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
-        "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe")
-ORC = ("org.apache.hadoop.hive.ql.io.orc.OrcInputFormat", "org.apache.hadoop.hive.ql.io.orc.OrcOutputFormat",
-       "org.apache.hadoop.hive.ql.io.orc.OrcSerde")
-AVRO = ("org.apache.hadoop.hive.ql.io.avro.AvroContainerInputFormat",
-        "org.apache.hadoop.hive.ql.io.avro.AvroContainerOutputFormat", "org.apache.hadoop.hive.serde2.avro.AvroSerDe")
+PARQUET = (
+    "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
+    "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
+    "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe",
+)
+TEXT = (
+    "org.apache.hadoop.mapred.TextInputFormat",
+    "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
+    "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe",
+)
+ORC = (
+    "org.apache.hadoop.hive.ql.io.orc.OrcInputFormat",
+    "org.apache.hadoop.hive.ql.io.orc.OrcOutputFormat",
+    "org.apache.hadoop.hive.ql.io.orc.OrcSerde",
+)
+AVRO = (
+    "org.apache.hadoop.hive.ql.io.avro.AvroContainerInputFormat",
+    "org.apache.hadoop.hive.ql.io.avro.AvroContainerOutputFormat",
+    "org.apache.hadoop.hive.serde2.avro.AvroSerDe",
+)
 OPEN_CSV_SERDE = "org.apache.hadoop.hive.serde2.OpenCSVSerde"
-JSON_SERDES = ("org.openx.data.jsonserde.JsonSerDe", "org.apache.hive.hcatalog.data.JsonSerDe",
-               "org.apache.hadoop.hive.serde2.JsonSerDe")
+JSON_SERDES = (
+    "org.openx.data.jsonserde.JsonSerDe",
+    "org.apache.hive.hcatalog.data.JsonSerDe",
+    "org.apache.hadoop.hive.serde2.JsonSerDe",
+)
 STORED_AS = {"PARQUET": PARQUET, "TEXTFILE": TEXT, "ORC": ORC, "AVRO": AVRO}
 
 
@@ -44,11 +58,15 @@ def folder(uri: str) -> str:
 
 def is_data_key(relative: str, size: int) -> bool:
     """Objects a Hive table reads: not folder markers, not empty, no path part starting with ``_`` or ``.``."""
-    return (size > 0 and not relative.endswith("/") and not relative.endswith("_$folder$")
-            and not any(part.startswith(("_", ".")) for part in relative.split("/")))
+    return (
+        size > 0
+        and not relative.endswith("/")
+        and not relative.endswith("_$folder$")
+        and not any(part.startswith(("_", ".")) for part in relative.split("/"))
+    )
 
 
-_HIVE_UNSAFE = set('"#%\'*/:=?\\\x7f{[]^')
+_HIVE_UNSAFE = set("\"#%'*/:=?\\\x7f{[]^")
 
 
 def escape_partition_value(value: str) -> str:
@@ -112,12 +130,16 @@ class Table:
         descriptor = current.get("StorageDescriptor") or {}
         serde = descriptor.get("SerdeInfo") or {}
         return cls(
-            database=database, name=fake_table.name,
+            database=database,
+            name=fake_table.name,
             columns=[(c["Name"].lower(), c["Type"].lower()) for c in descriptor.get("Columns") or []],
             partition_keys=[(c["Name"].lower(), c["Type"].lower()) for c in current.get("PartitionKeys") or []],
-            location=descriptor.get("Location"), input_format=descriptor.get("InputFormat") or "",
-            output_format=descriptor.get("OutputFormat") or "", serde=serde.get("SerializationLibrary") or "",
-            serde_parameters=dict(serde.get("Parameters") or {}), parameters=dict(current.get("Parameters") or {}),
+            location=descriptor.get("Location"),
+            input_format=descriptor.get("InputFormat") or "",
+            output_format=descriptor.get("OutputFormat") or "",
+            serde=serde.get("SerializationLibrary") or "",
+            serde_parameters=dict(serde.get("Parameters") or {}),
+            parameters=dict(current.get("Parameters") or {}),
             table_type=current.get("TableType") or "EXTERNAL_TABLE",
         )
 
@@ -147,7 +169,8 @@ class Catalog:
 
     def _database(self, name: str):
         return self.glue.databases.get(name) or next(
-            (db for key, db in self.glue.databases.items() if key.lower() == name.lower()), None)
+            (db for key, db in self.glue.databases.items() if key.lower() == name.lower()), None
+        )
 
     def database_exists(self, name: str) -> bool:
         return self._database(name) is not None
@@ -193,7 +216,8 @@ class Catalog:
         for partition in list(fake.partitions.values()):
             descriptor = partition.partition_input.get("StorageDescriptor") or {}
             location = descriptor.get("Location") or folder(table.location or "") + partition_path(
-                [k for k, _ in table.partition_keys], tuple(partition.values))
+                [k for k, _ in table.partition_keys], tuple(partition.values)
+            )
             found.append(Partition(tuple(partition.values), location))
         return found
 
@@ -239,8 +263,9 @@ class Catalog:
         if bucket is None:
             return []
         keys, _, _, _ = self.s3.list_objects(bucket, prefix, None, None, None)
-        return [S3Object(bucket_name, key.name, key.size) for key in keys
-                if is_data_key(key.name[len(prefix):], key.size)]
+        return [
+            S3Object(bucket_name, key.name, key.size) for key in keys if is_data_key(key.name[len(prefix) :], key.size)
+        ]
 
     def has_objects(self, location: str) -> bool:
         bucket_name, prefix = split_s3_uri(folder(location))

@@ -14,8 +14,22 @@ import re
 from local_platform.aws.compute.athena.errors import AthenaQueryError, not_supported, position_of
 
 PRIMITIVE_TYPES = {
-    "string", "varchar", "char", "tinyint", "smallint", "int", "integer", "bigint", "float", "real", "double",
-    "boolean", "date", "timestamp", "decimal", "binary",
+    "string",
+    "varchar",
+    "char",
+    "tinyint",
+    "smallint",
+    "int",
+    "integer",
+    "bigint",
+    "float",
+    "real",
+    "double",
+    "boolean",
+    "date",
+    "timestamp",
+    "decimal",
+    "binary",
 }
 
 
@@ -99,19 +113,32 @@ class ShowDatabases:
     pattern: str | None
 
 
-DdlStatement = (CreateDatabase | DropDatabase | CreateTable | DropTable | AddPartitions | DropPartitions | RepairTable
-                | ShowPartitions | ShowTables | ShowDatabases)
+DdlStatement = (
+    CreateDatabase
+    | DropDatabase
+    | CreateTable
+    | DropTable
+    | AddPartitions
+    | DropPartitions
+    | RepairTable
+    | ShowPartitions
+    | ShowTables
+    | ShowDatabases
+)
 
 # ---- tokens ----------------------------------------------------------------------------------------------------
 
-_TOKEN = re.compile(r"""
+_TOKEN = re.compile(
+    r"""
     (?P<space>\s+|--[^\n]*|/\*.*?\*/)
   | (?P<string>'(?:[^'\\]|\\.|'')*')
   | (?P<quoted>`(?:[^`]|``)*`|"(?:[^"]|"")*")
   | (?P<word>[A-Za-z_][A-Za-z0-9_$]*)
   | (?P<number>\d+(?:\.\d+)?)
   | (?P<symbol>.)
-""", re.VERBOSE | re.DOTALL)
+""",
+    re.VERBOSE | re.DOTALL,
+)
 
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "0": "\0", "\\": "\\", "'": "'", '"': '"'}
 
@@ -122,7 +149,7 @@ def _unescape(body: str) -> str:
     while i < len(body):
         char = body[i]
         if char == "\\" and i + 1 < len(body):
-            octal = re.match(r"[0-7]{3}", body[i + 1:i + 4])
+            octal = re.match(r"[0-7]{3}", body[i + 1 : i + 4])
             if octal:
                 out.append(chr(int(octal.group(), 8)))
                 i += 4
@@ -130,7 +157,7 @@ def _unescape(body: str) -> str:
             out.append(_ESCAPES.get(body[i + 1], body[i + 1]))
             i += 2
             continue
-        if char == "'" and body[i + 1:i + 2] == "'":
+        if char == "'" and body[i + 1 : i + 2] == "'":
             out.append("'")
             i += 2
             continue
@@ -152,8 +179,9 @@ def tokenize(sql: str) -> list[Token]:
     while position < len(sql):
         match = _TOKEN.match(sql, position)
         if not match:
-            raise AthenaQueryError("SYNTAX_ERROR", f"mismatched input '{sql[position]}'",
-                                   position=position_of(sql, position))
+            raise AthenaQueryError(
+                "SYNTAX_ERROR", f"mismatched input '{sql[position]}'", position=position_of(sql, position)
+            )
         kind = match.lastgroup
         text = match.group()
         if kind == "string":
@@ -197,8 +225,11 @@ class Parser:
 
     def error(self, expecting: str) -> AthenaQueryError:
         token = self.current
-        return AthenaQueryError("SYNTAX_ERROR", f"mismatched input '{token.text}'. Expecting: {expecting}",
-                                position=position_of(self.sql, token.offset))
+        return AthenaQueryError(
+            "SYNTAX_ERROR",
+            f"mismatched input '{token.text}'. Expecting: {expecting}",
+            position=position_of(self.sql, token.offset),
+        )
 
     def expect(self, *words: str) -> None:
         if not self.accept(*words):
@@ -266,8 +297,9 @@ class Parser:
             self.expect(">")
             return f"{base}<{inner}>"
         if base not in PRIMITIVE_TYPES:
-            raise AthenaQueryError("SYNTAX_ERROR", f"Unknown type '{token.value}'",
-                                   position=position_of(self.sql, token.offset))
+            raise AthenaQueryError(
+                "SYNTAX_ERROR", f"Unknown type '{token.value}'", position=position_of(self.sql, token.offset)
+            )
         base = {"integer": "int", "real": "float"}.get(base, base)
         if self.accept("("):
             args = [self.current.text]
@@ -286,8 +318,11 @@ class Parser:
             token = self.current
             name = self.identifier()
             if name in seen:
-                raise AthenaQueryError("DUPLICATE_COLUMN_NAME", f"Column name '{name}' specified more than once",
-                                       position=position_of(self.sql, token.offset))
+                raise AthenaQueryError(
+                    "DUPLICATE_COLUMN_NAME",
+                    f"Column name '{name}' specified more than once",
+                    position=position_of(self.sql, token.offset),
+                )
             seen.add(name)
             column_type = self.hive_type()
             comment = self.string() if self.accept("COMMENT") else None
@@ -384,11 +419,13 @@ class Parser:
                 statement.partition_keys = self.columns()
                 clash = {c[0] for c in statement.columns} & {c[0] for c in statement.partition_keys}
                 if clash:
-                    raise AthenaQueryError("DUPLICATE_COLUMN_NAME",
-                                           f"Partition column '{sorted(clash)[0]}' is also a table column")
+                    raise AthenaQueryError(
+                        "DUPLICATE_COLUMN_NAME", f"Partition column '{sorted(clash)[0]}' is also a table column"
+                    )
             elif self.peek("CLUSTERED") or self.peek("SKEWED") or self.peek("SORTED"):
-                raise not_supported(f"{token.text.upper()} BY (bucketed or skewed tables)",
-                                    position_of(self.sql, token.offset))
+                raise not_supported(
+                    f"{token.text.upper()} BY (bucketed or skewed tables)", position_of(self.sql, token.offset)
+                )
             elif self.accept("ROW", "FORMAT"):
                 self.row_format(statement)
             elif self.accept("STORED", "AS"):
@@ -401,8 +438,9 @@ class Parser:
             elif self.accept("LOCATION"):
                 statement.location = self.string()
             elif self.accept("TBLPROPERTIES"):
-                statement.properties = {k.lower() if k.lower() == "skip.header.line.count" else k: v
-                                        for k, v in self.properties().items()}
+                statement.properties = {
+                    k.lower() if k.lower() == "skip.header.line.count" else k: v for k, v in self.properties().items()
+                }
             else:
                 raise self.error("COMMENT, PARTITIONED BY, ROW FORMAT, STORED AS, LOCATION, TBLPROPERTIES")
         return statement
@@ -441,8 +479,9 @@ class Parser:
                 spec = self.partition_spec()
                 partitions.append((spec, self.string() if self.accept("LOCATION") else None))
             if not partitions:
-                raise not_supported(f"ALTER TABLE ADD {self.current.text.upper()}",
-                                    position_of(self.sql, self.current.offset))
+                raise not_supported(
+                    f"ALTER TABLE ADD {self.current.text.upper()}", position_of(self.sql, self.current.offset)
+                )
             self.end()
             return AddPartitions(name, if_not_exists, partitions)
         if self.accept("DROP"):

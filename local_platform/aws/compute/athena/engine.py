@@ -46,8 +46,19 @@ log = logging.getLogger("local_platform.aws.athena")
 MAX_OPEN_PARTITIONS = 100  # Athena's limit of partitions one CTAS / INSERT INTO may write
 DEFAULT_PARTITION = "__HIVE_DEFAULT_PARTITION__"
 WRITE_FORMATS = {"PARQUET", "TEXTFILE", "JSON", "ORC"}
-CTAS_PROPERTIES = {"format", "external_location", "partitioned_by", "field_delimiter", "write_compression",
-                   "compression", "bucketed_by", "bucket_count", "table_type", "is_external", "location"}
+CTAS_PROPERTIES = {
+    "format",
+    "external_location",
+    "partitioned_by",
+    "field_delimiter",
+    "write_compression",
+    "compression",
+    "bucketed_by",
+    "bucket_count",
+    "table_type",
+    "is_external",
+    "location",
+}
 
 
 @dataclasses.dataclass
@@ -68,11 +79,19 @@ def statement_type(sql: str) -> tuple[str, str]:
     if words[:1] == ["CREATE"] and re.search(r"\bAS\s*\(?\s*(SELECT|WITH|VALUES)\b", " ".join(words)):
         return "DDL", "CREATE_TABLE_AS_SELECT"
     for prefix, kinds in (
-            ("CREATE DATABASE", ("DDL", "CREATE_DATABASE")), ("CREATE SCHEMA", ("DDL", "CREATE_DATABASE")),
-            ("CREATE", ("DDL", "CREATE_TABLE")), ("DROP DATABASE", ("DDL", "DROP_DATABASE")),
-            ("DROP SCHEMA", ("DDL", "DROP_DATABASE")), ("DROP", ("DDL", "DROP_TABLE")), ("ALTER", ("DDL", "ALTER_TABLE")),
-            ("MSCK", ("DDL", "MSCK_REPAIR_TABLE")), ("SHOW", ("UTILITY", "SHOW")),
-            ("DESCRIBE", ("UTILITY", "DESCRIBE")), ("INSERT", ("DML", "INSERT")), ("UNLOAD", ("DML", "UNLOAD"))):
+        ("CREATE DATABASE", ("DDL", "CREATE_DATABASE")),
+        ("CREATE SCHEMA", ("DDL", "CREATE_DATABASE")),
+        ("CREATE", ("DDL", "CREATE_TABLE")),
+        ("DROP DATABASE", ("DDL", "DROP_DATABASE")),
+        ("DROP SCHEMA", ("DDL", "DROP_DATABASE")),
+        ("DROP", ("DDL", "DROP_TABLE")),
+        ("ALTER", ("DDL", "ALTER_TABLE")),
+        ("MSCK", ("DDL", "MSCK_REPAIR_TABLE")),
+        ("SHOW", ("UTILITY", "SHOW")),
+        ("DESCRIBE", ("UTILITY", "DESCRIBE")),
+        ("INSERT", ("DML", "INSERT")),
+        ("UNLOAD", ("DML", "UNLOAD")),
+    ):
         if head.startswith(prefix):
             return kinds
     return "DML", "SELECT"
@@ -85,8 +104,17 @@ class Cancelled(Exception):
 class QueryRun:
     """One statement's execution: its catalog, its scratch folder and its DuckDB connection."""
 
-    def __init__(self, catalog: Catalog, scratch: Path, query_id: str, sql: str, database: str | None,
-                 catalog_name: str | None, parameters: list[str] | None, output_location: str):
+    def __init__(
+        self,
+        catalog: Catalog,
+        scratch: Path,
+        query_id: str,
+        sql: str,
+        database: str | None,
+        catalog_name: str | None,
+        parameters: list[str] | None,
+        output_location: str,
+    ):
         self.catalog = catalog
         self.scratch = scratch
         self.query_id = query_id
@@ -136,9 +164,15 @@ class QueryRun:
             shutil.rmtree(self.scratch, ignore_errors=True)
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
-        connection = duckdb.connect(":memory:", config={"threads": 2, "allow_unsigned_extensions": False,
-                                                        "autoinstall_known_extensions": False,
-                                                        "autoload_known_extensions": False})
+        connection = duckdb.connect(
+            ":memory:",
+            config={
+                "threads": 2,
+                "allow_unsigned_extensions": False,
+                "autoinstall_known_extensions": False,
+                "autoload_known_extensions": False,
+            },
+        )
         connection.execute("SET integer_division = true")  # Trino: integer / integer is an integer
         connection.execute("SET TimeZone = 'UTC'")  # Athena's session time zone
         connection.execute(f"SET temp_directory = '{self.scratch / 'spill'}'")
@@ -156,8 +190,9 @@ class QueryRun:
             raise AthenaQueryError("SCHEMA_NOT_FOUND", f"Schema '{database}' does not exist", position=position)
         table = self.catalog.table(database, ref.name)
         if table is None:
-            raise AthenaQueryError("TABLE_NOT_FOUND", f"Table 'awsdatacatalog.{database}.{ref.name}' does not exist",
-                                   position=position)
+            raise AthenaQueryError(
+                "TABLE_NOT_FOUND", f"Table 'awsdatacatalog.{database}.{ref.name}' does not exist", position=position
+            )
         if table.table_type == "VIRTUAL_VIEW":
             raise not_supported(f"reading the view {table.qualified}", position)
         if (table.parameters.get("table_type") or "").upper() == "ICEBERG":
@@ -222,8 +257,9 @@ class QueryRun:
             return view
         reader, casts = self.reader(table, [p for p, _ in local], columns)
         if keys:
-            mapping = pa.table({"__file": [p for p, _ in local],
-                                **{f"k{i}": [v[i] for _, v in local] for i in range(len(keys))}})
+            mapping = pa.table(
+                {"__file": [p for p, _ in local], **{f"k{i}": [v[i] for _, v in local] for i in range(len(keys))}}
+            )
             self.connection.register(f"{view}_files", mapping)
             casts += [f'{partition_value_sql(f"m.k{i}", t)} AS "{n}"' for i, (n, t) in enumerate(keys)]
             source = f"{reader} r JOIN {view}_files m ON r.__file = m.__file"
@@ -237,8 +273,12 @@ class QueryRun:
         if not predicates or not partitions:
             return partitions
         keys = [(name, duckdb_type(t)) for name, t in table.partition_keys]
-        values = pa.table({"__i": list(range(len(partitions))),
-                           **{f"k{i}": [p.values[i] for p in partitions] for i in range(len(keys))}})
+        values = pa.table(
+            {
+                "__i": list(range(len(partitions))),
+                **{f"k{i}": [p.values[i] for p in partitions] for i in range(len(keys))},
+            }
+        )
         self.connection.register(f"{view}_partitions", values)
         typed = ", ".join(f'{partition_value_sql(f"k{i}", t)} AS "{n}"' for i, (n, t) in enumerate(keys))
         kept = set(range(len(partitions)))
@@ -246,7 +286,8 @@ class QueryRun:
             try:
                 condition = translate.to_duckdb(predicate, self.sql)
                 rows = self.connection.execute(
-                    f"SELECT __i FROM (SELECT __i, {typed} FROM {view}_partitions) WHERE {condition}").fetchall()
+                    f"SELECT __i FROM (SELECT __i, {typed} FROM {view}_partitions) WHERE {condition}"
+                ).fetchall()
             except (duckdb.Error, AthenaQueryError) as exc:
                 log.info("partition predicate %s not used for pruning: %s", predicate.sql("trino"), exc)
                 continue
@@ -262,8 +303,10 @@ class QueryRun:
         if storage == "parquet":
             reader = f"read_parquet({files}, union_by_name = true, filename = '__file')"
             present = self._columns_of(reader)
-            return reader, [(f'CAST(r."{present[n]}" AS {t}) AS "{n}"' if n in present else f'CAST(NULL AS {t}) AS "{n}"')
-                            for n, t in columns]
+            return reader, [
+                (f'CAST(r."{present[n]}" AS {t}) AS "{n}"' if n in present else f'CAST(NULL AS {t}) AS "{n}"')
+                for n, t in columns
+            ]
         if storage == "orc":
             import pyarrow.orc as orc
 
@@ -276,14 +319,19 @@ class QueryRun:
             present = self._columns_of(name)
             return name, [
                 (f'CAST(r."{present[n]}" AS {t}) AS "{n}"' if n in present else f'CAST(NULL AS {t}) AS "{n}"')
-                for n, t in columns]
+                for n, t in columns
+            ]
         if storage == "json":
             ignore = str(serde.get("ignore.malformed.json", "false")).lower() == "true"
-            reader = (f"read_json({files}, format = 'newline_delimited', union_by_name = true, sample_size = -1, "
-                      f"filename = '__file', ignore_errors = {str(ignore).lower()})")
+            reader = (
+                f"read_json({files}, format = 'newline_delimited', union_by_name = true, sample_size = -1, "
+                f"filename = '__file', ignore_errors = {str(ignore).lower()})"
+            )
             present = self._columns_of(reader)
-            return reader, [(f'CAST(r."{present[n]}" AS {t}) AS "{n}"' if n in present else f'CAST(NULL AS {t}) AS "{n}"')
-                            for n, t in columns]
+            return reader, [
+                (f'CAST(r."{present[n]}" AS {t}) AS "{n}"' if n in present else f'CAST(NULL AS {t}) AS "{n}"')
+                for n, t in columns
+            ]
         skip = int(table.parameters.get("skip.header.line.count") or serde.get("skip.header.line.count") or 0)
         names = {f"c{i}": "VARCHAR" for i in range(len(columns))}
         spec = "{" + ", ".join(f"'{k}': 'VARCHAR'" for k in names) + "}"
@@ -297,10 +345,12 @@ class QueryRun:
                 delimiter = chr(int(delimiter))
             quote, escape = "", serde.get("escape.delim", "")
             null_test = serde.get("serialization.null.format", "\\N")
-        reader = (f"read_csv({files}, columns = {spec}, header = false, skip = {skip}, delim = {sql_string(delimiter)}, "
-                  f"quote = {sql_string(quote)}, escape = {sql_string(escape)}, null_padding = true, "
-                  f"auto_detect = false, strict_mode = false, filename = '__file', allow_quoted_nulls = false, "
-                  f"nullstr = {sql_string(null_test or chr(0))})")
+        reader = (
+            f"read_csv({files}, columns = {spec}, header = false, skip = {skip}, delim = {sql_string(delimiter)}, "
+            f"quote = {sql_string(quote)}, escape = {sql_string(escape)}, null_padding = true, "
+            f"auto_detect = false, strict_mode = false, filename = '__file', allow_quoted_nulls = false, "
+            f"nullstr = {sql_string(null_test or chr(0))})"
+        )
         casts = []
         for index, (name, duck) in enumerate(columns):
             raw = f"r.c{index}"
@@ -361,13 +411,17 @@ class QueryRun:
         if self.catalog.table(database, name) is not None:
             if statement.if_not_exists:
                 return Outcome("DDL", "CREATE_TABLE_AS_SELECT", count_result(0), self.data_scanned)
-            raise AthenaQueryError("ALREADY_EXISTS", f"Destination table 'awsdatacatalog.{database}.{name}' already "
-                                                     "exists", position=position)
+            raise AthenaQueryError(
+                "ALREADY_EXISTS",
+                f"Destination table 'awsdatacatalog.{database}.{name}' already exists",
+                position=position,
+            )
         props = statement.properties
         unknown = sorted(set(props) - CTAS_PROPERTIES)
         if unknown:
-            raise AthenaQueryError("INVALID_TABLE_PROPERTY",
-                                   f"Catalog 'awsdatacatalog' table property '{unknown[0]}' does not exist")
+            raise AthenaQueryError(
+                "INVALID_TABLE_PROPERTY", f"Catalog 'awsdatacatalog' table property '{unknown[0]}' does not exist"
+            )
         for refused in ("bucketed_by", "bucket_count"):
             if refused in props:
                 raise not_supported(f"the CTAS property {refused} (bucketed tables)")
@@ -379,8 +433,10 @@ class QueryRun:
         location = props.get("external_location") or props.get("location")
         if location:
             if self.catalog.has_objects(str(location)):
-                raise AthenaQueryError("HIVE_PATH_ALREADY_EXISTS", f"Target directory for table '{database}.{name}' "
-                                                                   f"already exists: {location}")
+                raise AthenaQueryError(
+                    "HIVE_PATH_ALREADY_EXISTS",
+                    f"Target directory for table '{database}.{name}' already exists: {location}",
+                )
         else:
             location = folder(self.output_location.rsplit("/", 1)[0]) + f"tables/{self.query_id}/"
         location = folder(str(location))
@@ -389,9 +445,12 @@ class QueryRun:
         missing = [p for p in partitioned_by if p not in names]
         if missing:
             raise AthenaQueryError("COLUMN_NOT_FOUND", f"Partition column '{missing[0]}' does not exist in the query")
-        if partitioned_by and names[-len(partitioned_by):] != partitioned_by:
-            raise AthenaQueryError("GENERIC_USER_ERROR", "Partition keys must be the last columns in the table and in "
-                                                         f"the same order as the table properties: {partitioned_by}")
+        if partitioned_by and names[-len(partitioned_by) :] != partitioned_by:
+            raise AthenaQueryError(
+                "GENERIC_USER_ERROR",
+                "Partition keys must be the last columns in the table and in "
+                f"the same order as the table properties: {partitioned_by}",
+            )
         if len(partitioned_by) == len(names):
             raise AthenaQueryError("GENERIC_USER_ERROR", "Table contains only partition columns")
         glue_types = [hive_type(t) for t in types]
@@ -399,7 +458,10 @@ class QueryRun:
         table_input = table_input_for(
             columns=list(zip(names[:data_count], glue_types[:data_count], strict=True)),
             partition_keys=list(zip(partitioned_by, glue_types[data_count:], strict=True)),
-            location=location, file_format=file_format, props=props)
+            location=location,
+            file_format=file_format,
+            props=props,
+        )
         self.catalog.create_table(database, name, table_input)
         table = self.catalog.table(database, name)
         rows, written = 0, []
@@ -408,8 +470,12 @@ class QueryRun:
         return Outcome("DDL", "CREATE_TABLE_AS_SELECT", count_result(rows), self.data_scanned, written)
 
     def run_insert(self, statement: translate.InsertInto) -> Outcome:
-        ref = translate.TableRef(statement.table, (statement.table.catalog or "").lower() or None,
-                                 (statement.table.db or "").lower() or None, statement.table.name.lower())
+        ref = translate.TableRef(
+            statement.table,
+            (statement.table.catalog or "").lower() or None,
+            (statement.table.db or "").lower() or None,
+            statement.table.name.lower(),
+        )
         table = self.resolve(ref)
         if table.storage not in ("parquet", "text", "json", "orc"):
             raise not_supported(f"INSERT INTO a table with SerDe {table.serde or table.storage}")
@@ -417,20 +483,25 @@ class QueryRun:
         listed = statement.columns or target
         unknown = [c for c in listed if c not in target]
         if unknown:
-            raise AthenaQueryError("COLUMN_NOT_FOUND", f"Insert column name does not exist in target table: {unknown[0]}")
+            raise AthenaQueryError(
+                "COLUMN_NOT_FOUND", f"Insert column name does not exist in target table: {unknown[0]}"
+            )
         relation = self.relation(statement.query)
         query_types = [str(t) for t in relation.types]
         target_types = dict(table.all_columns)
         wanted = [translate.hive_to_trino_type(target_types[c]) for c in listed]
         found = [trino_type(t) for t in query_types]
         if len(found) != len(wanted) or not all(coercible(f, w) for f, w in zip(found, wanted, strict=True)):
-            raise AthenaQueryError("TYPE_MISMATCH", f"Insert query has mismatched column types: Table: "
-                                                    f"[{', '.join(wanted)}], Query: [{', '.join(found)}]")
+            raise AthenaQueryError(
+                "TYPE_MISMATCH",
+                f"Insert query has mismatched column types: Table: [{', '.join(wanted)}], Query: [{', '.join(found)}]",
+            )
         relation.create("__athena_query")
         query_columns = self.connection.execute("SELECT * FROM __athena_query LIMIT 0").description
         by_target = {c: f'__athena_query."{query_columns[i][0]}"' for i, c in enumerate(listed)}
-        select = ", ".join(f'CAST({by_target.get(name, "NULL")} AS {duckdb_type(t)}) AS "{name}"'
-                           for name, t in table.all_columns)
+        select = ", ".join(
+            f'CAST({by_target.get(name, "NULL")} AS {duckdb_type(t)}) AS "{name}"' for name, t in table.all_columns
+        )
         self.connection.execute(f"CREATE TEMP TABLE __athena_result AS SELECT {select} FROM __athena_query")
         types = [duckdb_type(t) for _, t in table.all_columns]
         rows, written = self.write_table(table, target, types)
@@ -438,8 +509,9 @@ class QueryRun:
 
     def run_unload(self, statement: translate.Unload) -> Outcome:
         props = statement.properties
-        unknown = sorted(set(props) - {"format", "partitioned_by", "field_delimiter", "compression",
-                                       "write_compression"})
+        unknown = sorted(
+            set(props) - {"format", "partitioned_by", "field_delimiter", "compression", "write_compression"}
+        )
         if unknown:
             raise AthenaQueryError("INVALID_TABLE_PROPERTY", f"UNLOAD property '{unknown[0]}' does not exist")
         file_format = str(props.get("format", "PARQUET")).upper()
@@ -448,14 +520,25 @@ class QueryRun:
         location = folder(statement.location)
         split_s3_uri(location)
         if self.catalog.has_objects(location):
-            raise AthenaQueryError("HIVE_PATH_ALREADY_EXISTS", f"Target directory for UNLOAD already exists: {location}")
+            raise AthenaQueryError(
+                "HIVE_PATH_ALREADY_EXISTS", f"Target directory for UNLOAD already exists: {location}"
+            )
         names, types = self._materialise_result(statement.query, strict_names=False)
         partitioned_by = [p.lower() for p in props.get("partitioned_by") or []]
-        if partitioned_by and names[-len(partitioned_by):] != partitioned_by:
-            raise AthenaQueryError("GENERIC_USER_ERROR", "Partition keys must be the last columns of the UNLOAD query "
-                                                         f"and in the same order as partitioned_by: {partitioned_by}")
-        rows, written = self.write_files(names, types, partitioned_by, lambda values: location + partition_path(
-            partitioned_by, values), file_format, props)
+        if partitioned_by and names[-len(partitioned_by) :] != partitioned_by:
+            raise AthenaQueryError(
+                "GENERIC_USER_ERROR",
+                "Partition keys must be the last columns of the UNLOAD query "
+                f"and in the same order as partitioned_by: {partitioned_by}",
+            )
+        rows, written = self.write_files(
+            names,
+            types,
+            partitioned_by,
+            lambda values: location + partition_path(partitioned_by, values),
+            file_format,
+            props,
+        )
         return Outcome("DML", "UNLOAD", count_result(rows), self.data_scanned, [uri for _, uri in written])
 
     def write_table(self, table: Table, names: list[str], types: list[str]) -> tuple[int, list[str]]:
@@ -464,9 +547,11 @@ class QueryRun:
         keys = [k for k, _ in table.partition_keys]
         existing = {p.values: p.location for p in self.catalog.partitions(table)} if keys else {}
         file_format = {"parquet": "PARQUET", "text": "TEXTFILE", "json": "JSON", "orc": "ORC"}[table.storage]
-        props = {"field_delimiter": table.serde_parameters.get("field.delim", "\x01"),
-                 "write_compression": table.parameters.get("write.compression")
-                 or table.parameters.get("parquet.compression")}
+        props = {
+            "field_delimiter": table.serde_parameters.get("field.delim", "\x01"),
+            "write_compression": table.parameters.get("write.compression")
+            or table.parameters.get("parquet.compression"),
+        }
 
         def location_for(values: tuple[str, ...]) -> str:
             return folder(existing.get(values) or folder(table.location) + partition_path(keys, values))
@@ -477,8 +562,15 @@ class QueryRun:
                 self.catalog.add_partition(table, values, location_for(values))
         return rows, [uri for _, uri in written]
 
-    def write_files(self, names: list[str], types: list[str], partition_columns: list[str], location_for,
-                    file_format: str, props: dict) -> tuple[int, list[tuple[tuple[str, ...], str]]]:
+    def write_files(
+        self,
+        names: list[str],
+        types: list[str],
+        partition_columns: list[str],
+        location_for,
+        file_format: str,
+        props: dict,
+    ) -> tuple[int, list[tuple[tuple[str, ...], str]]]:
         """Write ``__athena_result`` as files of ``file_format``, one per partition; upload them to S3."""
         connection = self.connection
         data_columns = [n for n in names if n not in partition_columns]
@@ -487,8 +579,10 @@ class QueryRun:
             quoted = ", ".join(f'"{c}"' for c in partition_columns)
             groups = connection.execute(f"SELECT DISTINCT {quoted} FROM __athena_result").fetchall()
             if len(groups) > MAX_OPEN_PARTITIONS:
-                raise AthenaQueryError("HIVE_TOO_MANY_OPEN_PARTITIONS", f"Exceeded limit of {MAX_OPEN_PARTITIONS} open "
-                                                                        "writers for partitions/buckets")
+                raise AthenaQueryError(
+                    "HIVE_TOO_MANY_OPEN_PARTITIONS",
+                    f"Exceeded limit of {MAX_OPEN_PARTITIONS} open writers for partitions/buckets",
+                )
         else:
             groups = [()] if total else []
         compression = str(props.get("write_compression") or props.get("compression") or "").upper()
@@ -500,24 +594,49 @@ class QueryRun:
             where = " AND ".join(f'"{c}" IS NOT DISTINCT FROM $p{i}' for i, c in enumerate(partition_columns)) or "true"
             params = {f"p{i}": v for i, v in enumerate(group)}
             local = self.scratch / f"out_{index:05d}"
-            suffix = self._write_local(local, data_columns, dict(zip(names, types, strict=True)), where, params,
-                                       file_format, props, compression)
+            suffix = self._write_local(
+                local,
+                data_columns,
+                dict(zip(names, types, strict=True)),
+                where,
+                params,
+                file_format,
+                props,
+                compression,
+            )
             uri = location_for(values) + f"{self.query_id}_{index:05d}{suffix}"
             self.catalog.put(uri, local.read_bytes())
             written.append((values, uri))
         return total, written
 
-    def _write_local(self, path: Path, columns: list[str], types: dict[str, str], where: str, params: dict,
-                     file_format: str, props: dict, compression: str) -> str:
+    def _write_local(
+        self,
+        path: Path,
+        columns: list[str],
+        types: dict[str, str],
+        where: str,
+        params: dict,
+        file_format: str,
+        props: dict,
+        compression: str,
+    ) -> str:
         selected = ", ".join(f'"{c}"' for c in columns)
         source = f"SELECT {selected} FROM __athena_result WHERE {where}"
         if file_format == "PARQUET":
-            codec = {"": "snappy", "SNAPPY": "snappy", "GZIP": "gzip", "ZSTD": "zstd", "NONE": "uncompressed",
-                     "UNCOMPRESSED": "uncompressed", "LZ4": "lz4"}.get(compression)
+            codec = {
+                "": "snappy",
+                "SNAPPY": "snappy",
+                "GZIP": "gzip",
+                "ZSTD": "zstd",
+                "NONE": "uncompressed",
+                "UNCOMPRESSED": "uncompressed",
+                "LZ4": "lz4",
+            }.get(compression)
             if codec is None:
                 raise not_supported(f"Parquet write_compression '{compression}'")
-            self.connection.execute(f"COPY ({source}) TO {sql_string(str(path))} (FORMAT parquet, COMPRESSION "
-                                    f"{codec})", params)
+            self.connection.execute(
+                f"COPY ({source}) TO {sql_string(str(path))} (FORMAT parquet, COMPRESSION {codec})", params
+            )
             return ""
         if file_format == "ORC":
             import pyarrow.orc as orc
@@ -529,14 +648,17 @@ class QueryRun:
             raise not_supported(f"{file_format} write_compression '{compression}'")
         codec = "gzip" if gzip else "none"
         if file_format == "JSON":
-            self.connection.execute(f"COPY ({source}) TO {sql_string(str(path))} (FORMAT json, COMPRESSION {codec})",
-                                    params)
+            self.connection.execute(
+                f"COPY ({source}) TO {sql_string(str(path))} (FORMAT json, COMPRESSION {codec})", params
+            )
         else:  # TEXTFILE: LazySimpleSerDe's layout, values as Hive writes them, NULL as \N
             delimiter = str(props.get("field_delimiter") or "\x01")
             text_columns = ", ".join(f'{hive_text_sql(f"{chr(34)}{c}{chr(34)}", types[c])} AS "{c}"' for c in columns)
             self.connection.execute(
                 f"COPY (SELECT {text_columns} FROM ({source})) TO {sql_string(str(path))} (FORMAT csv, HEADER false, "
-                f"DELIMITER {sql_string(delimiter)}, QUOTE '', ESCAPE '', NULLSTR '\\N', COMPRESSION {codec})", params)
+                f"DELIMITER {sql_string(delimiter)}, QUOTE '', ESCAPE '', NULLSTR '\\N', COMPRESSION {codec})",
+                params,
+            )
         return ".gz" if gzip else ""
 
     # -- DDL --------------------------------------------------------------------------------------------------
@@ -551,11 +673,18 @@ class QueryRun:
         return table
 
     def run_ddl(self, statement) -> Outcome:
-        kinds = {ddl.CreateDatabase: "CREATE_DATABASE", ddl.DropDatabase: "DROP_DATABASE",
-                 ddl.CreateTable: "CREATE_TABLE", ddl.DropTable: "DROP_TABLE",
-                 ddl.AddPartitions: "ALTER_TABLE_ADD_PARTITION", ddl.DropPartitions: "ALTER_TABLE_DROP_PARTITION",
-                 ddl.RepairTable: "MSCK_REPAIR_TABLE", ddl.ShowPartitions: "SHOW_PARTITIONS",
-                 ddl.ShowTables: "SHOW_TABLES", ddl.ShowDatabases: "SHOW_DATABASES"}
+        kinds = {
+            ddl.CreateDatabase: "CREATE_DATABASE",
+            ddl.DropDatabase: "DROP_DATABASE",
+            ddl.CreateTable: "CREATE_TABLE",
+            ddl.DropTable: "DROP_TABLE",
+            ddl.AddPartitions: "ALTER_TABLE_ADD_PARTITION",
+            ddl.DropPartitions: "ALTER_TABLE_DROP_PARTITION",
+            ddl.RepairTable: "MSCK_REPAIR_TABLE",
+            ddl.ShowPartitions: "SHOW_PARTITIONS",
+            ddl.ShowTables: "SHOW_TABLES",
+            ddl.ShowDatabases: "SHOW_DATABASES",
+        }
         substatement = kinds[type(statement)]
         lines: list[str] = []
         column = None
@@ -582,8 +711,10 @@ class QueryRun:
             if not table.partition_keys:
                 raise AthenaQueryError("GENERIC_USER_ERROR", f"Table {table.database}.{table.name} is not partitioned")
             keys = [k for k, _ in table.partition_keys]
-            lines = sorted("/".join(f"{k}={v}" for k, v in zip(keys, p.values, strict=True))
-                           for p in self.catalog.partitions(table))
+            lines = sorted(
+                "/".join(f"{k}={v}" for k, v in zip(keys, p.values, strict=True))
+                for p in self.catalog.partitions(table)
+            )
             column = "partition"
         elif isinstance(statement, ddl.ShowTables):
             database = statement.database or self.database
@@ -623,8 +754,9 @@ class QueryRun:
             raise AthenaQueryError("SCHEMA_NOT_FOUND", f"Database does not exist: {statement.name}")
         tables = self.catalog.table_names(statement.name)
         if tables and not statement.cascade:
-            raise AthenaQueryError("GENERIC_USER_ERROR", f"Database {statement.name} is not empty. One or more tables "
-                                                         "exist.")
+            raise AthenaQueryError(
+                "GENERIC_USER_ERROR", f"Database {statement.name} is not empty. One or more tables exist."
+            )
         for table in tables:
             self.catalog.drop_table(statement.name, table)
         self.catalog.drop_database(statement.name)
@@ -634,8 +766,10 @@ class QueryRun:
         if (statement.properties.get("table_type") or "").upper() == "ICEBERG":
             raise not_supported("Iceberg tables (table_type 'ICEBERG')")
         if not statement.external:
-            raise AthenaQueryError("GENERIC_USER_ERROR", "Only external table creation is supported (CREATE EXTERNAL "
-                                                         "TABLE), or CREATE TABLE AS SELECT")
+            raise AthenaQueryError(
+                "GENERIC_USER_ERROR",
+                "Only external table creation is supported (CREATE EXTERNAL TABLE), or CREATE TABLE AS SELECT",
+            )
         if not self.catalog.database_exists(database):
             raise AthenaQueryError("SCHEMA_NOT_FOUND", f"Database does not exist: {database}")
         if self.catalog.table(database, statement.table.name) is not None:
@@ -659,13 +793,20 @@ class QueryRun:
             "Location": statement.location,
             "InputFormat": statement.input_format or input_format,
             "OutputFormat": statement.output_format or output_format,
-            "Compressed": False, "NumberOfBuckets": -1, "StoredAsSubDirectories": False,
+            "Compressed": False,
+            "NumberOfBuckets": -1,
+            "StoredAsSubDirectories": False,
             "SerdeInfo": {"SerializationLibrary": serde, "Parameters": serde_parameters},
-            "BucketColumns": [], "SortColumns": [], "Parameters": {},
+            "BucketColumns": [],
+            "SortColumns": [],
+            "Parameters": {},
         }
-        table_input = {"TableType": "EXTERNAL_TABLE", "StorageDescriptor": descriptor,
-                       "Parameters": {"EXTERNAL": "TRUE", **statement.properties},
-                       "PartitionKeys": [column_entry(n, t, c) for n, t, c in statement.partition_keys]}
+        table_input = {
+            "TableType": "EXTERNAL_TABLE",
+            "StorageDescriptor": descriptor,
+            "Parameters": {"EXTERNAL": "TRUE", **statement.properties},
+            "PartitionKeys": [column_entry(n, t, c) for n, t, c in statement.partition_keys],
+        }
         if statement.comment:
             table_input["Description"] = statement.comment
         self.catalog.create_table(database, statement.table.name, table_input)
@@ -678,8 +819,7 @@ class QueryRun:
         if unknown:
             raise AthenaQueryError("GENERIC_USER_ERROR", f"Partition spec {spec} contains non-partition columns")
         if complete and len(spec) != len(keys):
-            raise AthenaQueryError("GENERIC_USER_ERROR", f"Partition spec {spec} must name every partition key "
-                                                         f"{keys}")
+            raise AthenaQueryError("GENERIC_USER_ERROR", f"Partition spec {spec} must name every partition key {keys}")
         return tuple(spec.get(k) for k in keys)
 
     def add_partitions(self, statement: ddl.AddPartitions) -> None:
@@ -689,11 +829,15 @@ class QueryRun:
         existing = {p.values for p in self.catalog.partitions(table)}
         clash = [values for values, _ in planned if values in existing]
         if clash and not statement.if_not_exists:
-            raise AthenaQueryError("ALREADY_EXISTS", "Partition already exists: " + ", ".join(
-                f"{k}={v}" for k, v in zip(keys, clash[0], strict=True)))
+            raise AthenaQueryError(
+                "ALREADY_EXISTS",
+                "Partition already exists: " + ", ".join(f"{k}={v}" for k, v in zip(keys, clash[0], strict=True)),
+            )
         for values, location in planned:
             if values not in existing:
-                self.catalog.add_partition(table, values, location or folder(table.location) + partition_path(keys, values))
+                self.catalog.add_partition(
+                    table, values, location or folder(table.location) + partition_path(keys, values)
+                )
 
     def drop_partitions(self, statement: ddl.DropPartitions) -> None:
         table = self._table_for_ddl(statement.table)
@@ -702,8 +846,10 @@ class QueryRun:
             wanted = self._partition_values(table, spec, complete=False)
             matching = [p for p in existing if all(w is None or w == v for w, v in zip(wanted, p.values, strict=True))]
             if not matching and not statement.if_exists:
-                raise AthenaQueryError("GENERIC_USER_ERROR", "Partition not found (" + ", ".join(
-                    f"{k} = '{v}'" for k, v in spec.items()) + ")")
+                raise AthenaQueryError(
+                    "GENERIC_USER_ERROR",
+                    "Partition not found (" + ", ".join(f"{k} = '{v}'" for k, v in spec.items()) + ")",
+                )
             for partition in matching:
                 self.catalog.drop_partition(table, partition.values)
 
@@ -719,13 +865,13 @@ class QueryRun:
         _, prefix = split_s3_uri(root)
         found: dict[tuple[str, ...], str] = {}
         for obj in self.catalog.list_data_objects(root):
-            parts = obj.key[len(prefix):].split("/")[:-1]
+            parts = obj.key[len(prefix) :].split("/")[:-1]
             if len(parts) < len(keys):
                 continue
-            pairs = [part.split("=", 1) for part in parts[:len(keys)]]
+            pairs = [part.split("=", 1) for part in parts[: len(keys)]]
             if all(len(pair) == 2 and pair[0].lower() == key for pair, key in zip(pairs, keys, strict=True)):
                 values = tuple(unquote(pair[1]) for pair in pairs)
-                found.setdefault(values, root + "/".join(parts[:len(keys)]) + "/")
+                found.setdefault(values, root + "/".join(parts[: len(keys)]) + "/")
         existing = {p.values for p in self.catalog.partitions(table)}
         missing = sorted(v for v in found if v not in existing)
         if not missing:
@@ -799,18 +945,26 @@ def table_input_for(columns, partition_keys, location: str, file_format: str, pr
         "Parameters": parameters,
         "PartitionKeys": [column_entry(n, t) for n, t in partition_keys],
         "StorageDescriptor": {
-            "Columns": [column_entry(n, t) for n, t in columns], "Location": location,
-            "InputFormat": input_format, "OutputFormat": output_format, "Compressed": bool(compression),
-            "NumberOfBuckets": -1, "StoredAsSubDirectories": False, "BucketColumns": [], "SortColumns": [],
-            "SerdeInfo": {"SerializationLibrary": serde, "Parameters": serde_parameters}, "Parameters": {},
+            "Columns": [column_entry(n, t) for n, t in columns],
+            "Location": location,
+            "InputFormat": input_format,
+            "OutputFormat": output_format,
+            "Compressed": bool(compression),
+            "NumberOfBuckets": -1,
+            "StoredAsSubDirectories": False,
+            "BucketColumns": [],
+            "SortColumns": [],
+            "SerdeInfo": {"SerializationLibrary": serde, "Parameters": serde_parameters},
+            "Parameters": {},
         },
     }
 
 
 def count_result(rows: int) -> ResultSet:
     """CTAS / INSERT / UNLOAD: the number of rows written, as ``rows`` and as ``UpdateCount``."""
-    return ResultSet([column_info("rows", "BIGINT")], string_table([[str(rows)]], ["rows"]), header=True,
-                     update_count=rows)
+    return ResultSet(
+        [column_info("rows", "BIGINT")], string_table([[str(rows)]], ["rows"]), header=True, update_count=rows
+    )
 
 
 _IMPLICIT = {  # Trino's implicit coercions for INSERT: from -> to
@@ -839,16 +993,28 @@ def coercible(found: str, wanted: str) -> bool:
 
 
 _DUCKDB_ERRORS = [
-    (r'Referenced column "([^"]+)" not found', "COLUMN_NOT_FOUND",
-     "Column '{0}' cannot be resolved or requester is not authorized to access requested resources"),
+    (
+        r'Referenced column "([^"]+)" not found',
+        "COLUMN_NOT_FOUND",
+        "Column '{0}' cannot be resolved or requester is not authorized to access requested resources",
+    ),
     (r'Referenced table "([^"]+)" not found', "TABLE_NOT_FOUND", "Table '{0}' does not exist"),
-    (r'column "([^"]+)" must appear in the GROUP BY clause', "EXPRESSION_NOT_AGGREGATE",
-     "'{0}' must be an aggregate expression or appear in GROUP BY clause"),
+    (
+        r'column "([^"]+)" must appear in the GROUP BY clause',
+        "EXPRESSION_NOT_AGGREGATE",
+        "'{0}' must be an aggregate expression or appear in GROUP BY clause",
+    ),
     (r'Ambiguous reference to column name "([^"]+)"', "AMBIGUOUS_NAME", "Column '{0}' is ambiguous"),
-    (r"Could not choose a best candidate function for the function call \"([^\"(]+)\((.*)\)\"", "TYPE_MISMATCH",
-     "Unexpected parameters ({1}) for function or operator {0}"),
-    (r"No function matches the given name and argument types '([^'(]+)\((.*)\)'", "TYPE_MISMATCH",
-     "Unexpected parameters ({1}) for function or operator {0}"),
+    (
+        r"Could not choose a best candidate function for the function call \"([^\"(]+)\((.*)\)\"",
+        "TYPE_MISMATCH",
+        "Unexpected parameters ({1}) for function or operator {0}",
+    ),
+    (
+        r"No function matches the given name and argument types '([^'(]+)\((.*)\)'",
+        "TYPE_MISMATCH",
+        "Unexpected parameters ({1}) for function or operator {0}",
+    ),
     (r"Cannot compare values of type (\S+) and type (\S+)", "TYPE_MISMATCH", "Cannot apply operator: {0} = {1}"),
     (r"Scalar Function with name (\S+) does not exist", "FUNCTION_NOT_FOUND", "Function '{0}' not registered"),
     (r"Division by zero", "DIVISION_BY_ZERO", "Division by zero"),
@@ -879,4 +1045,3 @@ def duckdb_error(exc: duckdb.Error, sql: str) -> AthenaQueryError:
     if isinstance(exc, (duckdb.BinderException, duckdb.CatalogException, duckdb.InvalidInputException)):
         return AthenaQueryError("GENERIC_USER_ERROR", body)
     return AthenaQueryError("GENERIC_INTERNAL_ERROR", body)
-

@@ -43,7 +43,9 @@ ERROR_TYPES = {
 class AthenaQueryError(Exception):
     """A query failed; ``reason`` is its StateChangeReason."""
 
-    def __init__(self, name: str, message: str, *, category: int | None = None, position: tuple[int, int] | None = None):
+    def __init__(
+        self, name: str, message: str, *, category: int | None = None, position: tuple[int, int] | None = None
+    ):
         self.name = name
         self.message = f"line {position[0]}:{position[1]}: {message}" if position else message
         self.category = category or (SYSTEM if name == "GENERIC_INTERNAL_ERROR" else USER)
@@ -58,13 +60,19 @@ class AthenaQueryError(Exception):
         return ERROR_TYPES.get(self.name, 1000 if self.category == USER else 200)
 
     def athena_error(self) -> dict:
-        return {"ErrorCategory": self.category, "ErrorType": self.error_type, "Retryable": self.category == SYSTEM,
-                "ErrorMessage": self.reason}
+        return {
+            "ErrorCategory": self.category,
+            "ErrorType": self.error_type,
+            "Retryable": self.category == SYSTEM,
+            "ErrorMessage": self.reason,
+        }
 
 
 def not_supported(construct: str, position: tuple[int, int] | None = None) -> AthenaQueryError:
     """What the local engine cannot run faithfully: refused, naming the construct, never run differently."""
-    return AthenaQueryError("NOT_SUPPORTED", f"{construct} is not supported by the local Athena engine", position=position)
+    return AthenaQueryError(
+        "NOT_SUPPORTED", f"{construct} is not supported by the local Athena engine", position=position
+    )
 
 
 def position_of(sql: str, offset: int | None) -> tuple[int, int] | None:

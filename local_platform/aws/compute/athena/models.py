@@ -88,12 +88,17 @@ class QueryExecution:
                 statistics["DataManifestLocation"] = self.manifest_location
             context = {key: value for key, value in (("Database", self.database), ("Catalog", self.catalog)) if value}
             described = {
-                "QueryExecutionId": self.id, "Query": self.query, "StatementType": self.statement_type,
+                "QueryExecutionId": self.id,
+                "Query": self.query,
+                "StatementType": self.statement_type,
                 "SubstatementType": self.substatement_type,
                 "ResultConfiguration": {**self.result_configuration, "OutputLocation": self.output_location},
                 "ResultReuseConfiguration": {"ResultReuseByAgeConfiguration": {"Enabled": False}},
-                "QueryExecutionContext": context, "Status": status, "Statistics": statistics,
-                "WorkGroup": self.workgroup, "EngineVersion": ENGINE_VERSION,
+                "QueryExecutionContext": context,
+                "Status": status,
+                "Statistics": statistics,
+                "WorkGroup": self.workgroup,
+                "EngineVersion": ENGINE_VERSION,
             }
             if self.parameters:
                 described["ExecutionParameters"] = self.parameters
@@ -125,8 +130,16 @@ class Runner:
                 return
             execution.state, execution.started = "RUNNING", time.time()
             catalog = Catalog(account_id, region)
-            run = QueryRun(catalog, self.config.state_dir / "athena" / execution.id, execution.id, execution.query,
-                           execution.database, execution.catalog, execution.parameters, execution.output_location)
+            run = QueryRun(
+                catalog,
+                self.config.state_dir / "athena" / execution.id,
+                execution.id,
+                execution.query,
+                execution.database,
+                execution.catalog,
+                execution.parameters,
+                execution.output_location,
+            )
             execution.run = run
         try:
             if not catalog.bucket_exists(execution.output_location):
@@ -138,8 +151,10 @@ class Runner:
             self._write_outputs(catalog, execution, outcome)
             with LOCK:
                 execution.result = outcome.result
-                execution.statement_type, execution.substatement_type = (outcome.statement_type,
-                                                                         outcome.substatement_type)
+                execution.statement_type, execution.substatement_type = (
+                    outcome.statement_type,
+                    outcome.substatement_type,
+                )
             execution.finish("SUCCEEDED")
         except Cancelled:
             execution.finish("CANCELLED", "Query cancelled by user")
@@ -154,9 +169,13 @@ class Runner:
         finally:
             with LOCK:
                 execution.run = None
-            log.info("athena query %s %s%s (%d bytes scanned)", execution.id, execution.state,
-                     f": {execution.state_change_reason}" if execution.state_change_reason else "",
-                     execution.data_scanned)
+            log.info(
+                "athena query %s %s%s (%d bytes scanned)",
+                execution.id,
+                execution.state,
+                f": {execution.state_change_reason}" if execution.state_change_reason else "",
+                execution.data_scanned,
+            )
 
     @staticmethod
     def _write_outputs(catalog: Catalog, execution: QueryExecution, outcome: Outcome) -> None:
@@ -164,8 +183,10 @@ class Runner:
         result = outcome.result
         body = result.text() if execution.output_location.endswith(".txt") else result.csv()
         catalog.put(execution.output_location, body)
-        catalog.put(execution.output_location + ".metadata",
-                    json.dumps({"ColumnInfo": result.column_info, "UpdateCount": result.update_count}).encode())
+        catalog.put(
+            execution.output_location + ".metadata",
+            json.dumps({"ColumnInfo": result.column_info, "UpdateCount": result.update_count}).encode(),
+        )
         if outcome.substatement_type in ("CREATE_TABLE_AS_SELECT", "INSERT", "UNLOAD"):
             manifest = folder(execution.output_location.rsplit("/", 1)[0]) + f"{execution.id}-manifest.csv"
             catalog.put(manifest, "".join(uri + "\n" for uri in outcome.written).encode())

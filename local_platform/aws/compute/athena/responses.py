@@ -59,12 +59,17 @@ def _output_location(response, workgroup_name: str, requested: dict) -> tuple[st
     configuration = workgroup.configuration or {}
     from_workgroup = dict(configuration.get("ResultConfiguration") or {})
     enforced = configuration.get("EnforceWorkGroupConfiguration", True)
-    chosen = {**requested, **from_workgroup} if enforced and from_workgroup.get("OutputLocation") else {
-        **from_workgroup, **requested}
+    chosen = (
+        {**requested, **from_workgroup}
+        if enforced and from_workgroup.get("OutputLocation")
+        else {**from_workgroup, **requested}
+    )
     location = chosen.get("OutputLocation")
     if not location:
-        raise _invalid("No output location provided. An output location is required either through the Workgroup "
-                       "result configuration setting or as an API input.")
+        raise _invalid(
+            "No output location provided. An output location is required either through the Workgroup "
+            "result configuration setting or as an API input."
+        )
     if not location.startswith("s3://"):
         raise _invalid(f"Invalid output location {location}: it must be an s3:// URI")
     return location, {k: v for k, v in chosen.items() if k != "OutputLocation"}
@@ -80,11 +85,20 @@ def start_query_execution(self):
     workgroup = self._get_param("WorkGroup") or "primary"
     location, result_configuration = _output_location(self, workgroup, self._get_param("ResultConfiguration") or {})
     context = self._get_param("QueryExecutionContext") or {}
-    execution = QueryExecution(query=query, workgroup=workgroup, output_location="", database=context.get("Database"),
-                               catalog=context.get("Catalog"), parameters=self._get_param("ExecutionParameters"),
-                               result_configuration=result_configuration)
-    extension = "txt" if execution.statement_type in ("DDL", "UTILITY") and (
-        execution.substatement_type != "CREATE_TABLE_AS_SELECT") else "csv"
+    execution = QueryExecution(
+        query=query,
+        workgroup=workgroup,
+        output_location="",
+        database=context.get("Database"),
+        catalog=context.get("Catalog"),
+        parameters=self._get_param("ExecutionParameters"),
+        result_configuration=result_configuration,
+    )
+    extension = (
+        "txt"
+        if execution.statement_type in ("DDL", "UTILITY") and (execution.substatement_type != "CREATE_TABLE_AS_SELECT")
+        else "csv"
+    )
     execution.output_location = folder(location) + f"{execution.id}.{extension}"
     with LOCK:
         self.athena_backend.executions[execution.id] = execution
@@ -109,8 +123,13 @@ def batch_get_query_execution(self):
         if isinstance(execution, QueryExecution):
             found.append(execution.describe())
         else:
-            missing.append({"QueryExecutionId": execution_id, "ErrorCode": "INVALID_INPUT",
-                            "ErrorMessage": f"QueryExecution {execution_id} was not found"})
+            missing.append(
+                {
+                    "QueryExecutionId": execution_id,
+                    "ErrorCode": "INVALID_INPUT",
+                    "ErrorMessage": f"QueryExecution {execution_id} was not found",
+                }
+            )
     return json.dumps({"QueryExecutions": found, "UnprocessedQueryExecutionIds": missing})
 
 
@@ -122,11 +141,14 @@ def list_query_executions(self):
     if not 0 < size <= MAX_LIST:
         raise _invalid(f"MaxResults must be between 1 and {MAX_LIST}")
     with LOCK:
-        executions = [e for e in self.athena_backend.executions.values()
-                      if isinstance(e, QueryExecution) and e.workgroup == workgroup]
+        executions = [
+            e
+            for e in self.athena_backend.executions.values()
+            if isinstance(e, QueryExecution) and e.workgroup == workgroup
+        ]
     executions.sort(key=lambda e: e.submitted, reverse=True)
     offset = _offset(self._get_param("NextToken"))
-    body = {"QueryExecutionIds": [e.id for e in executions[offset:offset + size]]}
+    body = {"QueryExecutionIds": [e.id for e in executions[offset : offset + size]]}
     if offset + size < len(executions):
         body["NextToken"] = _token(offset + size)
     return json.dumps(body)
@@ -136,19 +158,23 @@ def get_query_results(self):
     execution = _execution(self, self._get_param("QueryExecutionId"))
     size = int(self._get_param("MaxResults") or MAX_RESULTS)
     if not 0 < size <= MAX_RESULTS:
-        raise _invalid(f"1 validation error detected: Value '{size}' at 'maxResults' failed to satisfy constraint: "
-                       f"Member must have value less than or equal to {MAX_RESULTS}")
+        raise _invalid(
+            f"1 validation error detected: Value '{size}' at 'maxResults' failed to satisfy constraint: "
+            f"Member must have value less than or equal to {MAX_RESULTS}"
+        )
     with LOCK:
         state, result, reason = execution.state, execution.result, execution.state_change_reason
     if state in ("QUEUED", "RUNNING"):
         raise _invalid(f"Query has not yet finished. Current state: {state}")
     if state != "SUCCEEDED" or result is None:
-        raise _invalid(f"Query did not finish successfully. Final query state: {state}"
-                       + (f"\n{reason}" if reason else ""))
+        raise _invalid(
+            f"Query did not finish successfully. Final query state: {state}" + (f"\n{reason}" if reason else "")
+        )
     offset = _offset(self._get_param("NextToken"))
-    body = {"UpdateCount": result.update_count or 0,
-            "ResultSet": {"Rows": result.page(offset, size),
-                          "ResultSetMetadata": {"ColumnInfo": result.column_info}}}
+    body = {
+        "UpdateCount": result.update_count or 0,
+        "ResultSet": {"Rows": result.page(offset, size), "ResultSetMetadata": {"ColumnInfo": result.column_info}},
+    }
     if offset + size < result.row_count:
         body["NextToken"] = _token(offset + size)
     return json.dumps(body)
@@ -174,12 +200,19 @@ def _table_metadata(catalog: Catalog, database: str, name: str) -> dict:
     table = catalog.table(database, name)
     fake = catalog._fake_table(database, name)
     return {
-        "Name": table.name, "CreateTime": fake.created_time.timestamp(), "TableType": table.table_type,
+        "Name": table.name,
+        "CreateTime": fake.created_time.timestamp(),
+        "TableType": table.table_type,
         "Columns": [{"Name": n, "Type": t} for n, t in table.columns],
         "PartitionKeys": [{"Name": n, "Type": t} for n, t in table.partition_keys],
-        "Parameters": {**table.parameters, "location": table.location or "", "inputformat": table.input_format,
-                       "outputformat": table.output_format, "serde.serialization.lib": table.serde,
-                       **{f"serde.param.{k}": v for k, v in table.serde_parameters.items()}},
+        "Parameters": {
+            **table.parameters,
+            "location": table.location or "",
+            "inputformat": table.input_format,
+            "outputformat": table.output_format,
+            "serde.serialization.lib": table.serde,
+            **{f"serde.param.{k}": v for k, v in table.serde_parameters.items()},
+        },
     }
 
 
@@ -189,15 +222,22 @@ def get_database(self):
     if not catalog.database_exists(name):
         raise _metadata_error(f"Database {name} not found.")
     database = catalog._database(name)
-    return json.dumps({"Database": {"Name": database.name, "Description": database.input.get("Description", ""),
-                                    "Parameters": database.input.get("Parameters") or {}}})
+    return json.dumps(
+        {
+            "Database": {
+                "Name": database.name,
+                "Description": database.input.get("Description", ""),
+                "Parameters": database.input.get("Parameters") or {},
+            }
+        }
+    )
 
 
 def list_databases(self):
     catalog = _glue_catalog(self)
     names = catalog.database_names()
     offset, size = _offset(self._get_param("NextToken")), int(self._get_param("MaxResults") or 50)
-    body = {"DatabaseList": [{"Name": n} for n in names[offset:offset + size]]}
+    body = {"DatabaseList": [{"Name": n} for n in names[offset : offset + size]]}
     if offset + size < len(names):
         body["NextToken"] = _token(offset + size)
     return json.dumps(body)
@@ -218,7 +258,7 @@ def list_table_metadata(self):
         raise _metadata_error(f"Database {database} not found.")
     names = catalog.table_names(database)
     offset, size = _offset(self._get_param("NextToken")), int(self._get_param("MaxResults") or 50)
-    body = {"TableMetadataList": [_table_metadata(catalog, database, n) for n in names[offset:offset + size]]}
+    body = {"TableMetadataList": [_table_metadata(catalog, database, n) for n in names[offset : offset + size]]}
     if offset + size < len(names):
         body["NextToken"] = _token(offset + size)
     return json.dumps(body)
@@ -229,7 +269,16 @@ def install(config: ComputeConfig) -> None:
 
     global _runner
     _runner = models.Runner(config)
-    for handler in (start_query_execution, get_query_execution, batch_get_query_execution, list_query_executions,
-                    get_query_results, stop_query_execution, get_database, list_databases, get_table_metadata,
-                    list_table_metadata):
+    for handler in (
+        start_query_execution,
+        get_query_execution,
+        batch_get_query_execution,
+        list_query_executions,
+        get_query_results,
+        stop_query_execution,
+        get_database,
+        list_databases,
+        get_table_metadata,
+        list_table_metadata,
+    ):
         setattr(AthenaResponse, handler.__name__, handler)

@@ -17,9 +17,19 @@ from local_platform.aws.compute.athena.errors import AthenaQueryError
 from local_platform.aws.compute.athena.translate import split_top_level
 
 _HIVE_TO_DUCKDB = {
-    "string": "VARCHAR", "tinyint": "TINYINT", "smallint": "SMALLINT", "int": "INTEGER", "integer": "INTEGER",
-    "bigint": "BIGINT", "float": "FLOAT", "real": "FLOAT", "double": "DOUBLE", "boolean": "BOOLEAN", "date": "DATE",
-    "timestamp": "TIMESTAMP", "binary": "BLOB",
+    "string": "VARCHAR",
+    "tinyint": "TINYINT",
+    "smallint": "SMALLINT",
+    "int": "INTEGER",
+    "integer": "INTEGER",
+    "bigint": "BIGINT",
+    "float": "FLOAT",
+    "real": "FLOAT",
+    "double": "DOUBLE",
+    "boolean": "BOOLEAN",
+    "date": "DATE",
+    "timestamp": "TIMESTAMP",
+    "binary": "BLOB",
 }
 
 
@@ -45,23 +55,53 @@ def duckdb_type(hive_type: str) -> str:
 
 
 _DUCKDB_TO_HIVE = {
-    "VARCHAR": "string", "BIGINT": "bigint", "HUGEINT": "bigint", "INTEGER": "int", "SMALLINT": "smallint",
-    "TINYINT": "tinyint", "DOUBLE": "double", "FLOAT": "float", "BOOLEAN": "boolean", "DATE": "date",
-    "TIMESTAMP": "timestamp", "TIMESTAMP_MS": "timestamp", "TIMESTAMP_NS": "timestamp", "TIMESTAMP_S": "timestamp",
-    "BLOB": "binary", '"NULL"': "string", "NULL": "string",
+    "VARCHAR": "string",
+    "BIGINT": "bigint",
+    "HUGEINT": "bigint",
+    "INTEGER": "int",
+    "SMALLINT": "smallint",
+    "TINYINT": "tinyint",
+    "DOUBLE": "double",
+    "FLOAT": "float",
+    "BOOLEAN": "boolean",
+    "DATE": "date",
+    "TIMESTAMP": "timestamp",
+    "TIMESTAMP_MS": "timestamp",
+    "TIMESTAMP_NS": "timestamp",
+    "TIMESTAMP_S": "timestamp",
+    "BLOB": "binary",
+    '"NULL"': "string",
+    "NULL": "string",
 }
 _DUCKDB_TO_TRINO = {
-    "VARCHAR": "varchar", "BIGINT": "bigint", "HUGEINT": "bigint", "INTEGER": "integer", "SMALLINT": "smallint",
-    "TINYINT": "tinyint", "DOUBLE": "double", "FLOAT": "real", "BOOLEAN": "boolean", "DATE": "date",
-    "TIMESTAMP": "timestamp(3)", "TIMESTAMP_MS": "timestamp(3)", "TIMESTAMP_NS": "timestamp(3)", "TIMESTAMP_S": "timestamp(3)",
-    "TIMESTAMP WITH TIME ZONE": "timestamp(3) with time zone", "BLOB": "varbinary", "TIME": "time(3)",
-    "INTERVAL": "interval day to second", "UUID": "uuid", "JSON": "json", '"NULL"': "unknown", "NULL": "unknown",
+    "VARCHAR": "varchar",
+    "BIGINT": "bigint",
+    "HUGEINT": "bigint",
+    "INTEGER": "integer",
+    "SMALLINT": "smallint",
+    "TINYINT": "tinyint",
+    "DOUBLE": "double",
+    "FLOAT": "real",
+    "BOOLEAN": "boolean",
+    "DATE": "date",
+    "TIMESTAMP": "timestamp(3)",
+    "TIMESTAMP_MS": "timestamp(3)",
+    "TIMESTAMP_NS": "timestamp(3)",
+    "TIMESTAMP_S": "timestamp(3)",
+    "TIMESTAMP WITH TIME ZONE": "timestamp(3) with time zone",
+    "BLOB": "varbinary",
+    "TIME": "time(3)",
+    "INTERVAL": "interval day to second",
+    "UUID": "uuid",
+    "JSON": "json",
+    '"NULL"': "unknown",
+    "NULL": "unknown",
 }
 
 
 def _struct_fields(duck: str) -> list[tuple[str, str]]:
     fields = []
-    for part in split_top_level(duck[duck.index("(") + 1:-1]):
+    for part in split_top_level(duck[duck.index("(") + 1 : -1]):
         name, _, field_type = part.partition(" ")
         fields.append((name.strip('"'), field_type))
     return fields
@@ -99,10 +139,24 @@ def trino_type(duck: str) -> str:
     return _DUCKDB_TO_TRINO.get(duck, duck.lower())
 
 
-_COLUMN_INFO_TYPES = {"real": "float", "timestamp(3)": "timestamp", "time(3)": "time",
-                      "timestamp(3) with time zone": "timestamp with time zone"}
-_PRECISION = {"varchar": 2147483647, "bigint": 19, "integer": 10, "smallint": 5, "tinyint": 3, "double": 17,
-              "float": 7, "timestamp": 3, "date": 0, "boolean": 0}
+_COLUMN_INFO_TYPES = {
+    "real": "float",
+    "timestamp(3)": "timestamp",
+    "time(3)": "time",
+    "timestamp(3) with time zone": "timestamp with time zone",
+}
+_PRECISION = {
+    "varchar": 2147483647,
+    "bigint": 19,
+    "integer": 10,
+    "smallint": 5,
+    "tinyint": 3,
+    "double": 17,
+    "float": 7,
+    "timestamp": 3,
+    "date": 0,
+    "boolean": 0,
+}
 
 
 def column_info(name: str, duck: str) -> dict:
@@ -112,13 +166,33 @@ def column_info(name: str, duck: str) -> dict:
     precision, scale = _PRECISION.get(base, 0), 0
     if base == "decimal":
         precision, scale = (int(x) for x in re.findall(r"\d+", trino)[:2])
-    return {"CatalogName": "hive", "SchemaName": "", "TableName": "", "Name": name, "Label": name, "Type": base,
-            "Precision": precision, "Scale": scale, "Nullable": "UNKNOWN", "CaseSensitive": base == "varchar"}
+    return {
+        "CatalogName": "hive",
+        "SchemaName": "",
+        "TableName": "",
+        "Name": name,
+        "Label": name,
+        "Type": base,
+        "Precision": precision,
+        "Scale": scale,
+        "Nullable": "UNKNOWN",
+        "CaseSensitive": base == "varchar",
+    }
 
 
 def ddl_column_info(name: str) -> dict:
-    return {"CatalogName": "hive", "SchemaName": "", "TableName": "", "Name": name, "Label": name, "Type": "string",
-            "Precision": 0, "Scale": 0, "Nullable": "UNKNOWN", "CaseSensitive": False}
+    return {
+        "CatalogName": "hive",
+        "SchemaName": "",
+        "TableName": "",
+        "Name": name,
+        "Label": name,
+        "Type": "string",
+        "Precision": 0,
+        "Scale": 0,
+        "Nullable": "UNKNOWN",
+        "CaseSensitive": False,
+    }
 
 
 # ---- values ------------------------------------------------------------------------------------------------------
@@ -144,8 +218,8 @@ def java_double(value: float, single: bool = False) -> str:
     figures = mantissa.lstrip("-").replace(".", "").rstrip("0") or "0"
     if -3 <= exponent < 7:
         if exponent >= 0:
-            whole = figures[:exponent + 1].ljust(exponent + 1, "0")
-            fraction = figures[exponent + 1:] or "0"
+            whole = figures[: exponent + 1].ljust(exponent + 1, "0")
+            fraction = figures[exponent + 1 :] or "0"
         else:
             whole, fraction = "0", "0" * (-exponent - 1) + figures
         return f"{sign}{whole}.{fraction}"
@@ -167,11 +241,20 @@ def _text(value, duck: str) -> str:
     if duck.startswith("MAP("):
         key_type, value_type = split_top_level(duck[4:-1])
         items = value.items() if isinstance(value, dict) else value
-        return "{" + ", ".join(f"{_text(k, key_type)}=" + ("null" if v is None else _text(v, value_type))
-                               for k, v in items) + "}"
+        return (
+            "{"
+            + ", ".join(f"{_text(k, key_type)}=" + ("null" if v is None else _text(v, value_type)) for k, v in items)
+            + "}"
+        )
     if duck.startswith("STRUCT("):
-        return "{" + ", ".join(f"{name}=" + ("null" if value.get(name) is None else _text(value.get(name), t))
-                               for name, t in _struct_fields(duck)) + "}"
+        return (
+            "{"
+            + ", ".join(
+                f"{name}=" + ("null" if value.get(name) is None else _text(value.get(name), t))
+                for name, t in _struct_fields(duck)
+            )
+            + "}"
+        )
     if duck == "BOOLEAN":
         return "true" if value else "false"
     if duck in ("DOUBLE", "FLOAT"):

@@ -17,14 +17,30 @@ from local_platform.aws.compute.athena.errors import AthenaQueryError, not_suppo
 logging.getLogger("sqlglot").setLevel(logging.ERROR)  # its fallback warnings become our refusals instead
 
 HIVE_TO_TRINO = {"string": "varchar", "int": "integer", "float": "real", "binary": "varbinary"}
-_CHARACTER = {exp.DataType.Type.VARCHAR, exp.DataType.Type.CHAR, exp.DataType.Type.TEXT, exp.DataType.Type.NCHAR,
-              exp.DataType.Type.NVARCHAR}
+_CHARACTER = {
+    exp.DataType.Type.VARCHAR,
+    exp.DataType.Type.CHAR,
+    exp.DataType.Type.TEXT,
+    exp.DataType.Type.NCHAR,
+    exp.DataType.Type.NVARCHAR,
+}
 _NUMERIC = exp.DataType.NUMERIC_TYPES
 _TEMPORAL = exp.DataType.TEMPORAL_TYPES
 _COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE)
 _ARITHMETIC = (exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Mod)
-_OPERATOR_SYMBOLS = {exp.EQ: "=", exp.NEQ: "<>", exp.GT: ">", exp.GTE: ">=", exp.LT: "<", exp.LTE: "<=",
-                     exp.Add: "+", exp.Sub: "-", exp.Mul: "*", exp.Div: "/", exp.Mod: "%"}
+_OPERATOR_SYMBOLS = {
+    exp.EQ: "=",
+    exp.NEQ: "<>",
+    exp.GT: ">",
+    exp.GTE: ">=",
+    exp.LT: "<",
+    exp.LTE: "<=",
+    exp.Add: "+",
+    exp.Sub: "-",
+    exp.Mul: "*",
+    exp.Div: "/",
+    exp.Mod: "%",
+}
 
 
 def hive_to_trino_type(hive_type: str) -> str:
@@ -32,7 +48,7 @@ def hive_to_trino_type(hive_type: str) -> str:
     hive_type = hive_type.strip().lower()
     for prefix, trino in (("array<", "array"), ("map<", "map"), ("struct<", "row")):
         if hive_type.startswith(prefix) and hive_type.endswith(">"):
-            parts = split_top_level(hive_type[len(prefix):-1])
+            parts = split_top_level(hive_type[len(prefix) : -1])
             if trino == "row":
                 fields = [p.split(":", 1) for p in parts]
                 return "row(" + ", ".join(f"{name.strip()} {hive_to_trino_type(t)}" for name, t in fields) + ")"
@@ -75,8 +91,9 @@ def parse_trino(sql: str) -> exp.Expression:
         line, col = error.get("line"), error.get("col")
         highlight = error.get("highlight") or ""
         position = (line, max(col - len(highlight) + 1, 1)) if line and col else None
-        raise AthenaQueryError("SYNTAX_ERROR", f"mismatched input '{highlight}'. "
-                                               f"{error.get('description') or exc}", position=position) from exc
+        raise AthenaQueryError(
+            "SYNTAX_ERROR", f"mismatched input '{highlight}'. {error.get('description') or exc}", position=position
+        ) from exc
     if not statements:
         raise AthenaQueryError("SYNTAX_ERROR", "mismatched input '<EOF>'", position=(1, 1))
     if len(statements) > 1:
@@ -89,8 +106,10 @@ def bind_parameters(tree: exp.Expression, parameters: list[str] | None, sql: str
     placeholders = [p for p in tree.find_all(exp.Placeholder) if not p.name]
     parameters = parameters or []
     if len(placeholders) != len(parameters):
-        raise AthenaQueryError("GENERIC_USER_ERROR", f"Incorrect number of parameters: expected "
-                                                     f"{len(placeholders)} but found {len(parameters)}")
+        raise AthenaQueryError(
+            "GENERIC_USER_ERROR",
+            f"Incorrect number of parameters: expected {len(placeholders)} but found {len(parameters)}",
+        )
     placeholders.sort(key=lambda p: (p.meta or {}).get("start", 0))
     for placeholder, value in zip(placeholders, parameters, strict=True):
         try:
@@ -131,13 +150,15 @@ class Unload:
     properties: dict[str, object]
 
 
-_UNLOAD = re.compile(r"^\s*UNLOAD\s*\((?P<query>.*)\)\s*TO\s*'(?P<to>[^']*)'\s*(?:WITH\s*\((?P<with>.*)\))?\s*;?\s*$",
-                     re.IGNORECASE | re.DOTALL)
+_UNLOAD = re.compile(
+    r"^\s*UNLOAD\s*\((?P<query>.*)\)\s*TO\s*'(?P<to>[^']*)'\s*(?:WITH\s*\((?P<with>.*)\))?\s*;?\s*$",
+    re.IGNORECASE | re.DOTALL,
+)
 
 
 def property_values(properties: exp.Properties | None, sql: str) -> dict[str, object]:
     found: dict[str, object] = {}
-    for prop in (properties.expressions if properties else []):
+    for prop in properties.expressions if properties else []:
         if isinstance(prop, exp.WithDataProperty):
             found["__with_data"] = not prop.args.get("no")
             continue
@@ -193,8 +214,9 @@ def classify(sql: str) -> Query | CreateTableAs | InsertInto | Unload:
             target = target.this
         return InsertInto(target, columns, tree.expression)
     if isinstance(tree, (exp.Delete, exp.Update, exp.Merge)):
-        raise AthenaQueryError("NOT_SUPPORTED", "Modifying Hive table rows is only supported for transactional tables",
-                               position=position)
+        raise AthenaQueryError(
+            "NOT_SUPPORTED", "Modifying Hive table rows is only supported for transactional tables", position=position
+        )
     statement = tree.sql("trino").split()[0].upper() if tree.sql("trino") else type(tree).__name__
     raise not_supported(f"the statement {statement}", position)
 
@@ -246,8 +268,11 @@ def partition_predicates(tree: exp.Expression, ref: TableRef, keys: set[str]) ->
         return []
     for join in joins:
         side = (join.side or "").upper()
-        if side == "FULL" or (side == "LEFT" and join.this is ref.node) or (
-                side == "RIGHT" and join.this is not ref.node):
+        if (
+            side == "FULL"
+            or (side == "LEFT" and join.this is ref.node)
+            or (side == "RIGHT" and join.this is not ref.node)
+        ):
             return []
     where = select.args.get("where")
     if where is None:
@@ -259,8 +284,9 @@ def partition_predicates(tree: exp.Expression, ref: TableRef, keys: set[str]) ->
             continue
         columns = list(conjunct.find_all(exp.Column))
         if not columns or not all(
-                c.name.lower() in keys and ((c.table and c.table.lower() == ref.alias) or (not c.table and single_source))
-                for c in columns):
+            c.name.lower() in keys and ((c.table and c.table.lower() == ref.alias) or (not c.table and single_source))
+            for c in columns
+        ):
             continue
         unqualified = conjunct.copy()
         for column in unqualified.find_all(exp.Column):
@@ -280,8 +306,18 @@ def check_types(tree: exp.Expression, schema: dict[str, dict[str, str]], sql: st
     from sqlglot.optimizer.qualify import qualify
 
     try:
-        typed = annotate_types(qualify(tree.copy(), schema=schema, dialect="trino", validate_qualify_columns=False,
-                                       quote_identifiers=False, identify=False), schema=schema, dialect="trino")
+        typed = annotate_types(
+            qualify(
+                tree.copy(),
+                schema=schema,
+                dialect="trino",
+                validate_qualify_columns=False,
+                quote_identifiers=False,
+                identify=False,
+            ),
+            schema=schema,
+            dialect="trino",
+        )
     except Exception:  # noqa: BLE001  (sqlglot could not resolve the query: no opinion)
         return
     for node in typed.find_all(*_COMPARISONS, *_ARITHMETIC):
@@ -292,13 +328,17 @@ def check_types(tree: exp.Expression, schema: dict[str, dict[str, str]], sql: st
             continue
         character = (left.this in _CHARACTER, right.this in _CHARACTER)
         other = right if character[0] else left
-        if character[0] != character[1] and (other.this in _NUMERIC or other.this in _TEMPORAL
-                                             or other.this == exp.DataType.Type.BOOLEAN):
+        if character[0] != character[1] and (
+            other.this in _NUMERIC or other.this in _TEMPORAL or other.this == exp.DataType.Type.BOOLEAN
+        ):
             symbol = _OPERATOR_SYMBOLS[type(node)]
             shown = [_trino_type_name(t, side) for t, side in ((left, node.left), (right, node.right))]
             original = _original(tree, node)
-            raise AthenaQueryError("TYPE_MISMATCH", f"Cannot apply operator: {shown[0]} {symbol} {shown[1]}",
-                                   position=node_position(sql, original) if original is not None else None)
+            raise AthenaQueryError(
+                "TYPE_MISMATCH",
+                f"Cannot apply operator: {shown[0]} {symbol} {shown[1]}",
+                position=node_position(sql, original) if original is not None else None,
+            )
 
 
 def _original(tree: exp.Expression, typed_node: exp.Expression) -> exp.Expression | None:
@@ -333,11 +373,15 @@ def name_outputs(query: exp.Expression, strict: bool, sql: str) -> exp.Expressio
         return query
     for index, projection in enumerate(list(select.expressions)):
         if isinstance(projection, (exp.Alias, exp.Column, exp.Star)) or (
-                isinstance(projection, exp.Dot) and isinstance(projection.expression, exp.Identifier)):
+            isinstance(projection, exp.Dot) and isinstance(projection.expression, exp.Identifier)
+        ):
             continue
         if strict:
-            raise AthenaQueryError("MISSING_COLUMN_NAME", f"Column name not specified at position {index + 1}",
-                                   position=node_position(sql, projection))
+            raise AthenaQueryError(
+                "MISSING_COLUMN_NAME",
+                f"Column name not specified at position {index + 1}",
+                position=node_position(sql, projection),
+            )
         projection.replace(exp.alias_(projection.copy(), f"_col{index}", quoted=False))
     return query
 
@@ -345,9 +389,11 @@ def name_outputs(query: exp.Expression, strict: bool, sql: str) -> exp.Expressio
 def to_duckdb(tree: exp.Expression, sql: str) -> str:
     """DuckDB SQL for a Trino tree; a construct sqlglot cannot carry, or a function it does not know, is refused."""
     for function in tree.find_all(exp.Anonymous):
-        raise AthenaQueryError("FUNCTION_NOT_FOUND", f"Function '{function.name.lower()}' not registered "
-                                                     "(or not translated by the local engine)",
-                               position=node_position(sql, function))
+        raise AthenaQueryError(
+            "FUNCTION_NOT_FOUND",
+            f"Function '{function.name.lower()}' not registered (or not translated by the local engine)",
+            position=node_position(sql, function),
+        )
     try:
         return tree.sql(dialect="duckdb", unsupported_level=ErrorLevel.RAISE)
     except UnsupportedError as exc:
