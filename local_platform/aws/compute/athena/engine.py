@@ -321,23 +321,32 @@ class QueryRun:
                 (f'CAST(r."{present[n]}" AS {t}) AS "{n}"' if n in present else f'CAST(NULL AS {t}) AS "{n}"')
                 for n, t in columns
             ]
-        if storage == "json":
+        if storage == "json":  # keys matched to columns case-insensitively, as the openx JsonSerDe does
             ignore = str(serde.get("ignore.malformed.json", "false")).lower() == "true"
             reader = (
-                f"read_json({files}, format = 'newline_delimited', union_by_name = true, sample_size = -1, "
-                f"filename = '__file', ignore_errors = {str(ignore).lower()})"
+                f"read_json_objects({files}, format = 'newline_delimited', filename = '__file', "
+                f"ignore_errors = {str(ignore).lower()})"
             )
-            present = self._columns_of(reader)
-            return reader, [
-                (f'CAST(r."{present[n]}" AS {t}) AS "{n}"' if n in present else f'CAST(NULL AS {t}) AS "{n}"')
-                for n, t in columns
-            ]
+            keys = [row[0] for row in self.connection.execute(
+                f"SELECT DISTINCT unnest(json_keys(json)) FROM {reader} WHERE json IS NOT NULL").fetchall()]
+            casts = []
+            for name, duck in columns:
+                variants = [
+                    f"CAST(r.json {'->>' if is_primitive(duck) else '->'} {sql_string(json_path(k))} AS {duck})"
+                    for k in sorted(keys) if k.lower() == name
+                ]
+                value = f"COALESCE({', '.join(variants)})" if variants else f"CAST(NULL AS {duck})"
+                casts.append(f'{value} AS "{name}"')
+            return reader, casts
         skip = int(table.parameters.get("skip.header.line.count") or serde.get("skip.header.line.count") or 0)
         names = {f"c{i}": "VARCHAR" for i in range(len(columns))}
         spec = "{" + ", ".join(f"'{k}': 'VARCHAR'" for k in names) + "}"
         if storage == "csv":  # OpenCSVSerde: quoted fields, every value a string first
             delimiter = serde.get("separatorChar", ",")
-            quote, escape = serde.get("quoteChar", '"'), serde.get("escapeChar", "\\")
+            # opencsv reads a doubled quote inside a quoted field as one quote; DuckDB takes one escape character,
+            # so the doubled quote wins and a backslash escape is read as it stands.
+            quote = serde.get("quoteChar", '"')
+            escape = quote
             null_test = None
         else:  # LazySimpleSerDe: no quoting, '\N' is NULL
             delimiter = serde.get("field.delim") or serde.get("serialization.format") or "\x01"
@@ -885,6 +894,14 @@ class QueryRun:
 
 
 # ---- helpers -------------------------------------------------------------------------------------------------------
+
+
+def json_path(key: str) -> str:
+    return '$."' + key.replace('"', '\\"') + '"'
+
+
+def is_primitive(duck: str) -> bool:
+    return not (duck.endswith("[]") or duck.startswith(("STRUCT", "MAP")))
 
 
 def sql_string(value: str) -> str:

@@ -16,7 +16,7 @@ from local_platform.aws.compute.athena.errors import AthenaQueryError, not_suppo
 
 logging.getLogger("sqlglot").setLevel(logging.ERROR)  # its fallback warnings become our refusals instead
 
-HIVE_TO_TRINO = {"string": "varchar", "int": "integer", "float": "real", "binary": "varbinary"}
+HIVE_TO_TRINO = {"string": "varchar", "int": "integer", "float": "real", "binary": "varbinary", "timestamp": "timestamp(3)"}
 _CHARACTER = {
     exp.DataType.Type.VARCHAR,
     exp.DataType.Type.CHAR,
@@ -75,11 +75,8 @@ def split_top_level(text: str) -> list[str]:
 
 def node_position(sql: str, node: exp.Expression) -> tuple[int, int] | None:
     """Where a node starts in the query text (its first identifier's or literal's token)."""
-    for candidate in [node, *node.walk()]:
-        meta = getattr(candidate, "meta", None) or {}
-        if "start" in meta:
-            return position_of(sql, meta["start"])
-    return None
+    starts = [c.meta["start"] for c in node.walk() if "start" in (getattr(c, "meta", None) or {})]
+    return position_of(sql, min(starts)) if starts else None
 
 
 def parse_trino(sql: str) -> exp.Expression:
@@ -103,14 +100,13 @@ def parse_trino(sql: str) -> exp.Expression:
 
 def bind_parameters(tree: exp.Expression, parameters: list[str] | None, sql: str) -> exp.Expression:
     """Replace ``?`` placeholders by ExecutionParameters (SQL literals, in order), as Athena's prepared queries do."""
-    placeholders = [p for p in tree.find_all(exp.Placeholder) if not p.name]
+    placeholders = [p for p in tree.walk(bfs=False) if isinstance(p, exp.Placeholder) and p.name in ("", "?")]
     parameters = parameters or []
     if len(placeholders) != len(parameters):
         raise AthenaQueryError(
             "GENERIC_USER_ERROR",
             f"Incorrect number of parameters: expected {len(placeholders)} but found {len(parameters)}",
         )
-    placeholders.sort(key=lambda p: (p.meta or {}).get("start", 0))
     for placeholder, value in zip(placeholders, parameters, strict=True):
         try:
             placeholder.replace(sqlglot.parse_one(value, read="trino"))
