@@ -33,17 +33,22 @@ def make_parquet(path: Path, rows: int) -> None:
 
     rng = np.random.default_rng(7)
     hashtags = np.array([f"tag{i:04d}" for i in range(2000)])
-    table = pa.table({
-        "hashtag": hashtags[np.minimum(rng.zipf(1.3, rows) - 1, len(hashtags) - 1)],
-        "user_name": np.char.add("user", rng.integers(0, 50_000, rows).astype(str)),
-        "polarity": rng.uniform(-1, 1, rows).round(3),
-    })
+    table = pa.table(
+        {
+            "hashtag": hashtags[np.minimum(rng.zipf(1.3, rows) - 1, len(hashtags) - 1)],
+            "user_name": np.char.add("user", rng.integers(0, 50_000, rows).astype(str)),
+            "polarity": rng.uniform(-1, 1, rows).round(3),
+        }
+    )
     pq.write_table(table, path)
 
 
 def through_athena(client, database: str, output: str) -> list:
-    query_id = client.start_query_execution(QueryString=TOP_N.format(table="tweets"), QueryExecutionContext={
-        "Database": database}, ResultConfiguration={"OutputLocation": output})["QueryExecutionId"]
+    query_id = client.start_query_execution(
+        QueryString=TOP_N.format(table="tweets"),
+        QueryExecutionContext={"Database": database},
+        ResultConfiguration={"OutputLocation": output},
+    )["QueryExecutionId"]
     while True:
         status = client.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]["Status"]
         if status["State"] in ("SUCCEEDED", "FAILED", "CANCELLED"):
@@ -66,8 +71,11 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=5, help="timed runs of each side (median), after one warm-up")
     args = parser.parse_args()
-    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                       "AWS_DEFAULT_REGION": "us-east-1"}.items():
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
         os.environ.setdefault(key, value)
 
     from tests.helpers.platform import start_local_aws, start_postgres
@@ -83,19 +91,25 @@ def main() -> int:
             s3.create_bucket(Bucket=bucket)
         s3.upload_file(str(path), "bench-lake", "tweets/part-0.parquet")
         output = "s3://bench-results/athena/"
-        for ddl in ("CREATE DATABASE bench", "CREATE EXTERNAL TABLE bench.tweets (hashtag string, user_name string, "
-                    "polarity double) STORED AS PARQUET LOCATION 's3://bench-lake/tweets/'"):
+        for ddl in (
+            "CREATE DATABASE bench",
+            "CREATE EXTERNAL TABLE bench.tweets (hashtag string, user_name string, "
+            "polarity double) STORED AS PARQUET LOCATION 's3://bench-lake/tweets/'",
+        ):
             query_id = athena.start_query_execution(QueryString=ddl, ResultConfiguration={"OutputLocation": output})
-            while athena.get_query_execution(QueryExecutionId=query_id["QueryExecutionId"])["QueryExecution"][
-                    "Status"]["State"] in ("QUEUED", "RUNNING"):
+            while athena.get_query_execution(QueryExecutionId=query_id["QueryExecutionId"])["QueryExecution"]["Status"][
+                "State"
+            ] in ("QUEUED", "RUNNING"):
                 time.sleep(0.01)
 
         expected = [[h, str(t), str(u)] for h, t, u, _ in directly(path)]
         assert [row[:3] for row in through_athena(athena, "bench", output)] == expected, "results differ"
         samples: dict[str, list[float]] = {"athena": [], "duckdb": []}
         for _ in range(args.runs):  # alternated, so that a change in the machine's load affects both sides alike
-            for side, action in (("athena", lambda: through_athena(athena, "bench", output)),
-                                 ("duckdb", lambda: directly(path))):
+            for side, action in (
+                ("athena", lambda: through_athena(athena, "bench", output)),
+                ("duckdb", lambda: directly(path)),
+            ):
                 started = time.perf_counter()
                 action()
                 samples[side].append(time.perf_counter() - started)
@@ -103,8 +117,10 @@ def main() -> int:
         size = path.stat().st_size
         print(f"Top-N aggregation over {args.rows:,} rows of Parquet ({size / 1e6:.1f} MB), median of {args.runs}:")
         print(f"  local Athena API (start, poll, results)  {api * 1000:9.1f} ms")
-        print(f"  DuckDB directly on the same file          {duck * 1000:9.1f} ms   ratio {api / duck:.1f}x "
-              f"(+{(api - duck) * 1000:.0f} ms per query)")
+        print(
+            f"  DuckDB directly on the same file          {duck * 1000:9.1f} ms   ratio {api / duck:.1f}x "
+            f"(+{(api - duck) * 1000:.0f} ms per query)"
+        )
     finally:
         server.stop()
         stop_postgres()

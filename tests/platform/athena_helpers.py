@@ -79,8 +79,10 @@ class Athena:
         return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
 
     def read_parquet_prefix(self, prefix: str) -> pa.Table:
-        tables = [pq.read_table(io.BytesIO(self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()))
-                  for key in self.keys(prefix)]
+        tables = [
+            pq.read_table(io.BytesIO(self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()))
+            for key in self.keys(prefix)
+        ]
         return pa.concat_tables(tables)
 
 

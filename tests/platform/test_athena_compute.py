@@ -28,11 +28,13 @@ def athena(local_aws) -> Athena:
 def tweets(day: str, rows: int = 1500) -> pd.DataFrame:
     rng = random.Random(int(day))
     hashtags = [f"tag{i:02d}" for i in range(25)]
-    return pd.DataFrame({
-        "hashtag": [rng.choices(hashtags, weights=range(25, 0, -1))[0] for _ in range(rows)],
-        "user_name": [f"user{rng.randrange(60)}" for _ in range(rows)],
-        "polarity": [round(rng.uniform(-1, 1), 3) for _ in range(rows)],
-    })
+    return pd.DataFrame(
+        {
+            "hashtag": [rng.choices(hashtags, weights=range(25, 0, -1))[0] for _ in range(rows)],
+            "user_name": [f"user{rng.randrange(60)}" for _ in range(rows)],
+            "polarity": [round(rng.uniform(-1, 1), 3) for _ in range(rows)],
+        }
+    )
 
 
 @pytest.fixture
@@ -40,17 +42,24 @@ def staged_tweets(athena) -> tuple[str, dict[str, int]]:
     """A staging database with ``tweets`` (Parquet, partitioned by year/month/day, three days added with ALTER
     TABLE ADD PARTITION). Returns (database, bytes per day)."""
     staging = athena.db("staging")
-    sizes = {day: athena.put(f"staging/tweets/year=2026/month=11/day={day}/part-0.parquet",
-                             parquet_bytes(pa.Table.from_pandas(tweets(day), preserve_index=False)))
-             for day in DAYS}
+    sizes = {
+        day: athena.put(
+            f"staging/tweets/year=2026/month=11/day={day}/part-0.parquet",
+            parquet_bytes(pa.Table.from_pandas(tweets(day), preserve_index=False)),
+        )
+        for day in DAYS
+    }
     athena.run(f"CREATE DATABASE IF NOT EXISTS {staging}")
     athena.run(f"""CREATE EXTERNAL TABLE IF NOT EXISTS {staging}.tweets (
                      hashtag string, user_name string, polarity double)
                    PARTITIONED BY (year string, month string, day string)
                    STORED AS PARQUET
                    LOCATION 's3://{athena.bucket}/staging/tweets/'""")
-    adds = " ".join(f"PARTITION (year='2026', month='11', day='{day}') "
-                    f"LOCATION 's3://{athena.bucket}/staging/tweets/year=2026/month=11/day={day}/'" for day in DAYS)
+    adds = " ".join(
+        f"PARTITION (year='2026', month='11', day='{day}') "
+        f"LOCATION 's3://{athena.bucket}/staging/tweets/year=2026/month=11/day={day}/'"
+        for day in DAYS
+    )
     athena.run(f"ALTER TABLE {staging}.tweets ADD IF NOT EXISTS {adds}")
     return staging, sizes
 
@@ -61,8 +70,11 @@ TOP_N = """SELECT hashtag, count(*) AS tweets, count(DISTINCT user_name) AS user
 
 
 def expected_top_n(frame: pd.DataFrame) -> list[tuple]:
-    grouped = frame.groupby("hashtag").agg(tweets=("hashtag", "size"), users=("user_name", "nunique"),
-                                           polarity=("polarity", "mean")).reset_index()
+    grouped = (
+        frame.groupby("hashtag")
+        .agg(tweets=("hashtag", "size"), users=("user_name", "nunique"), polarity=("polarity", "mean"))
+        .reset_index()
+    )
     grouped = grouped.sort_values(["tweets", "hashtag"], ascending=[False, True]).head(10)
     return [(r.hashtag, r.tweets, r.users, r.polarity) for r in grouped.itertuples()]
 
@@ -96,7 +108,9 @@ def test_partition_predicates_decide_which_files_are_read(athena, staged_tweets)
     assert scanned("WHERE day IN ('28', '30') AND year = '2026'") == (3000, sizes["28"] + sizes["30"])
     assert scanned("WHERE CAST(day AS integer) >= 29 AND polarity > 2") == (0, sizes["29"] + sizes["30"])
     assert scanned("WHERE day = '29' OR polarity > 0.5") == (
-        1500 + sum(int((tweets(d).polarity > 0.5).sum()) for d in ("28", "30")), sum(sizes.values()))
+        1500 + sum(int((tweets(d).polarity > 0.5).sum()) for d in ("28", "30")),
+        sum(sizes.values()),
+    )
     assert scanned("WHERE month = '12'") == (0, 0)
 
 
@@ -132,22 +146,53 @@ def test_results_csv_and_metadata_are_written_under_the_output_location(athena, 
     assert list(csv.reader(io.StringIO(body))) == athena.rows(execution["QueryExecutionId"])
     metadata = json.loads(athena.get(location + ".metadata"))
     assert [(c["Name"], c["Type"]) for c in metadata["ColumnInfo"]] == [
-        ("hashtag", "varchar"), ("tweets", "bigint"), ("users", "bigint"), ("polarity", "double")]
+        ("hashtag", "varchar"),
+        ("tweets", "bigint"),
+        ("users", "bigint"),
+        ("polarity", "double"),
+    ]
 
 
 def test_values_are_strings_as_athena_prints_them_with_typed_column_info(athena):
-    execution = athena.run("SELECT 7 / 2 AS quotient, 1e10 AS big, 0.1E0 AS tenth, true AS flag, DATE '2026-11-30' AS d, "
-                           "TIMESTAMP '2026-11-30 08:00:01' AS ts, CAST(NULL AS varchar) AS nothing, ARRAY[1, 2] AS "
-                           "list, CAST(1.5 AS decimal(10, 2)) AS price, 'a' || 'b', count(*) FROM (VALUES 1) AS t(x)")
+    execution = athena.run(
+        "SELECT 7 / 2 AS quotient, 1e10 AS big, 0.1E0 AS tenth, true AS flag, DATE '2026-11-30' AS d, "
+        "TIMESTAMP '2026-11-30 08:00:01' AS ts, CAST(NULL AS varchar) AS nothing, ARRAY[1, 2] AS "
+        "list, CAST(1.5 AS decimal(10, 2)) AS price, 'a' || 'b', count(*) FROM (VALUES 1) AS t(x)"
+    )
     result = athena.client.get_query_results(QueryExecutionId=execution["QueryExecutionId"])
 
     rows = result["ResultSet"]["Rows"]
     assert rows[0]["Data"][9:] == [{"VarCharValue": "_col9"}, {"VarCharValue": "_col10"}]
-    assert rows[1]["Data"] == [{"VarCharValue": v} if v is not None else {} for v in (
-        "3", "1.0E10", "0.1", "true", "2026-11-30", "2026-11-30 08:00:01.000", None, "[1, 2]", "1.50", "ab", "1")]
+    assert rows[1]["Data"] == [
+        {"VarCharValue": v} if v is not None else {}
+        for v in (
+            "3",
+            "1.0E10",
+            "0.1",
+            "true",
+            "2026-11-30",
+            "2026-11-30 08:00:01.000",
+            None,
+            "[1, 2]",
+            "1.50",
+            "ab",
+            "1",
+        )
+    ]
     info = result["ResultSet"]["ResultSetMetadata"]["ColumnInfo"]
-    assert [c["Type"] for c in info] == ["integer", "double", "double", "boolean", "date", "timestamp", "varchar",
-                                         "array", "decimal", "varchar", "bigint"]
+    assert [c["Type"] for c in info] == [
+        "integer",
+        "double",
+        "double",
+        "boolean",
+        "date",
+        "timestamp",
+        "varchar",
+        "array",
+        "decimal",
+        "varchar",
+        "bigint",
+    ]
     assert (info[8]["Precision"], info[8]["Scale"]) == (10, 2)
 
 
@@ -156,8 +201,11 @@ def test_get_query_results_pages_with_next_token_and_the_header_first(athena):
     query_id = execution["QueryExecutionId"]
 
     first = athena.client.get_query_results(QueryExecutionId=query_id, MaxResults=1000)
-    pages = list(athena.client.get_paginator("get_query_results").paginate(
-        QueryExecutionId=query_id, PaginationConfig={"PageSize": 1000}))
+    pages = list(
+        athena.client.get_paginator("get_query_results").paginate(
+            QueryExecutionId=query_id, PaginationConfig={"PageSize": 1000}
+        )
+    )
 
     assert [len(page["ResultSet"]["Rows"]) for page in pages] == [1000, 1000, 501]
     assert first["ResultSet"]["Rows"][0]["Data"] == [{"VarCharValue": "x"}]
@@ -169,10 +217,10 @@ def test_get_query_results_pages_with_next_token_and_the_header_first(athena):
 
 def test_list_and_batch_get_query_executions(athena):
     workgroup = f"wg-{athena.suffix}"
-    athena.client.create_work_group(Name=workgroup, Configuration={
-        "ResultConfiguration": {"OutputLocation": f"s3://{athena.results}/wg/"}})
-    ids = [athena.run(f"SELECT {n}", WorkGroup=workgroup, ResultConfiguration={})["QueryExecutionId"]
-           for n in range(3)]
+    athena.client.create_work_group(
+        Name=workgroup, Configuration={"ResultConfiguration": {"OutputLocation": f"s3://{athena.results}/wg/"}}
+    )
+    ids = [athena.run(f"SELECT {n}", WorkGroup=workgroup, ResultConfiguration={})["QueryExecutionId"] for n in range(3)]
 
     listed = athena.client.list_query_executions(WorkGroup=workgroup, MaxResults=2)
     rest = athena.client.list_query_executions(WorkGroup=workgroup, NextToken=listed["NextToken"])
@@ -195,8 +243,9 @@ def test_a_query_without_any_output_location_is_rejected(athena):
 
 def test_execution_parameters_are_bound_in_order(athena, staged_tweets):
     staging, _ = staged_tweets
-    execution = athena.run("SELECT count(*) FROM tweets WHERE day = ? AND polarity > ?", staging,
-                           ExecutionParameters=["'30'", "0.5"])
+    execution = athena.run(
+        "SELECT count(*) FROM tweets WHERE day = ? AND polarity > ?", staging, ExecutionParameters=["'30'", "0.5"]
+    )
     assert athena.rows(execution["QueryExecutionId"])[1] == [str(int((tweets("30").polarity > 0.5).sum()))]
     assert execution["ExecutionParameters"] == ["'30'", "0.5"]
 
@@ -208,8 +257,10 @@ def test_stop_query_execution_cancels_running_and_queued_queries(athena):
     ids = [athena.start(SLOW) for _ in range(5)]  # four run at once; the fifth waits QUEUED
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        states = [e["Status"]["State"] for e in athena.client.batch_get_query_execution(
-            QueryExecutionIds=ids)["QueryExecutions"]]
+        states = [
+            e["Status"]["State"]
+            for e in athena.client.batch_get_query_execution(QueryExecutionIds=ids)["QueryExecutions"]
+        ]
         if states.count("RUNNING") == 4:
             break
         time.sleep(0.05)
@@ -243,8 +294,12 @@ def test_delimited_text_table_skips_headers_and_reads_hive_nulls(athena):
     rows = athena.query("SELECT id, name, amount, day FROM orders ORDER BY id", database)
 
     # Hive: '\N' is NULL, an empty string stays one, a value that does not parse as the column's type is NULL.
-    assert rows == [["1", "ann", "2.5", "2026-11-30"], ["2", "", None, None], ["3", None, None, None],
-                    ["4", "bob", "10.0", "2026-12-01"]]
+    assert rows == [
+        ["1", "ann", "2.5", "2026-11-30"],
+        ["2", "", None, None],
+        ["3", None, None, None],
+        ["4", "bob", "10.0", "2026-12-01"],
+    ]
 
 
 def test_open_csv_serde_table_reads_quoted_fields(athena):
@@ -265,8 +320,11 @@ def test_open_csv_serde_table_reads_quoted_fields(athena):
 
 def test_json_lines_table_matches_keys_case_insensitively(athena):
     database = athena.db("json")
-    records = [{"Hashtag": "a", "likes": 3, "at": "2026-11-30 08:00:00"}, {"hashtag": "b", "likes": None},
-               {"hashtag": "a", "likes": 5, "extra": [1]}]
+    records = [
+        {"Hashtag": "a", "likes": 3, "at": "2026-11-30 08:00:00"},
+        {"hashtag": "b", "likes": None},
+        {"hashtag": "a", "likes": 5, "extra": [1]},
+    ]
     athena.put("json/events/day=30/e.json", "\n".join(json.dumps(r) for r in records) + "\n")
     athena.run(f"CREATE DATABASE {database}")
     athena.run(f"""CREATE EXTERNAL TABLE {database}.events (hashtag string, likes bigint, `at` timestamp)
@@ -275,8 +333,9 @@ def test_json_lines_table_matches_keys_case_insensitively(athena):
                    LOCATION 's3://{athena.bucket}/json/events/'""")
     athena.run(f"MSCK REPAIR TABLE {database}.events")
 
-    rows = athena.query("SELECT hashtag, sum(likes), max(\"at\"), max(day) FROM events GROUP BY hashtag "
-                        "ORDER BY hashtag", database)
+    rows = athena.query(
+        'SELECT hashtag, sum(likes), max("at"), max(day) FROM events GROUP BY hashtag ORDER BY hashtag', database
+    )
 
     assert rows == [["a", "8", "2026-11-30 08:00:00.000", "30"], ["b", None, None, "30"]]
 
@@ -286,15 +345,21 @@ def test_query_over_a_table_the_local_crawler_created(athena):
     for day, part in (("2026-11-29", rows[:2]), ("2026-11-30", rows[2:])):
         athena.put(f"crawled/sales/dt={day}/sales.csv", "category,amount\n" + "".join(f"{c},{a}\n" for c, a in part))
     database, crawler = athena.db("crawled"), f"crawler-{athena.suffix}"
-    athena.glue.create_crawler(Name=crawler, Role="arn:aws:iam::123456789012:role/glue", DatabaseName=database,
-                               Targets={"S3Targets": [{"Path": f"s3://{athena.bucket}/crawled/"}]})
+    athena.glue.create_crawler(
+        Name=crawler,
+        Role="arn:aws:iam::123456789012:role/glue",
+        DatabaseName=database,
+        Targets={"S3Targets": [{"Path": f"s3://{athena.bucket}/crawled/"}]},
+    )
     athena.glue.start_crawler(Name=crawler)
     deadline = time.monotonic() + 60
     while athena.glue.get_crawler(Name=crawler)["Crawler"]["State"] != "READY" and time.monotonic() < deadline:
         time.sleep(0.2)
 
-    result = athena.query("SELECT category, sum(amount) AS total, count(DISTINCT dt) FROM sales "
-                          "GROUP BY category ORDER BY category", database)
+    result = athena.query(
+        "SELECT category, sum(amount) AS total, count(DISTINCT dt) FROM sales GROUP BY category ORDER BY category",
+        database,
+    )
 
     totals: dict[str, int] = {}
     for category, amount in rows:
@@ -312,12 +377,19 @@ def test_create_external_table_writes_the_glue_catalog_as_athena_does(athena, st
     descriptor = table["StorageDescriptor"]
 
     assert [(c["Name"], c["Type"]) for c in descriptor["Columns"]] == [
-        ("hashtag", "string"), ("user_name", "string"), ("polarity", "double")]
+        ("hashtag", "string"),
+        ("user_name", "string"),
+        ("polarity", "double"),
+    ]
     assert [(c["Name"], c["Type"]) for c in table["PartitionKeys"]] == [
-        ("year", "string"), ("month", "string"), ("day", "string")]
+        ("year", "string"),
+        ("month", "string"),
+        ("day", "string"),
+    ]
     assert descriptor["Location"] == f"s3://{athena.bucket}/staging/tweets/"
     assert descriptor["SerdeInfo"]["SerializationLibrary"] == (
-        "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe")
+        "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
+    )
     assert descriptor["InputFormat"] == "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
     assert table["TableType"] == "EXTERNAL_TABLE"
     partitions = athena.glue.get_partitions(DatabaseName=staging, TableName="tweets")["Partitions"]
@@ -331,8 +403,10 @@ def test_partition_ddl_show_partitions_and_msck_repair(athena, staged_tweets):
     shown = athena.rows(athena.run(f"SHOW PARTITIONS {staging}.tweets")["QueryExecutionId"])
     assert shown == [["year=2026/month=11/day=29"], ["year=2026/month=11/day=30"]]
 
-    athena.put("staging/tweets/year=2026/month=12/day=01/part-0.parquet",
-               parquet_bytes(pa.Table.from_pandas(tweets("1", 10), preserve_index=False)))
+    athena.put(
+        "staging/tweets/year=2026/month=12/day=01/part-0.parquet",
+        parquet_bytes(pa.Table.from_pandas(tweets("1", 10), preserve_index=False)),
+    )
     repaired = athena.run(f"MSCK REPAIR TABLE {staging}.tweets")
 
     assert repaired["StatementType"] == "DDL"
@@ -350,7 +424,8 @@ def test_show_drop_and_existing_objects(athena, staged_tweets):
     assert athena.rows(athena.run(f"SHOW TABLES IN {staging}")["QueryExecutionId"]) == [["tweets"]]
     assert [staging] in athena.rows(athena.run(f"SHOW DATABASES LIKE '{staging}'")["QueryExecutionId"])
     assert athena.fail(f"CREATE DATABASE {staging}")["StateChangeReason"] == (
-        f"ALREADY_EXISTS: Database {staging} already exists")
+        f"ALREADY_EXISTS: Database {staging} already exists"
+    )
     assert "is not empty" in athena.fail(f"DROP DATABASE {staging}")["StateChangeReason"]
 
     athena.run(f"DROP TABLE {staging}.tweets")
@@ -370,10 +445,13 @@ def test_ctas_writes_partitioned_parquet_files_and_registers_the_table(athena, s
     athena.run(f"CREATE DATABASE {analytical}")
     location = f"s3://{athena.bucket}/analytical/report/"
 
-    execution = athena.run(f"""CREATE TABLE {analytical}.report
+    execution = athena.run(
+        f"""CREATE TABLE {analytical}.report
         WITH (format = 'PARQUET', external_location = '{location}', partitioned_by = ARRAY['day']) AS
         SELECT hashtag, count(*) AS tweets, avg(polarity) AS polarity, day
-        FROM tweets WHERE day IN ('29', '30') GROUP BY hashtag, day""", staging)
+        FROM tweets WHERE day IN ('29', '30') GROUP BY hashtag, day""",
+        staging,
+    )
 
     frame = pd.concat([tweets(d).assign(day=d) for d in ("29", "30")])
     expected = frame.groupby(["hashtag", "day"]).agg(tweets=("hashtag", "size"), polarity=("polarity", "mean"))
@@ -381,23 +459,34 @@ def test_ctas_writes_partitioned_parquet_files_and_registers_the_table(athena, s
     assert execution["StatementType"] == "DDL" and execution["SubstatementType"] == "CREATE_TABLE_AS_SELECT"
     keys = athena.keys("analytical/report/")
     assert {k.split("/")[2] for k in keys} == {"day=29", "day=30"}
-    written = pd.concat([athena.read_parquet_prefix(f"analytical/report/day={d}/").to_pandas().assign(day=d)
-                         for d in ("29", "30")]).set_index(["hashtag", "day"]).sort_index()
+    written = (
+        pd.concat(
+            [athena.read_parquet_prefix(f"analytical/report/day={d}/").to_pandas().assign(day=d) for d in ("29", "30")]
+        )
+        .set_index(["hashtag", "day"])
+        .sort_index()
+    )
     assert written["tweets"].tolist() == expected.sort_index()["tweets"].tolist()
     assert written["polarity"].tolist() == pytest.approx(expected.sort_index()["polarity"].tolist())
     table = athena.glue.get_table(DatabaseName=analytical, Name="report")["Table"]
     assert [(c["Name"], c["Type"]) for c in table["StorageDescriptor"]["Columns"]] == [
-        ("hashtag", "string"), ("tweets", "bigint"), ("polarity", "double")]
+        ("hashtag", "string"),
+        ("tweets", "bigint"),
+        ("polarity", "double"),
+    ]
     assert table["PartitionKeys"] == [{"Name": "day", "Type": "string"}]
     partitions = athena.glue.get_partitions(DatabaseName=analytical, TableName="report")["Partitions"]
     assert sorted((p["Values"], p["StorageDescriptor"]["Location"]) for p in partitions) == [
-        (["29"], f"{location}day=29/"), (["30"], f"{location}day=30/")]
+        (["29"], f"{location}day=29/"),
+        (["30"], f"{location}day=30/"),
+    ]
     manifest = athena.get(execution["Statistics"]["DataManifestLocation"]).decode().split()
     assert sorted(manifest) == [f"s3://{athena.bucket}/{k}" for k in keys]
     assert athena.query(f"SELECT sum(tweets) FROM {analytical}.report") == [["3000"]]
     status = athena.fail(f"CREATE TABLE {analytical}.again WITH (external_location = '{location}') AS SELECT 1 AS x")
-    assert status["StateChangeReason"] == (f"HIVE_PATH_ALREADY_EXISTS: Target directory for table "
-                                           f"'{analytical}.again' already exists: {location}")
+    assert status["StateChangeReason"] == (
+        f"HIVE_PATH_ALREADY_EXISTS: Target directory for table '{analytical}.again' already exists: {location}"
+    )
 
 
 def test_insert_into_replaces_a_day_idempotently_with_drop_partition_and_s3_delete(athena, staged_tweets):
@@ -408,12 +497,15 @@ def test_insert_into_replaces_a_day_idempotently_with_drop_partition_and_s3_dele
                      hashtag string, user_name string, polarity double)
                    PARTITIONED BY (year string, month string, day string) STORED AS PARQUET
                    LOCATION 's3://{athena.bucket}/analytical/hashtag_data/'""")
-    insert = (f"INSERT INTO {analytical}.hashtag_data SELECT hashtag, user_name, polarity, year, month, day "
-              f"FROM {staging}.tweets WHERE year = '2026' AND month = '11' AND day = '30'")
+    insert = (
+        f"INSERT INTO {analytical}.hashtag_data SELECT hashtag, user_name, polarity, year, month, day "
+        f"FROM {staging}.tweets WHERE year = '2026' AND month = '11' AND day = '30'"
+    )
 
     def load_day() -> dict:
-        athena.run(f"ALTER TABLE {analytical}.hashtag_data DROP IF EXISTS PARTITION (year='2026', month='11', "
-                   "day='30')")
+        athena.run(
+            f"ALTER TABLE {analytical}.hashtag_data DROP IF EXISTS PARTITION (year='2026', month='11', day='30')"
+        )
         for key in athena.keys("analytical/hashtag_data/year=2026/month=11/day=30/"):
             athena.s3.delete_object(Bucket=athena.bucket, Key=key)
         return athena.run(insert)
@@ -428,7 +520,8 @@ def test_insert_into_replaces_a_day_idempotently_with_drop_partition_and_s3_dele
     assert athena.read_parquet_prefix("analytical/hashtag_data/").to_pandas().equals(tweets("30"))
     partitions = athena.glue.get_partitions(DatabaseName=analytical, TableName="hashtag_data")["Partitions"]
     assert [(p["Values"], p["StorageDescriptor"]["Location"]) for p in partitions] == [
-        (["2026", "11", "30"], f"s3://{athena.bucket}/analytical/hashtag_data/year=2026/month=11/day=30/")]
+        (["2026", "11", "30"], f"s3://{athena.bucket}/analytical/hashtag_data/year=2026/month=11/day=30/")
+    ]
     top = athena.query(TOP_N.replace("FROM tweets", "FROM hashtag_data"), analytical)
     assert [(h, int(t), int(u)) for h, t, u, _ in top] == [e[:3] for e in expected_top_n(tweets("30"))]
 
@@ -441,26 +534,36 @@ def test_insert_values_into_an_operational_log_and_coercion_rules(athena):
                    ROW FORMAT DELIMITED FIELDS TERMINATED BY '\\t' STORED AS TEXTFILE
                    LOCATION 's3://{athena.bucket}/ops/data_update_log/'""")
 
-    athena.run(f"INSERT INTO {database}.data_update_log VALUES ('tweet_hashtags', DATE '2026-11-30', 1500, "
-               "TIMESTAMP '2026-12-01 02:00:00')")
+    athena.run(
+        f"INSERT INTO {database}.data_update_log VALUES ('tweet_hashtags', DATE '2026-11-30', 1500, "
+        "TIMESTAMP '2026-12-01 02:00:00')"
+    )
     athena.run(f"INSERT INTO {database}.data_update_log (pipeline, rows_loaded) VALUES ('tweet_hashtags', 12)")
 
     [first, second] = [athena.get(f"s3://{athena.bucket}/{k}").decode() for k in athena.keys("ops/")]
-    assert sorted([first, second]) == ["tweet_hashtags\t2026-11-30\t1500\t2026-12-01 02:00:00.000\n",
-                                       "tweet_hashtags\t\\N\t12\t\\N\n"]
-    assert athena.query("SELECT pipeline, sum(rows_loaded), max(run_date) FROM data_update_log GROUP BY pipeline",
-                        database) == [["tweet_hashtags", "1512", "2026-11-30"]]
-    status = athena.fail(f"INSERT INTO {database}.data_update_log VALUES ('x', DATE '2026-11-30', 1, "
-                         "current_timestamp)")
+    assert sorted([first, second]) == [
+        "tweet_hashtags\t2026-11-30\t1500\t2026-12-01 02:00:00.000\n",
+        "tweet_hashtags\t\\N\t12\t\\N\n",
+    ]
+    assert athena.query(
+        "SELECT pipeline, sum(rows_loaded), max(run_date) FROM data_update_log GROUP BY pipeline", database
+    ) == [["tweet_hashtags", "1512", "2026-11-30"]]
+    status = athena.fail(
+        f"INSERT INTO {database}.data_update_log VALUES ('x', DATE '2026-11-30', 1, current_timestamp)"
+    )
     assert status["StateChangeReason"] == (
         "TYPE_MISMATCH: Insert query has mismatched column types: Table: [varchar, date, bigint, timestamp(3)], "
-        "Query: [varchar, date, integer, timestamp(3) with time zone]")
+        "Query: [varchar, date, integer, timestamp(3) with time zone]"
+    )
 
 
 def test_ctas_report_as_csv_textfile_and_unload_as_json(athena, staged_tweets):
     staging, _ = staged_tweets
-    athena.run(f"""CREATE TABLE top_hashtags WITH (format = 'TEXTFILE', field_delimiter = ',',
-                     external_location = 's3://{athena.bucket}/reports/top/') AS {TOP_N}""", staging)
+    athena.run(
+        f"""CREATE TABLE top_hashtags WITH (format = 'TEXTFILE', field_delimiter = ',',
+                     external_location = 's3://{athena.bucket}/reports/top/') AS {TOP_N}""",
+        staging,
+    )
     unload = athena.run(f"UNLOAD ({TOP_N}) TO 's3://{athena.bucket}/unload/top/' WITH (format = 'JSON')", staging)
 
     expected = expected_top_n(tweets("30"))
@@ -476,26 +579,44 @@ def test_ctas_report_as_csv_textfile_and_unload_as_json(athena, staged_tweets):
 # ---- what Athena rejects, and what the local engine refuses -------------------------------------------------------
 
 
-@pytest.mark.parametrize(("sql", "reason"), [
-    ("SELECT * FROM nope", "TABLE_NOT_FOUND: line 1:15: Table 'awsdatacatalog.{staging}.nope' does not exist"),
-    ("SELECT * FROM no_db.tweets", "SCHEMA_NOT_FOUND: line 1:15: Schema 'no_db' does not exist"),
-    ("SELECT hashtagz FROM tweets", "COLUMN_NOT_FOUND: line 1:8: Column 'hashtagz' cannot be resolved or requester is "
-                                    "not authorized to access requested resources"),
-    ("SELECT count(*) FROM tweets WHERE day = 30", "TYPE_MISMATCH: line 1:35: Cannot apply operator: varchar = integer"),
-    ("SELECT hashtag FORM tweets", "SYNTAX_ERROR: line 1:21: mismatched input 'tweets'"),
-    ("SELECT hashtag, count(*) FROM tweets", "EXPRESSION_NOT_AGGREGATE: line 1:8: 'hashtag' must be an aggregate "
-                                             "expression or appear in GROUP BY clause"),
-    ("SELECT no_such_function(hashtag) FROM tweets", "FUNCTION_NOT_FOUND: line 1:8: Function 'no_such_function' not "
-                                                     "registered"),
-    ("SELECT CAST(hashtag AS integer) FROM tweets", "INVALID_CAST_ARGUMENT: "),
-    ("CREATE VIEW v AS SELECT 1", "NOT_SUPPORTED: line 1:13: CREATE VIEW (views) is not supported by the local Athena "
-                                  "engine"),
-    ("DELETE FROM tweets WHERE day = '30'", "NOT_SUPPORTED: "),
-    ("SELECT 1; SELECT 2", "GENERIC_USER_ERROR: Only one sql statement is allowed"),
-    ("CREATE EXTERNAL TABLE t2 (a int) CLUSTERED BY (a) INTO 4 BUCKETS LOCATION 's3://x/'",
-     "NOT_SUPPORTED: line 1:34: CLUSTERED BY (bucketed or skewed tables) is not supported"),
-    ("CREATE EXTERNAL TABLE t3 (a int) STORED AS AVRO LOCATION 's3://x/'", None),
-])
+@pytest.mark.parametrize(
+    ("sql", "reason"),
+    [
+        ("SELECT * FROM nope", "TABLE_NOT_FOUND: line 1:15: Table 'awsdatacatalog.{staging}.nope' does not exist"),
+        ("SELECT * FROM no_db.tweets", "SCHEMA_NOT_FOUND: line 1:15: Schema 'no_db' does not exist"),
+        (
+            "SELECT hashtagz FROM tweets",
+            "COLUMN_NOT_FOUND: line 1:8: Column 'hashtagz' cannot be resolved or requester is "
+            "not authorized to access requested resources",
+        ),
+        (
+            "SELECT count(*) FROM tweets WHERE day = 30",
+            "TYPE_MISMATCH: line 1:35: Cannot apply operator: varchar = integer",
+        ),
+        ("SELECT hashtag FORM tweets", "SYNTAX_ERROR: line 1:21: mismatched input 'tweets'"),
+        (
+            "SELECT hashtag, count(*) FROM tweets",
+            "EXPRESSION_NOT_AGGREGATE: line 1:8: 'hashtag' must be an aggregate "
+            "expression or appear in GROUP BY clause",
+        ),
+        (
+            "SELECT no_such_function(hashtag) FROM tweets",
+            "FUNCTION_NOT_FOUND: line 1:8: Function 'no_such_function' not registered",
+        ),
+        ("SELECT CAST(hashtag AS integer) FROM tweets", "INVALID_CAST_ARGUMENT: "),
+        (
+            "CREATE VIEW v AS SELECT 1",
+            "NOT_SUPPORTED: line 1:13: CREATE VIEW (views) is not supported by the local Athena engine",
+        ),
+        ("DELETE FROM tweets WHERE day = '30'", "NOT_SUPPORTED: "),
+        ("SELECT 1; SELECT 2", "GENERIC_USER_ERROR: Only one sql statement is allowed"),
+        (
+            "CREATE EXTERNAL TABLE t2 (a int) CLUSTERED BY (a) INTO 4 BUCKETS LOCATION 's3://x/'",
+            "NOT_SUPPORTED: line 1:34: CLUSTERED BY (bucketed or skewed tables) is not supported",
+        ),
+        ("CREATE EXTERNAL TABLE t3 (a int) STORED AS AVRO LOCATION 's3://x/'", None),
+    ],
+)
 def test_what_athena_rejects_fails_with_its_kind_of_error(athena, staged_tweets, sql, reason):
     staging, _ = staged_tweets
     if reason is None:  # accepted DDL, refused when read

@@ -327,13 +327,18 @@ class QueryRun:
                 f"read_json_objects({files}, format = 'newline_delimited', filename = '__file', "
                 f"ignore_errors = {str(ignore).lower()})"
             )
-            keys = [row[0] for row in self.connection.execute(
-                f"SELECT DISTINCT unnest(json_keys(json)) FROM {reader} WHERE json IS NOT NULL").fetchall()]
+            keys = [
+                row[0]
+                for row in self.connection.execute(
+                    f"SELECT DISTINCT unnest(json_keys(json)) FROM {reader} WHERE json IS NOT NULL"
+                ).fetchall()
+            ]
             casts = []
             for name, duck in columns:
                 variants = [
                     f"CAST(r.json {'->>' if is_primitive(duck) else '->'} {sql_string(json_path(k))} AS {duck})"
-                    for k in sorted(keys) if k.lower() == name
+                    for k in sorted(keys)
+                    if k.lower() == name
                 ]
                 value = f"COALESCE({', '.join(variants)})" if variants else f"CAST(NULL AS {duck})"
                 casts.append(f'{value} AS "{name}"')

@@ -16,7 +16,13 @@ from local_platform.aws.compute.athena.errors import AthenaQueryError, not_suppo
 
 logging.getLogger("sqlglot").setLevel(logging.ERROR)  # its fallback warnings become our refusals instead
 
-HIVE_TO_TRINO = {"string": "varchar", "int": "integer", "float": "real", "binary": "varbinary", "timestamp": "timestamp(3)"}
+HIVE_TO_TRINO = {
+    "string": "varchar",
+    "int": "integer",
+    "float": "real",
+    "binary": "varbinary",
+    "timestamp": "timestamp(3)",
+}
 _CHARACTER = {
     exp.DataType.Type.VARCHAR,
     exp.DataType.Type.CHAR,
