@@ -125,13 +125,24 @@ class QueryRun:
         self.output_location = output_location
         self.connection: duckdb.DuckDBPyConnection | None = None
         self.cancelled = threading.Event()
+        self.finished = threading.Event()
         self.data_scanned = 0
         self._views = 0
 
     def cancel(self) -> None:
+        """Interrupt DuckDB until the run notices: an interrupt that lands between two statements is lost."""
         self.cancelled.set()
-        if self.connection is not None:
-            self.connection.interrupt()
+
+        def interrupt() -> None:
+            while not self.finished.wait(0.05):
+                connection = self.connection
+                if connection is not None:
+                    try:
+                        connection.interrupt()
+                    except duckdb.Error:
+                        pass
+
+        threading.Thread(target=interrupt, name="athena-cancel", daemon=True).start()
 
     # -- entry point --
 
@@ -145,6 +156,8 @@ class QueryRun:
                 return self.run_ddl(statement)
             kind = translate.classify(self.sql)
             self.connection = self._connect()
+            if self.cancelled.is_set():
+                raise Cancelled()
             if isinstance(kind, translate.Query):
                 return self.run_query(kind.tree)
             if isinstance(kind, translate.CreateTableAs):
@@ -159,6 +172,7 @@ class QueryRun:
                 raise Cancelled() from exc
             raise duckdb_error(exc, self.sql) from exc
         finally:
+            self.finished.set()
             if self.connection is not None:
                 self.connection.close()
             shutil.rmtree(self.scratch, ignore_errors=True)

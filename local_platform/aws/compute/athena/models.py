@@ -6,10 +6,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import queue
 import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 
 from local_platform.aws.compute import ComputeConfig
 from local_platform.aws.compute.athena.catalog import Catalog, folder, split_s3_uri
@@ -110,10 +110,16 @@ class Runner:
 
     def __init__(self, config: ComputeConfig):
         self.config = config
-        self.pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="athena")
+        self.queue: queue.Queue = queue.Queue()
+        for number in range(WORKERS):  # daemon threads: a server that stops does not wait for its queries
+            threading.Thread(target=self._work, name=f"athena-{number}", daemon=True).start()
 
     def submit(self, execution: QueryExecution, account_id: str, region: str) -> None:
-        self.pool.submit(self._run, execution, account_id, region)
+        self.queue.put((execution, account_id, region))
+
+    def _work(self) -> None:
+        while True:
+            self._run(*self.queue.get())
 
     def stop(self, execution: QueryExecution) -> None:
         with LOCK:
