@@ -24,7 +24,7 @@ Conformance (what a pipeline author can rely on here and on AWS):
 | Athena feature | local engine |
 |---|---|
 | SELECT (joins, CTEs, subqueries, window and aggregate functions sqlglot maps, UNNEST, LIMIT/OFFSET) | supported |
-| tables: Parquet, ORC (pyarrow), JSON lines (openx/hive JsonSerDe, keys case-insensitive), CSV/TSV (LazySimpleSerDe: delimiter, ``\\N``, ``skip.header.line.count``; OpenCSVSerde: quote/escape), ``.gz`` | supported |
+| tables: Parquet, ORC (pyarrow), JSON lines (openx/hive JsonSerDe, keys case-insensitive), CSV/TSV (LazySimpleSerDe: delimiter, ``\\N``, ``skip.header.line.count``; OpenCSVSerde: separator, quote, doubled quotes; backslash escapes are read as they stand), ``.gz`` | supported |
 | partition pruning: WHERE conjuncts on partition keys select the partitions read (not for outer-join nullable sides) | supported |
 | results: header row, every value a string (doubles as Java prints them, timestamps to ms), typed ColumnInfo, CSV quoting | supported |
 | CREATE DATABASE/SCHEMA, DROP DATABASE [CASCADE], CREATE EXTERNAL TABLE (PARTITIONED BY, ROW FORMAT DELIMITED/SERDE, STORED AS, LOCATION, TBLPROPERTIES), DROP TABLE | supported |
@@ -35,7 +35,7 @@ Conformance (what a pipeline author can rely on here and on AWS):
 | errors: SYNTAX_ERROR, TABLE_NOT_FOUND, SCHEMA_NOT_FOUND, COLUMN_NOT_FOUND, TYPE_MISMATCH (also varchar vs number/date comparisons DuckDB would allow), FUNCTION_NOT_FOUND, EXPRESSION_NOT_AGGREGATE, INVALID_CAST_ARGUMENT, DIVISION_BY_ZERO, HIVE_PATH_ALREADY_EXISTS, HIVE_TOO_MANY_OPEN_PARTITIONS | as Athena (category 2) |
 | views, Iceberg tables, DELETE/UPDATE/MERGE, INSERT OVERWRITE, bucketed tables, Avro/Ion/Regex/Grok SerDes, federated catalogs, DESCRIBE/SHOW CREATE TABLE/EXPLAIN, ALTER TABLE other than ADD/DROP PARTITION | refused: FAILED with NOT_SUPPORTED naming the construct |
 | functions sqlglot does not know (parsed as anonymous), constructs sqlglot cannot carry to DuckDB | refused (FUNCTION_NOT_FOUND / NOT_SUPPORTED naming them), never run differently |
-| not emulated | result reuse, query result encryption, prepared statements (ExecutionParameters are), workgroup limits, partition projection, Lake Formation |
+| not emulated | DataScannedInBytes counts whole files read (Athena counts only the Parquet/ORC columns read), result reuse, query result encryption, prepared statements (ExecutionParameters are), workgroup limits, partition projection, Lake Formation |
 """
 
 from __future__ import annotations
