@@ -15,6 +15,7 @@ INSTALLERS = (
     "local_platform.aws.compute.glue_jobs",
     "local_platform.aws.compute.glue_crawlers",
     "local_platform.aws.compute.redshift_data",
+    "local_platform.aws.compute.athena",
 )
 
 
