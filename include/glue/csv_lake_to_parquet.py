@@ -1,14 +1,16 @@
 """Glue job: one day's billing CSV files -> Snappy Parquet partition ``dt=YYYY-MM-DD`` + quarantine + report.
 
-Every CSV under ``--raw_uri`` is read as text, its headers normalised to snake_case and matched by name
-to the declared schema (so column order and spreadsheet-style headers do not matter), values trimmed,
-exact duplicate lines dropped, then cast. A row whose value cannot be cast, or whose required value is
-missing, goes to ``--quarantine_uri`` with the reason; the rest are written under ``--output_uri``,
-replacing only the run's ``dt`` partition. A JSON report with the counts goes to ``--report_uri``.
+Every CSV under ``--raw_uri`` is read as text records (RFC 4180: a quoted field may span lines), its
+headers normalised to snake_case and matched by name to the declared schema (so column order and
+spreadsheet-style headers do not matter), values trimmed, exact duplicate records dropped, then cast. A row
+whose value cannot be cast, whose required value is missing, or that has more fields than its header, goes to
+``--quarantine_uri`` with the reason; the rest are written under ``--output_uri``, replacing only the run's
+``dt`` partition. A JSON report with the counts goes to ``--report_uri``.
 
 Outcomes the DAG relies on:
-- reject rate (quarantined / distinct rows) above ``--max_reject_rate``: report and quarantine are
-  written, the partition is left as it was, and the job fails;
+- a file whose header lacks a required column, or reject rate (quarantined / distinct rows) above
+  ``--max_reject_rate``: report and quarantine are written, the partition is left as it was, and the job
+  fails with ``glue_io.DataError`` (the DAG fails at once, without retries, with this cause);
 - no data rows at all (empty or header-only files): report with zero counts and ``status`` "empty",
   and the ``dt`` partition removed, since the partition always mirrors the day's raw files.
 """
@@ -40,6 +42,7 @@ BILLING_SCHEMA = (
     ("due_date", "date", False),
 )
 REJECT_REASON = "reject_reason"
+STRUCTURE_ERROR = "structure_error"
 COPIES = "copies"  # lines each distinct row stood for, so the rows read are counted without a second pass
 
 
@@ -53,16 +56,23 @@ def snake_case(header: str) -> str:
 
 def normalise_headers(df: DataFrame) -> DataFrame:
     """Rename every column to snake_case; two headers meaning the same column is an error."""
-    names = [snake_case(name) for name in df.columns]
+    names = [name if name == glue_io.EXTRA_FIELDS else snake_case(name) for name in df.columns]
     clashes = sorted({name for name in names if names.count(name) > 1})
     if clashes:
-        raise ValueError(f"headers {df.columns} give duplicate columns after normalising: {clashes}")
+        raise glue_io.DataError(f"headers {df.columns} give duplicate columns after normalising: {clashes}")
     return df.toDF(*names)
 
 
+def check_required_columns(df: DataFrame, source_file: str, schema=BILLING_SCHEMA) -> None:
+    """A file whose header lacks a required column cannot give a single good row."""
+    missing = [name for name, _, required in schema if required and name not in df.columns]
+    if missing:
+        raise glue_io.DataError(f"{source_file}: header {df.columns} lacks required column(s) {missing}")
+
+
 def conform_to_schema(df: DataFrame, schema=BILLING_SCHEMA) -> DataFrame:
-    """The declared columns in declared order, as trimmed text (blank -> null); absent ones are null
-    (so required ones are rejected with a reason), unknown ones dropped."""
+    """The declared columns in declared order, as trimmed text (blank -> null); absent ones are null; unknown ones
+    dropped; ``structure_error`` says when the record had more fields than its header."""
     columns = []
     for name, _, _ in schema:
         if name in df.columns:
@@ -70,19 +80,21 @@ def conform_to_schema(df: DataFrame, schema=BILLING_SCHEMA) -> DataFrame:
             columns.append(F.when(trimmed == "", None).otherwise(trimmed).alias(name))
         else:
             columns.append(F.lit(None).cast("string").alias(name))
-    return df.select(*columns)
+    surplus = F.col(glue_io.EXTRA_FIELDS) if glue_io.EXTRA_FIELDS in df.columns else F.lit(None)
+    return df.select(*columns, F.when(surplus.isNotNull(), F.lit("more fields than the header")).alias(STRUCTURE_ERROR))
 
 
 def drop_exact_duplicates(df: DataFrame, schema=BILLING_SCHEMA) -> DataFrame:
     """One row per distinct line of data with the number of ``copies`` it had; of copies in several files,
     the first file by name is kept (so reruns give the same rows)."""
-    return df.groupBy(*[name for name, _, _ in schema]).agg(F.min("source_file").alias("source_file"),
-                                                            F.count(F.lit(1)).alias(COPIES))
+    return df.groupBy(*[name for name, _, _ in schema], STRUCTURE_ERROR).agg(
+        F.min("source_file").alias("source_file"), F.count(F.lit(1)).alias(COPIES))
 
 
 def cast_with_errors(df: DataFrame, schema=BILLING_SCHEMA) -> DataFrame:
-    """Cast each declared column; ``reject_reason`` lists every value that failed (null when none)."""
-    errors = []
+    """Cast each declared column; ``reject_reason`` lists the record's structure error and every value that failed
+    (null when none)."""
+    errors = [F.col(STRUCTURE_ERROR)]
     typed = []
     for name, sql_type, required in schema:
         raw, value = F.col(name), F.col(name).cast(sql_type)
@@ -92,7 +104,8 @@ def cast_with_errors(df: DataFrame, schema=BILLING_SCHEMA) -> DataFrame:
             errors.append(F.when(raw.isNull(), F.lit(f"{name}: required value missing")))
         typed.append(value.alias(name))
     reason = F.concat_ws("; ", F.array(*errors))
-    others = [F.col(column) for column in df.columns if column not in {name for name, _, _ in schema}]
+    others = [F.col(column) for column in df.columns
+              if column not in {name for name, _, _ in schema} | {STRUCTURE_ERROR}]
     return df.select(*typed, *others, F.when(reason != "", reason).alias(REJECT_REASON),
                      *[F.col(name).alias(f"_raw_{name}") for name, _, _ in schema])
 
@@ -110,7 +123,15 @@ def split_good_and_quarantine(df: DataFrame, schema=BILLING_SCHEMA) -> tuple[Dat
 
 def prepare_file(df: DataFrame, source_file: str, schema=BILLING_SCHEMA) -> DataFrame:
     """One raw file, as read (all text), to the declared columns plus the file it came from."""
-    return conform_to_schema(normalise_headers(df), schema).withColumn("source_file", F.lit(source_file))
+    normalised = normalise_headers(df)
+    check_required_columns(normalised, source_file, schema)
+    return conform_to_schema(normalised, schema).withColumn("source_file", F.lit(source_file))
+
+
+def empty_file(spark, schema=BILLING_SCHEMA) -> DataFrame:
+    """A prepared file without rows (the day's files are all empty)."""
+    names = [name for name, _, _ in schema] + [STRUCTURE_ERROR, "source_file"]
+    return spark.createDataFrame([], ", ".join(f"`{name}` string" for name in names))
 
 
 def transform(files: list[DataFrame], ingested_at: datetime, schema=BILLING_SCHEMA) -> DataFrame:
@@ -158,8 +179,8 @@ def main(argv: list[str]) -> dict:
     ingested_at = datetime.now(UTC).replace(microsecond=0, tzinfo=None)
     # One read per file: each file's header is normalised on its own, and source_file is the S3 URI
     # (input_file_name() would name the local staging copy).
-    files = [prepare_file(glue_io.read(spark, uri, "csv", header="true", inferSchema="false"), uri)
-             for uri in sources]
+    frames = {uri: glue_io.read_csv(spark, uri) for uri in sources}
+    files = [prepare_file(frame, uri) for uri, frame in frames.items() if frame is not None] or [empty_file(spark)]
     cast = transform(files, ingested_at).cache()
     read, distinct = count_rows(cast)
     good, rejected = split_good_and_quarantine(cast)
@@ -178,7 +199,7 @@ def main(argv: list[str]) -> dict:
         glue_io.delete_prefix(partition_uri)
     glue_io.write_json(args["report_uri"], result)
     if result["status"] == "rejected":
-        raise RuntimeError(
+        raise glue_io.DataError(
             f"reject rate {result['reject_rate']:.2%} is above the maximum {max_reject_rate:.2%}: "
             f"{quarantined} of {distinct} rows quarantined to {args['quarantine_uri']}; "
             f"partition {partition_uri} left unchanged")

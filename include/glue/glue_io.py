@@ -21,6 +21,12 @@ from urllib.parse import urlsplit
 _SCRATCH = None
 
 
+class DataError(ValueError):
+    """The job's input cannot be processed as it is (too many bad rows, a header without a required column, ...).
+    Retrying the same input fails the same way: the DAG fails the run at once with this message (the run's
+    ``ErrorMessage`` on AWS Glue and locally names this class), instead of retrying as for infrastructure."""
+
+
 def is_local() -> bool:
     return bool(os.environ.get("AWS_ENDPOINT_URL"))
 
@@ -129,6 +135,39 @@ def read(spark, uri: str | list[str], fmt: str, schema=None, **options):
     if schema is not None:
         reader = reader.schema(schema)
     return reader.load(paths)
+
+
+EXTRA_FIELDS = "_extra_fields"
+_HEADER_BYTES = 1 << 16
+
+
+def read_csv_header(uri: str) -> list[str]:
+    """The field names of one CSV object's first record (empty: the object is empty)."""
+    import csv
+    import io
+
+    bucket, key = split_uri(uri)
+    head = _s3().get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{_HEADER_BYTES - 1}")["Body"].read()
+    text = head.decode("utf-8-sig", errors="replace")
+    return next(csv.reader(io.StringIO(text)), [])
+
+
+def read_csv(spark, uri: str):
+    """One CSV object as text columns named by its header, read the way RFC 4180 writes CSV: quoted fields may
+    hold delimiters, doubled quotes and line breaks (one record, not several). A record with more fields than
+    the header keeps the surplus in ``EXTRA_FIELDS`` (non-null), so the caller can quarantine it; a record with
+    fewer fields reads as empty trailing values (Spark's CSV reader cannot tell the two apart). None for an
+    empty object."""
+    from pyspark.sql.types import StringType, StructField, StructType
+
+    header = read_csv_header(uri)
+    if not header:
+        return None
+    schema = StructType([StructField(f"_c{i}", StringType()) for i in range(len(header))]
+                        + [StructField(EXTRA_FIELDS, StringType())])
+    frame = read(spark, uri, "csv", schema=schema, header="true", enforceSchema="true", multiLine="true",
+                 escape='"', mode="PERMISSIVE")
+    return frame.toDF(*header, EXTRA_FIELDS)
 
 
 def write(df, uri: str, fmt: str, partition_by: list[str] | None = None, **options) -> None:

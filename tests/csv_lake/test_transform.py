@@ -10,6 +10,7 @@ from csv_lake_to_parquet import (
     BILLING_SCHEMA,
     count_rows,
     drop_exact_duplicates,
+    empty_file,
     normalise_headers,
     prepare_file,
     report,
@@ -39,6 +40,14 @@ def test_spreadsheet_headers_normalise_to_the_declared_snake_case_names():
     assert [snake_case(header) for header in MESSY_HEADERS] == list(COLUMNS)
 
 
+def test_a_header_without_a_required_column_is_a_data_error(spark):
+    import glue_io
+
+    df = text_frame(spark, ["Invoice ID", "Notes"], [("INV-1", "x")])
+    with pytest.raises(glue_io.DataError, match=r"a.csv: header .* lacks required column\(s\) \['invoice_date'"):
+        prepare_file(df, "s3://raw/a.csv")
+
+
 def test_headers_that_collide_after_normalising_are_refused(spark):
     df = text_frame(spark, ["Invoice ID", "invoice_id"], [("a", "b")])
     with pytest.raises(ValueError, match="invoice_id"):
@@ -46,11 +55,13 @@ def test_headers_that_collide_after_normalising_are_refused(spark):
 
 
 def test_columns_are_matched_by_name_whatever_their_order_and_unknown_ones_dropped(spark):
-    df = text_frame(spark, ["Unit Price", "Invoice ID", "Notes"], [(" 4.50 ", "INV-1", "call first")])
+    df = text_frame(spark, ["Unit Price", "Invoice ID", "Notes", "Quantity (kg)", "Product Code", "CustomerID",
+                            "Invoice Date"],
+                    [(" 4.50 ", "INV-1", "call first", "2", "BEEF-RIB-01", "C1", "2024-03-01")])
     prepared = prepare_file(df, "s3://raw/billing/dt=2024-03-01/a.csv")
     row = prepared.collect()[0]
-    assert prepared.columns == [name for name, _, _ in BILLING_SCHEMA] + ["source_file"]
-    assert (row.invoice_id, row.unit_price, row.customer_id) == ("INV-1", "4.50", None)
+    assert prepared.columns == [name for name, _, _ in BILLING_SCHEMA] + ["structure_error", "source_file"]
+    assert (row.invoice_id, row.unit_price, row.customer_id, row.currency) == ("INV-1", "4.50", "C1", None)
     assert row.source_file == "s3://raw/billing/dt=2024-03-01/a.csv"
 
 
@@ -101,7 +112,7 @@ def test_good_rows_carry_declared_types_and_ingestion_metadata(spark):
 
 
 def test_header_only_and_empty_files_give_zero_rows(spark, tmp_path):
-    empty = prepare_file(csv_frame(spark, tmp_path, "", "empty.csv"), "s3://raw/empty.csv")
+    empty = empty_file(spark)
     header = prepare_file(csv_frame(spark, tmp_path, ",".join(COLUMNS) + "\n", "header.csv"), "s3://raw/h.csv")
     assert count_rows(transform([empty, header], INGESTED_AT)) == (0, 0)
     assert report(0, 0, 0, 0.05, "2024-03-01", [])["status"] == "empty"
