@@ -8,7 +8,7 @@ catalog and holds Parquet files. Reruns and backfills replace only their own par
 
 Outcomes: success alert with the counts; failure alert when a step fails, including when the share of
 rejected rows is above ``max_reject_rate`` (the job then leaves the partition as it was). A day whose
-files hold no data rows (empty or header-only) writes no partition and ends in an ``[EMPTY]`` alert.
+files hold no data rows (empty or header-only) writes no partition and ends in a ``[NO_DATA]`` alert.
 """
 
 from __future__ import annotations
@@ -60,10 +60,9 @@ def route_by_rows(report: dict) -> str:
     return "crawl_processed" if report["written"] else "report_empty_delivery"
 
 
-@task(on_success_callback=[success_notifier(
-    PIPELINE, event="empty", summary="{{ ti.xcom_pull(task_ids='report_empty_delivery') }}")])
+@task(on_success_callback=[success_notifier(PIPELINE, event="no_data")])
 def report_empty_delivery(report: dict, database: str, table: str) -> dict:
-    """The day's files hold no data rows (empty or header-only): no partition, an [EMPTY] alert. The job removed
+    """The day's files hold no data rows (empty or header-only): no partition, a [NO_DATA] alert. The job removed
     any earlier data of the day, so a catalogued partition of it (from a rerun) goes too."""
     from airflow.providers.amazon.aws.hooks.glue_catalog import GlueCatalogHook
 
@@ -78,8 +77,7 @@ def report_empty_delivery(report: dict, database: str, table: str) -> dict:
     return {**{field: report[field] for field in SUMMARY_FIELDS}, "catalog_partition_removed": partition_removed}
 
 
-@task(on_success_callback=[success_notifier(
-    PIPELINE, summary="{{ ti.xcom_pull(task_ids='verify_partition') }}")])
+@task(on_success_callback=[success_notifier(PIPELINE)])
 def verify_partition(report: dict, database: str, table: str) -> dict:
     """The catalogued partition points at Parquet files and the job wrote rows into it."""
     from airflow.providers.amazon.aws.hooks.glue_catalog import GlueCatalogHook

@@ -129,14 +129,13 @@ def route_by_drop(loads: dict) -> str:
                                f"while {', '.join(sorted(set(loads) - set(empty)))} do; nothing analysed")
 
 
-@task(on_success_callback=[success_notifier(
-    PIPELINE, event="no_data", summary="{{ ti.xcom_pull(task_ids='report_no_data') }}")])
+@task(on_success_callback=[success_notifier(PIPELINE, event="no_data")])
 def report_no_data(loads: dict, run_date: str) -> dict:
     """The day's drop holds no data rows: its staging slices are empty and nothing is analysed."""
     return {"run_date": run_date, "files": {name: counts["source"] for name, counts in loads.items()}, "rows": 0}
 
 
-@task(on_success_callback=[success_notifier(PIPELINE, summary="{{ ti.xcom_pull(task_ids='summarize_run') }}")])
+@task(on_success_callback=[success_notifier(PIPELINE)])
 def summarize_run(loads: dict, exports: list[str]) -> dict:
     """Rows read, loaded and quarantined per file and where the exports are: the success alert's summary."""
     return {"loads": {name: {key: counts[key] for key in ("read", "loaded", "quarantined", "inserted", "updated",

@@ -75,8 +75,7 @@ def check_generator_payload(payload: str) -> dict:
     return result
 
 
-@task(on_success_callback=[success_notifier(
-    PIPELINE, summary="{{ ti.xcom_pull(task_ids='verify_loaded_rows') }}")])
+@task(on_success_callback=[success_notifier(PIPELINE)])
 def verify_loaded_rows(check_results: list, report: dict) -> dict:
     """Fail the run when the loaded rows break a rule or disagree with what the Glue job staged."""
     from airflow.sdk.exceptions import AirflowFailException

@@ -92,8 +92,7 @@ def route_by_trading(result: dict) -> str:
     return "clean_prices" if result["status"] == "ok" else "report_no_trading"
 
 
-@task(on_success_callback=[success_notifier(
-    PIPELINE, event="no_trading", summary="{{ ti.xcom_pull(task_ids='report_no_trading') }}")])
+@task(on_success_callback=[success_notifier(PIPELINE, event="no_trading")])
 def report_no_trading(result: dict) -> dict:
     """The site has no row for the requested days (weekend or holiday): an informational message only."""
     return {"date_from": result["date_from"], "date_to": result["date_to"], "rows": 0}
@@ -200,8 +199,8 @@ with DAG(
         task_id="check_table", conn_id=AURORA_CONN, table=TABLE, checks=TABLE_CHECKS)
     check_changes = SQLCheckOperator(
         task_id="check_changes", conn_id=AURORA_CONN, sql="vn_stock/check_change_consistency.sql")
-    no_rejects = confirm_no_rejects.override(on_success_callback=[success_notifier(
-        PIPELINE, summary="{{ ti.xcom_pull(task_ids='load_into_aurora') }}")])(clean_report, REJECTS_URI)
+    no_rejects = confirm_no_rejects.override(on_success_callback=[
+        success_notifier(PIPELINE, summary_task="load_into_aurora")])(clean_report, REJECTS_URI)
 
     stop_aurora = RdsStopDbOperator(
         task_id="stop_aurora",

@@ -3,7 +3,7 @@
 The original's file was never published, so the generator writes it: on the first day a clean file and
 a spreadsheet export of the same kind (messy headers, repeated lines, a few values that cannot be cast),
 a clean file on the second, and on the third only a header-only export (the clear outcome: no partition,
-an [EMPTY] alert).
+a [NO_DATA] alert).
 """
 
 from __future__ import annotations

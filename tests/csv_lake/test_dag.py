@@ -137,7 +137,7 @@ def test_header_only_and_empty_files_write_no_partition_and_alert_empty(platform
     assert result.task_states["crawl_processed"] == "skipped"
     assert keys(platform, PROCESSED, f"billing/dt={day}/") == []
     alerts = drain_alerts(platform)
-    assert [(alert["subject"], alert["event"]) for alert in alerts] == [("[EMPTY] csv_lake", "empty")]
+    assert [(alert["subject"], alert["event"]) for alert in alerts] == [("[NO_DATA] csv_lake", "no_data")]
     assert (alerts[0]["summary"]["read"], alerts[0]["summary"]["written"]) == (0, 0)
 
 
@@ -154,7 +154,7 @@ def test_rerun_with_only_empty_files_removes_the_days_partition_from_s3_and_the_
     assert keys(platform, PROCESSED, f"billing/dt={day}/") == []
     assert [str(day)] not in partition_values(platform)
     alerts = drain_alerts(platform)
-    assert alerts[-1]["event"] == "empty" and alerts[-1]["summary"]["catalog_partition_removed"] is True
+    assert alerts[-1]["event"] == "no_data" and alerts[-1]["summary"]["catalog_partition_removed"] is True
 
 
 def test_reject_rate_above_the_maximum_fails_the_run_alerts_and_publishes_nothing(platform):

@@ -10,14 +10,14 @@ def test_summary_lists_counts_alerts_outputs_and_points_at_the_log_of_a_failed_r
     outcomes = [
         DemoOutcome("csv_lake", [{"state": "success", "date": "2023-05-30", "task_states": {}, "log": "a.log"}],
                     PipelineReport(1334, 6, ["s3://processed/billing/"]),
-                    [{"event": "success"}, {"event": "empty"}], 157.5),
+                    [{"event": "success"}, {"event": "no_data"}], 157.5),
         DemoOutcome("toll_plaza", [{"state": "failed", "date": "2026-03-14", "log": "/tmp/t.log",
                                     "task_states": {"load": "failed", "generate": "success"}}],
                     None, [{"event": "failure"}], 12.0, error=None),
     ]
     lines = format_summary(outcomes).splitlines()
 
-    assert lines[1].split() == ["csv_lake", "success", "1334", "6", "2", "(empty,success)", "157.5"]
+    assert lines[1].split() == ["csv_lake", "success", "1334", "6", "2", "(no_data,success)", "157.5"]
     assert lines[2].split()[:3] == ["toll_plaza", "failed", "-"]
     assert "csv_lake: s3://processed/billing/" in lines
     assert "toll_plaza 2026-03-14: failed (failed: ['load']); log /tmp/t.log" in lines
