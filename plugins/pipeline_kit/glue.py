@@ -1,25 +1,11 @@
-"""What the pipelines' Glue jobs share: their job definition and the JSON report each job writes."""
+"""What the pipelines' Glue jobs share: the JSON report each job writes (the jobs themselves are defined in
+the CloudFormation stacks, ``deploy/cloudformation/``)."""
 
 from __future__ import annotations
 
 import json
 
 from airflow.sdk import task
-
-
-def glue_job_definition(artifacts_bucket: str, timeout_minutes: int) -> dict:
-    """``create_job_kwargs`` for our jobs: Glue 5.0 (Spark 3.5, Python 3.11) on two G.1X workers, with
-    ``include/glue/glue_io.py`` (provisioned beside the scripts) shipped as an extra Python file."""
-    return {
-        "GlueVersion": "5.0",
-        "WorkerType": "G.1X",
-        "NumberOfWorkers": 2,
-        "Timeout": timeout_minutes,
-        "DefaultArguments": {
-            "--extra-py-files": f"s3://{artifacts_bucket}/glue/glue_io.py",
-            "--job-language": "python",
-        },
-    }
 
 
 def load_job_report(bucket: str, key: str) -> dict:
