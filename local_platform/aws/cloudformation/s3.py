@@ -1,7 +1,8 @@
 """``AWS::S3::Bucket`` properties moto's own handler ignores: ``PublicAccessBlockConfiguration``,
 ``LifecycleConfiguration`` and ``VersioningConfiguration`` are applied to the bucket on create and update
 (removed when an update drops them), so a locally deployed bucket answers GetPublicAccessBlock,
-GetBucketLifecycleConfiguration and GetBucketVersioning as the same stack's bucket does on AWS.
+GetBucketLifecycleConfiguration and GetBucketVersioning as the same stack's bucket does on AWS. Deleting a
+bucket that still holds objects fails the stack's deletion (moto would leave the bucket and report success).
 """
 
 from __future__ import annotations
@@ -77,6 +78,18 @@ def install() -> None:
         apply_properties(bucket.name, cloudformation_json.get("Properties", {}), account_id, region_name)
         return bucket
 
+    def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):
+        from moto.s3.exceptions import BucketNotEmpty
+        from moto.s3.models import s3_backends
+        from moto.utilities.utils import get_partition
+
+        # moto's DeleteBucket refuses a bucket with objects in the API layer only; here too, as on AWS.
+        if s3_backends[account_id][get_partition(region_name)].get_bucket(resource_name).keys:
+            raise BucketNotEmpty(resource_name)
+        original_delete(cls, resource_name, cloudformation_json, account_id, region_name)
+
+    original_delete = FakeBucket.delete_from_cloudformation_json.__func__
     create_from_cloudformation_json.local_cfn = True
+    FakeBucket.delete_from_cloudformation_json = classmethod(delete_from_cloudformation_json)
     FakeBucket.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
     FakeBucket.update_from_cloudformation_json = classmethod(update_from_cloudformation_json)

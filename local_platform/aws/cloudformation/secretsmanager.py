@@ -9,6 +9,7 @@ A deleted secret is deleted without a recovery window, so the stack can be creat
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 from moto.core.common_models import CloudFormationModel
@@ -104,8 +105,9 @@ class Secret(CloudFormationModel):
         regenerate = "SecretString" in properties or (
             properties.get("GenerateSecretString") != original_resource.properties.get("GenerateSecretString"))
         if regenerate:
+            # A new version, as UpdateSecret makes (botocore sends a fresh ClientRequestToken).
             backend.update_secret(original_resource.name, secret_string=cls._value(properties),
-                                  description=properties.get("Description"))
+                                  client_request_token=str(uuid.uuid4()), description=properties.get("Description"))
         else:
             backend.secrets[original_resource.name].description = properties.get("Description")
         original_resource.properties = properties

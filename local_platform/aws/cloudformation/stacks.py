@@ -9,6 +9,7 @@
   UPDATE_ROLLBACK_COMPLETE (the previous template and parameters are applied again); a failed delete leaves
   DELETE_FAILED. ``StackStatusReason`` says which resource failed and why.
 - Exports follow the stack: refreshed after an update, gone with a failed create.
+- An update creates a resource whose ``Condition`` became true and deletes one whose condition became false.
 - ``!GetAtt A.B.C`` is attribute ``B.C`` of ``A`` (moto splits at every dot); a ``CommaDelimitedList``
   parameter's default is a list (moto splits only values passed in).
 - Dynamic references ``{{resolve:secretsmanager:id:SecretString:key:stage:version}}`` and
@@ -128,6 +129,9 @@ def install() -> None:
     original_update_resource = parsing.parse_and_update_resource
 
     def parse_and_update_resource(logical_id, resource_json, resources_map, account_id, region_name):
+        condition = resource_json.get("Condition")
+        if condition and not resources_map.lazy_condition_map[condition]:
+            return None  # not to exist under the new conditions: ResourceMap.update below removes it
         try:
             return original_update_resource(logical_id, resource_json, resources_map, account_id, region_name)
         except Exception as exc:
@@ -136,6 +140,47 @@ def install() -> None:
             raise
 
     parsing.parse_and_update_resource = parse_and_update_resource
+
+    # -- a resource an update removed is created again if a later update (or a rollback) brings it back (moto keeps
+    # the deleted object and would hand it out as if it existed)
+    original_delete_resource = parsing.ResourceMap._delete_resource
+    original_getitem = parsing.ResourceMap.__getitem__
+
+    def _delete_resource(self, parsed_resource, resource_json):
+        original_delete_resource(self, parsed_resource, resource_json)
+        try:
+            parsed_resource.local_deleted = True
+        except AttributeError:
+            pass
+
+    def getitem(self, key):
+        if getattr(self._parsed_resources.get(key), "local_deleted", False):
+            self._parsed_resources.pop(key)
+        return original_getitem(self, key)
+
+    parsing.ResourceMap._delete_resource = _delete_resource
+    parsing.ResourceMap.__getitem__ = getitem
+
+    # -- an update creates the resources whose condition became true and deletes those whose condition became false
+    original_map_update = parsing.ResourceMap.update
+
+    def update(self, template, parameters=None):
+        original_map_update(self, template, parameters)
+        for logical_id, resource_json in self._resource_json_map.items():
+            condition = resource_json.get("Condition")
+            if not condition:
+                continue
+            existing = self._parsed_resources.get(logical_id)
+            if existing is None:
+                self._parsed_resources.pop(logical_id, None)
+            if self.lazy_condition_map[condition]:
+                if existing is None:
+                    _ = self[logical_id]
+            elif existing is not None:
+                self._delete_resource(existing, resource_json)
+                self._parsed_resources.pop(logical_id, None)
+
+    parsing.ResourceMap.update = update
 
     # -- a list parameter's default is a list too (moto splits only the values passed in)
     original_load_parameters = parsing.ResourceMap.load_parameters
