@@ -46,6 +46,7 @@ DEFAULT_REGION = "us-east-1"
 CAPABILITIES = ["CAPABILITY_NAMED_IAM"]
 IN_PROGRESS = "_IN_PROGRESS"
 DONE = ("CREATE_COMPLETE", "UPDATE_COMPLETE")
+USABLE = (*DONE, "UPDATE_ROLLBACK_COMPLETE")  # the stack's resources exist (an update that failed was undone)
 # Templates larger than this go through S3 (CloudFormation's TemplateBody limit).
 TEMPLATE_BODY_LIMIT = 51_200
 
@@ -297,6 +298,8 @@ class Deployer:
         secrets = self.client("secretsmanager")
         connections = {"aws_default": {"conn_type": "aws", "extra": {"region_name": self.region}}}
         for conn_id, key in AURORA_CONNECTIONS.items():
+            if self.stack_status(STACKS[key].stack_name) not in USABLE:
+                continue  # that pipeline is not deployed (yet)
             outputs = self.stack_outputs(key)
             credentials = json.loads(
                 secrets.get_secret_value(SecretId=outputs["AuroraCredentialsArn"])["SecretString"])
