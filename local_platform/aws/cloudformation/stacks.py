@@ -3,13 +3,15 @@
 - Types: moto skips a resource of a type it has no model for (a warning in the server log), so a misspelt type
   deploys "successfully" without the resource. Here CreateStack, UpdateStack and CreateChangeSet reject such a
   template as AWS does: ``ValidationError: Template format error: Unrecognized resource types: [...]``.
+- Updates: the same template and parameters again is "No updates are to be performed." as on AWS.
 - Failures: moto creates resources inside the CreateStack call and a failing one turns the call into an HTTP
   error, leaving the stack half-made in CREATE_IN_PROGRESS. Here, as on AWS, the call succeeds and the stack
   rolls back: CREATE_FAILED -> ROLLBACK_COMPLETE (the resources it made are deleted), or, for an update,
   UPDATE_ROLLBACK_COMPLETE (the previous template and parameters are applied again); a failed delete leaves
   DELETE_FAILED. ``StackStatusReason`` says which resource failed and why.
 - Exports follow the stack: refreshed after an update, gone with a failed create.
-- An update creates a resource whose ``Condition`` became true and deletes one whose condition became false.
+- An update creates a resource whose ``Condition`` became true and deletes one whose condition became false;
+  a resource an update removed is created again when a later update (or a rollback) brings it back.
 - ``!GetAtt A.B.C`` is attribute ``B.C`` of ``A`` (moto splits at every dot); a ``CommaDelimitedList``
   parameter's default is a list (moto splits only values passed in).
 - Dynamic references ``{{resolve:secretsmanager:id:SecretString:key:stage:version}}`` and
