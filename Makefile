@@ -24,6 +24,7 @@ test: setup
 
 lint: setup
 	$(BIN)/ruff check .
+	$(BIN)/cfn-lint deploy/cloudformation/*.yaml
 
 up: setup
 	$(BIN)/python -m local_platform up

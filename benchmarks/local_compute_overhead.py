@@ -55,7 +55,7 @@ def timed(action, repeat: int) -> float:
 
 
 def lambda_overhead(server, work: Path, invokes: int) -> None:
-    from local_platform.provision import zip_folder
+    from deploy.stacks import zip_folder
 
     code = work / "trivial"
     code.mkdir()
@@ -125,17 +125,13 @@ def main() -> int:
                        "AWS_DEFAULT_REGION": "us-east-1"}.items():
         os.environ.setdefault(key, value)
 
-    from local_platform.provision import Provisioner
-    from tests.helpers.platform import start_local_aws, start_postgres
+    from tests.helpers.platform import ensure_role, start_local_aws, start_postgres
 
     work = Path(tempfile.mkdtemp(prefix="compute-bench-"))
     dsn, stop_postgres = start_postgres(work / "postgres")
     server = start_local_aws(work / "aws", dsn, f"b{uuid.uuid4().hex[:6]}")
     try:
-        import boto3
-
-        Provisioner(boto3.session.Session(region_name="us-east-1"), server.endpoint, local=True).apply(
-            {"roles": [ROLE]})
+        ensure_role(server, ROLE)
         lambda_overhead(server, work, args.invokes)
         glue_overhead(server, work, args.runs)
     finally:

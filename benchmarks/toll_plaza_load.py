@@ -97,15 +97,15 @@ def main(argv: list[str] | None = None) -> int:
     from local_platform.aws.compute.redshift_data import standin_database_name
     from local_platform.dag_runs import migrate_metadata_db, run_dag
     from local_platform.postgres import database_dsn
-    from local_platform.provision import load_declaration, provision
-    from local_platform.settings import PlatformEndpoints, airflow_env, local_databases
+    from local_platform.provision import provision
+    from local_platform.settings import PlatformEndpoints, airflow_env, local_databases, variables
     from tests.helpers.platform import start_local_aws, start_postgres
 
     server_dsn, stop_postgres = start_postgres(state / "postgres")
     namespace = f"b{uuid.uuid4().hex[:6]}"
     aws = start_local_aws(state / "aws", server_dsn, namespace)
     try:
-        provision(["toll_plaza"], aws.endpoint)
+        provision(aws.endpoint, ["toll_plaza"])
         # The other pipelines' PostgreSQL connections are unused here: their databases need not exist.
         os.environ.update(airflow_env(PlatformEndpoints(aws.endpoint, server_dsn, local_databases())))
         migrate_metadata_db()
@@ -122,8 +122,9 @@ def main(argv: list[str] | None = None) -> int:
 
         payload = result.xcom("check_generator_payload")
         body, unique = landed_as_csv(aws.client("s3"), payload["bucket"], payload["key"])
-        cluster = load_declaration("toll_plaza")["redshift_clusters"][0]
-        dsn = database_dsn(server_dsn, standin_database_name(namespace, cluster["identifier"], cluster["database"]))
+        settings = variables()["toll_plaza"]
+        dsn = database_dsn(server_dsn, standin_database_name(namespace, settings["redshift_workgroup"],
+                                                             settings["redshift_database"]))
         conn = psycopg2.connect(dsn)
         with conn.cursor() as cur:
             cur.execute("CREATE TABLE public.toll_table_plain_copy (LIKE public.toll_table INCLUDING ALL)")

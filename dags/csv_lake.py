@@ -16,13 +16,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from airflow.providers.amazon.aws.operators.glue import GlueJobOperator
-from airflow.providers.amazon.aws.operators.glue_crawler import GlueCrawlerOperator
+from airflow.providers.amazon.aws.operators.glue_crawler import GlueCrawlerRunOperator
 from airflow.providers.amazon.aws.sensors.glue_catalog_partition import GlueCatalogPartitionSensor
 from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
 from airflow.sdk import DAG, chain, task
 from pipeline_kit.alerts import success_notifier
 from pipeline_kit.defaults import default_task_args
-from pipeline_kit.glue import glue_job_definition, read_job_report
+from pipeline_kit.glue import read_job_report
 
 PIPELINE = "csv_lake"
 CONFIG = "var.json.csv_lake"
@@ -30,27 +30,15 @@ DATASET = "billing"
 RUN_DATE = "{{ (logical_date or dag_run.run_after) | ds }}"
 RAW_BUCKET = f"{{{{ {CONFIG}.raw_bucket }}}}"
 PROCESSED_BUCKET = f"{{{{ {CONFIG}.processed_bucket }}}}"
-ARTIFACTS_BUCKET = f"{{{{ {CONFIG}.artifacts_bucket }}}}"
 GLUE_DATABASE = f"{{{{ {CONFIG}.glue_database }}}}"
 PROCESSED_TABLE = DATASET
 REPORT_KEY = f"reports/{DATASET}/dt={RUN_DATE}/report.json"
 
-RAW_CRAWLER = {
-    "Name": f"{PIPELINE}_raw_{DATASET}",
-    "Role": f"{{{{ {CONFIG}.glue_role }}}}",
-    "DatabaseName": GLUE_DATABASE,
-    "TablePrefix": "raw_",
-    "Targets": {"S3Targets": [{"Path": f"s3://{RAW_BUCKET}/{DATASET}/"}]},
-    "SchemaChangePolicy": {"UpdateBehavior": "UPDATE_IN_DATABASE", "DeleteBehavior": "LOG"},
-}
-PROCESSED_CRAWLER = {
-    "Name": f"{PIPELINE}_processed_{DATASET}",
-    "Role": f"{{{{ {CONFIG}.glue_role }}}}",
-    "DatabaseName": GLUE_DATABASE,
-    "Targets": {"S3Targets": [{"Path": f"s3://{PROCESSED_BUCKET}/{DATASET}/"}]},
-    "SchemaChangePolicy": {"UpdateBehavior": "UPDATE_IN_DATABASE", "DeleteBehavior": "LOG"},
-}
-GLUE_JOB = glue_job_definition(ARTIFACTS_BUCKET, timeout_minutes=60)
+# The crawlers (raw billing/ prefix -> raw_billing; processed billing/ prefix -> billing) and the job are defined
+# in deploy/cloudformation/csv_lake.yaml; the DAG runs them by the names in its variable.
+RAW_CRAWLER = f"{{{{ {CONFIG}.raw_crawler }}}}"
+PROCESSED_CRAWLER = f"{{{{ {CONFIG}.processed_crawler }}}}"
+CONVERT_JOB = f"{{{{ {CONFIG}.convert_job }}}}"
 SUMMARY_FIELDS = ("dt", "files", "read", "written", "quarantined", "duplicates_dropped", "reject_rate")
 
 
@@ -116,17 +104,11 @@ with DAG(
         timeout=12 * 60 * 60,  # files arrive during the day; past that the day is late and alerts
     )
 
-    crawl_raw = GlueCrawlerOperator(task_id="crawl_raw", config=RAW_CRAWLER, poll_interval=5)
+    crawl_raw = GlueCrawlerRunOperator(task_id="crawl_raw", crawler_name=RAW_CRAWLER, poll_interval=5)
 
     convert_to_parquet = GlueJobOperator(
         task_id="convert_to_parquet",
-        job_name=f"{PIPELINE}_{DATASET}_to_parquet",
-        job_desc="A day of billing CSV files -> Snappy Parquet partition, quarantine and report",
-        script_location=f"s3://{ARTIFACTS_BUCKET}/glue/csv_lake_to_parquet.py",
-        s3_bucket=ARTIFACTS_BUCKET,
-        iam_role_arn=f"{{{{ {CONFIG}.glue_role }}}}",
-        create_job_kwargs=GLUE_JOB,
-        update_config=True,
+        job_name=CONVERT_JOB,
         script_args={
             "--dt": RUN_DATE,
             "--raw_uri": f"s3://{RAW_BUCKET}/{DATASET}/dt={RUN_DATE}/",
@@ -142,7 +124,8 @@ with DAG(
     route = route_by_rows(job_report)
     empty_delivery = report_empty_delivery(job_report, GLUE_DATABASE, PROCESSED_TABLE)
 
-    crawl_processed = GlueCrawlerOperator(task_id="crawl_processed", config=PROCESSED_CRAWLER, poll_interval=5)
+    crawl_processed = GlueCrawlerRunOperator(task_id="crawl_processed", crawler_name=PROCESSED_CRAWLER,
+                                             poll_interval=5)
 
     wait_for_partition = GlueCatalogPartitionSensor(
         task_id="wait_for_partition",

@@ -34,7 +34,7 @@ from airflow.sdk import DAG, Param, TriggerRule, chain, task
 from airflow.timetables.trigger import CronTriggerTimetable
 from pipeline_kit.alerts import success_notifier
 from pipeline_kit.defaults import default_task_args
-from pipeline_kit.glue import glue_job_definition, read_job_report
+from pipeline_kit.glue import read_job_report
 from pipeline_kit.paths import sql_dir
 
 PIPELINE = "vn_stock"
@@ -43,7 +43,6 @@ MARKET_TZ = "Asia/Ho_Chi_Minh"
 AURORA_CONN = "aurora_vn_stock"
 TABLE = "vn_stock.daily_index"
 RAW_BUCKET = f"{{{{ {CONFIG}.raw_bucket }}}}"
-ARTIFACTS_BUCKET = f"{{{{ {CONFIG}.artifacts_bucket }}}}"
 AURORA_CLUSTER = f"{{{{ {CONFIG}.aurora_cluster }}}}"
 
 # The trading day of a scheduled run is its logical date on the exchange's clock (22:00 ICT = 15:00 UTC).
@@ -56,7 +55,8 @@ CLEAN_URI = f"s3://{RAW_BUCKET}/clean/vn_stock/"
 REPORT_KEY = f"reports/vn_stock/{RUN_RANGE}/report.json"
 REJECTS_URI = f"s3://{RAW_BUCKET}/rejects/vn_stock/{RUN_RANGE}/"
 
-GLUE_JOB = glue_job_definition(ARTIFACTS_BUCKET, timeout_minutes=30)
+# The cleaning job is defined in deploy/cloudformation/vn_stock.yaml; the DAG runs it by the name in its variable.
+CLEAN_JOB = f"{{{{ {CONFIG}.clean_job }}}}"
 # The clean CSV's columns as the load casts them (the Glue job wrote them in this order, dt is the partition).
 CLEAN_COLUMNS = [
     ("trading_date", "date", False), ("close_price", "double precision", False),
@@ -174,13 +174,7 @@ with DAG(
 
     clean_prices = GlueJobOperator(
         task_id="clean_prices",
-        job_name="vn_stock_clean",
-        job_desc="Scraped VN-Index rows (page text) -> typed rows partitioned by trading date, rejects, report",
-        script_location=f"s3://{ARTIFACTS_BUCKET}/glue/vn_stock_clean.py",
-        s3_bucket=ARTIFACTS_BUCKET,
-        iam_role_arn=f"{{{{ {CONFIG}.glue_role }}}}",
-        create_job_kwargs=GLUE_JOB,
-        update_config=True,
+        job_name=CLEAN_JOB,
         script_args={
             "--raw_uris": "{{ ti.xcom_pull(task_ids='read_scrape_result')['raw_uris'] }}",
             "--clean_uri": CLEAN_URI,

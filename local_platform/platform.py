@@ -13,7 +13,7 @@ from pathlib import Path
 
 from local_platform import processes
 from local_platform.postgres import EmbeddedPostgres, create_database, named_server_dsn, wait_until_accepting
-from local_platform.provision import all_pipelines, provision
+from local_platform.provision import provision
 from local_platform.settings import PROJECT_ROOT, PlatformEndpoints, airflow_env, local_databases
 
 NAMESPACE = "local"
@@ -122,13 +122,14 @@ class LocalPlatform:
 
     # Whole platform ---------------------------------------------------------------------------
     def up(self) -> dict[str, str]:
-        """Start (or reuse) everything and provision every pipeline; return Airflow's environment."""
+        """Start (or reuse) everything, deploy the stacks (``local_platform.provision``); return Airflow's
+        environment."""
         self.state_dir.mkdir(parents=True, exist_ok=True)
         dsn = self.postgres_dsn()
         for database in self.databases().values():
             create_database(dsn, database)
         self.start_aws(dsn)
-        provision(all_pipelines(), self.aws_endpoint)
+        provision(self.aws_endpoint)
         env = self.airflow_environment(dsn)
         self.write_env_file(env)
         self.migrate_airflow_db(env)

@@ -72,6 +72,15 @@ def local_aws(state_dir, postgres_server_dsn) -> LocalAws:
     _drop_databases_with_prefix(postgres_server_dsn, f"{namespace}_")
 
 
+@pytest.fixture(scope="session")
+def stacks(local_aws) -> dict[str, dict[str, str]]:
+    """The CloudFormation stacks of deploy/cloudformation/ (shared and every pipeline) deployed once to the
+    session's local AWS, as the local platform does, with the alerts inbox. Returns each stack's outputs."""
+    from local_platform.provision import provision
+
+    return provision(local_aws.endpoint)
+
+
 def _drop_databases_with_prefix(server_dsn: str, prefix: str) -> None:
     """Drop what the server created on PostgreSQL (its databases carry the namespace prefix)."""
     import psycopg2

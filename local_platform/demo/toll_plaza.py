@@ -38,7 +38,7 @@ def report(ctx: DemoContext) -> PipelineReport:
     job_reports = [json.loads(s3.get_object(Bucket=config["staging_bucket"],
                                             Key=f"reports/toll/dt={day}/report.json")["Body"].read())
                    for day in DATES]
-    name = standin_database_name(ctx.namespace, config["redshift_cluster"], config["redshift_database"])
+    name = standin_database_name(ctx.namespace, config["redshift_workgroup"], config["redshift_database"])
     with psycopg2.connect(database_dsn(ctx.postgres_dsn, name)) as conn, conn.cursor() as cur:
         cur.execute("SELECT landing_date, COUNT(*), SUM(transaction_amount) FROM public.toll_table "
                     "WHERE landing_date = ANY(%s::date[]) GROUP BY 1 ORDER BY 1", (DATES,))

@@ -1,5 +1,5 @@
-"""What the pipelines' Glue jobs share: their job definition, the JSON report each job writes, and an operator
-whose failures carry the job's cause."""
+"""What the pipelines' Glue jobs share: the JSON report each job writes, and an operator whose failures carry the
+job's cause (the jobs themselves are defined in the CloudFormation stacks, ``deploy/cloudformation/``)."""
 
 from __future__ import annotations
 
@@ -8,21 +8,6 @@ import json
 from airflow.providers.amazon.aws.operators.glue import GlueJobOperator
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
 from airflow.sdk import task
-
-
-def glue_job_definition(artifacts_bucket: str, timeout_minutes: int) -> dict:
-    """``create_job_kwargs`` for our jobs: Glue 5.0 (Spark 3.5, Python 3.11) on two G.1X workers, with
-    ``include/glue/glue_io.py`` (provisioned beside the scripts) shipped as an extra Python file."""
-    return {
-        "GlueVersion": "5.0",
-        "WorkerType": "G.1X",
-        "NumberOfWorkers": 2,
-        "Timeout": timeout_minutes,
-        "DefaultArguments": {
-            "--extra-py-files": f"s3://{artifacts_bucket}/glue/glue_io.py",
-            "--job-language": "python",
-        },
-    }
 
 
 def load_job_report(bucket: str, key: str) -> dict:

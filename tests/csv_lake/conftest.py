@@ -1,13 +1,10 @@
-"""The csv_lake pipeline's resources on the session's local AWS, provisioned once per module."""
+"""The csv_lake pipeline's resources on the session's local AWS: the stacks, deployed once per session."""
 
 from __future__ import annotations
 
 import pytest
 
-from local_platform.provision import provision
-
 
 @pytest.fixture(scope="module")
-def provisioned(local_aws):
-    provision(["csv_lake"], local_aws.endpoint)
+def provisioned(local_aws, stacks):
     return local_aws

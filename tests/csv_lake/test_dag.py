@@ -22,7 +22,7 @@ from tests.helpers.alerts import drain_alerts
 
 pytestmark = pytest.mark.dag_run
 
-DATABASE = "csv_lake"
+DATABASE = "csv_lake_billing"
 EXPECTED_SCHEMA = {
     "invoice_id": pa.string(), "invoice_date": pa.date32(), "customer_id": pa.string(),
     "customer_name": pa.string(), "product_code": pa.string(), "product_description": pa.string(),

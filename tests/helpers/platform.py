@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import socket
 import subprocess
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import boto3
 import requests
+from botocore.config import Config
 
 from local_platform.postgres import EmbeddedPostgres, named_server_dsn, wait_until_accepting
 
@@ -42,7 +44,9 @@ class LocalAws:
     log_path: Path
 
     def client(self, service: str):
-        return boto3.client(service, endpoint_url=self.endpoint, region_name="us-east-1")
+        # No "api." host prefix (MWAA's): the local endpoint is an address, not a domain.
+        return boto3.client(service, endpoint_url=self.endpoint, region_name="us-east-1",
+                            config=Config(inject_host_prefix=False))
 
     def stop(self) -> None:
         self.process.terminate()
@@ -53,6 +57,27 @@ class LocalAws:
 
     def log_tail(self, chars: int = 4000) -> str:
         return self.log_path.read_text(errors="replace")[-chars:]
+
+
+def ensure_role(local_aws: LocalAws, arn: str) -> str:
+    """An IAM role for test functions, jobs and crawlers (the local platform checks roles exist, not what they
+    allow)."""
+    iam = local_aws.client("iam")
+    name = arn.rsplit("/", 1)[-1]
+    try:
+        iam.get_role(RoleName=name)
+    except iam.exceptions.NoSuchEntityException:
+        iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {
+                "Service": ["lambda.amazonaws.com", "glue.amazonaws.com"]}}]}))
+    return arn
+
+
+def ensure_bucket(local_aws: LocalAws, name: str) -> str:
+    s3 = local_aws.client("s3")
+    if name not in [bucket["Name"] for bucket in s3.list_buckets()["Buckets"]]:
+        s3.create_bucket(Bucket=name)
+    return name
 
 
 def start_local_aws(state_dir: Path, postgres_dsn: str, namespace: str) -> LocalAws:

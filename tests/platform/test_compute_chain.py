@@ -7,11 +7,11 @@ import json
 import uuid
 from pathlib import Path
 
-import boto3
 import pytest
 
+from deploy.stacks import zip_folder
 from local_platform.aws.compute.redshift_data import standin_database_name
-from local_platform.provision import Provisioner, zip_folder
+from tests.helpers.platform import ensure_bucket, ensure_role
 from tests.platform.compute_dags import run_test_dag
 
 pytestmark = [pytest.mark.dag_run, pytest.mark.spark]
@@ -26,16 +26,20 @@ def test_lambda_crawler_glue_job_and_redshift_data_chain_runs_for_real(local_aws
                                                                         postgres_server_dsn):
     import pendulum
     from airflow.providers.amazon.aws.operators.glue import GlueJobOperator
-    from airflow.providers.amazon.aws.operators.glue_crawler import GlueCrawlerOperator
+    from airflow.providers.amazon.aws.operators.glue_crawler import GlueCrawlerRunOperator
     from airflow.providers.amazon.aws.operators.lambda_function import LambdaInvokeFunctionOperator
     from airflow.providers.amazon.aws.operators.redshift_data import RedshiftDataOperator
     from airflow.sdk import DAG, chain
 
     token = uuid.uuid4().hex[:8]
     bucket, function = f"chain-{token}", f"writes-sales-{token}"
-    session = boto3.session.Session(region_name="us-east-1")
-    Provisioner(session, local_aws.endpoint, local=True).apply(
-        {"roles": [ROLE], "buckets": [bucket], "glue_databases": [f"chain_{token}"]})
+    ensure_role(local_aws, ROLE)
+    ensure_bucket(local_aws, bucket)
+    # The crawler exists before the run, as the stacks create it; the DAG only runs it.
+    glue = local_aws.client("glue")
+    glue.create_database(DatabaseInput={"Name": f"chain_{token}"})
+    glue.create_crawler(Name=f"chain-{token}", Role=ROLE, DatabaseName=f"chain_{token}",
+                        Targets={"S3Targets": [{"Path": f"s3://{bucket}/sales/"}]})
     s3 = local_aws.client("s3")
     s3.upload_file(str(FIXTURES / "glue" / "spark_totals.py"), bucket, "scripts/spark_totals.py")
     s3.upload_file(str(GLUE_IO), bucket, "scripts/glue_io.py")
@@ -50,9 +54,7 @@ def test_lambda_crawler_glue_job_and_redshift_data_chain_runs_for_real(local_aws
         write = LambdaInvokeFunctionOperator(
             task_id="write_sales", function_name=function, payload=json.dumps({"prefix": "sales/dt=2024-01-01",
                                                                                "rows": rows}))
-        crawl = GlueCrawlerOperator(task_id="crawl_sales", poll_interval=1, config={
-            "Name": f"chain-{token}", "Role": ROLE, "DatabaseName": f"chain_{token}",
-            "Targets": {"S3Targets": [{"Path": f"s3://{bucket}/sales/"}]}})
+        crawl = GlueCrawlerRunOperator(task_id="crawl_sales", crawler_name=f"chain-{token}", poll_interval=1)
         aggregate = GlueJobOperator(
             task_id="aggregate", job_name=f"chain-{token}", script_location=f"s3://{bucket}/scripts/spark_totals.py",
             s3_bucket=bucket, iam_role_arn=ROLE, job_poll_interval=2,

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from local_platform.settings import PROJECT_ROOT
+from tests.helpers.platform import ensure_bucket, ensure_role
 
 FIXTURES = Path(__file__).parent / "fixtures" / "glue"
 BUCKET = "glue-compute-test"
@@ -20,12 +21,8 @@ FINAL_STATES = {"SUCCEEDED", "FAILED", "TIMEOUT", "STOPPED", "ERROR"}
 @pytest.fixture(scope="module")
 def glue(local_aws):
     """The Glue client, with the fixture scripts and glue_io.py uploaded to s3://glue-compute-test/scripts/."""
-    import boto3
-
-    from local_platform.provision import Provisioner
-
-    Provisioner(boto3.session.Session(region_name="us-east-1"), local_aws.endpoint, local=True).apply(
-        {"roles": [ROLE], "buckets": [BUCKET]})
+    ensure_role(local_aws, ROLE)
+    ensure_bucket(local_aws, BUCKET)
     s3 = local_aws.client("s3")
     for path in [*FIXTURES.iterdir(), PROJECT_ROOT / "include" / "glue" / "glue_io.py"]:
         s3.upload_file(str(path), BUCKET, f"scripts/{path.name}")

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from local_platform.provision import zip_folder
+from deploy.stacks import zip_folder
+from tests.helpers.platform import ensure_role
 
 FIXTURES = Path(__file__).parent / "fixtures" / "lambda"
 ROLE = "arn:aws:iam::123456789012:role/lambda-compute-test"
@@ -19,11 +20,7 @@ ROLE = "arn:aws:iam::123456789012:role/lambda-compute-test"
 @pytest.fixture(scope="module")
 def deploy(local_aws):
     """deploy(fixture_folder, timeout=..., environment=...) -> function name, created from a zip like provisioning."""
-    import boto3
-
-    from local_platform.provision import Provisioner
-
-    Provisioner(boto3.session.Session(region_name="us-east-1"), local_aws.endpoint, local=True).apply({"roles": [ROLE]})
+    ensure_role(local_aws, ROLE)
     client = local_aws.client("lambda")
 
     def deploy(folder: str, timeout: int = 30, environment: dict | None = None) -> str:

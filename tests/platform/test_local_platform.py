@@ -45,7 +45,7 @@ def test_up_twice_reuses_the_running_services_and_down_stops_them_all(platform):
 
     s3 = boto3.client("s3", endpoint_url=platform.aws_endpoint, region_name="us-east-1",
                       aws_access_key_id="testing", aws_secret_access_key="testing")
-    assert {"retail-raw-local", "toll-landing-local", "csv-lake-raw-local", "vn-stock-raw-local"} <= {
+    assert {"retail-analytics-raw-local", "toll-plaza-landing-local", "csv-lake-raw-local", "vn-stock-raw-local"} <= {
         bucket["Name"] for bucket in s3.list_buckets()["Buckets"]}
 
     assert platform.down() == ["local AWS", "embedded PostgreSQL"]

@@ -8,14 +8,13 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from local_platform.provision import provision
 from local_platform.seed import SEED_DATA_DIR, upload_retail_seed
 from tests.helpers.airflow_runs import run_dag
 from tests.helpers.alerts import drain_alerts
 from tests.retail.conftest import query
 
-RAW_BUCKET = "retail-raw-local"
-EXPORT_BUCKET = "retail-exports-local"
+RAW_BUCKET = "retail-analytics-raw-local"
+EXPORT_BUCKET = "retail-analytics-exports-local"
 ANALYTICS = ["agg_shipments", "agg_public_holiday_orders", "best_performing_product"]
 
 
@@ -34,8 +33,7 @@ def export_rows(local_aws, name: str, run_date: str) -> list[dict]:
 
 
 @pytest.fixture
-def retail_platform(local_aws, airflow_settings):
-    provision(["retail_analytics"], local_aws.endpoint)
+def retail_platform(local_aws, stacks, airflow_settings):
     drain_alerts(local_aws)
     return airflow_settings["retail_postgres"]
 

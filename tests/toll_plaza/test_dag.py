@@ -13,7 +13,7 @@ import pytest
 
 from local_platform.aws.compute.redshift_data import standin_database_name
 from local_platform.postgres import database_dsn
-from local_platform.provision import load_declaration, provision
+from local_platform.settings import variables
 from tests.helpers.airflow_runs import run_dag
 from tests.helpers.alerts import drain_alerts
 from tests.helpers.platform import PROJECT_ROOT
@@ -21,16 +21,15 @@ from tests.toll_plaza.conftest import SEED_FILE
 
 pytestmark = pytest.mark.dag_run
 
-SETTINGS = load_declaration("toll_plaza")
-LANDING = "toll-landing-local"
-STAGING = "toll-staging-local"
+SETTINGS = variables()["toll_plaza"]
+LANDING = "toll-plaza-landing-local"
+STAGING = "toll-plaza-staging-local"
 TOLL_COLUMNS = ("transaction_id, transaction_date, toll_booth, vehicle_make, vehicle_category, transaction_amount, "
                 "landing_date")
 
 
 @pytest.fixture(scope="module")
-def provisioned(local_aws):
-    provision(["toll_plaza"], local_aws.endpoint)
+def provisioned(local_aws, stacks):
     return local_aws
 
 
@@ -42,9 +41,8 @@ def platform(provisioned, airflow_settings):
 
 @pytest.fixture
 def redshift(local_aws, postgres_server_dsn):
-    """A query function on the PostgreSQL database that stands in for the toll cluster's database."""
-    cluster = SETTINGS["redshift_clusters"][0]
-    name = standin_database_name(local_aws.namespace, cluster["identifier"], cluster["database"])
+    """A query function on the PostgreSQL database that stands in for the toll workgroup's database."""
+    name = standin_database_name(local_aws.namespace, SETTINGS["redshift_workgroup"], SETTINGS["redshift_database"])
 
     def query(sql: str, params: tuple = ()) -> list[tuple]:
         with psycopg2.connect(database_dsn(postgres_server_dsn, name)) as conn, conn.cursor() as cur:
@@ -90,7 +88,7 @@ def test_a_generated_day_is_loaded_once_per_transaction_and_aggregated(platform,
 
     assert result.xcom("verify_loaded_rows") == {"read": 320, "staged": 300, "quarantined": 0, "duplicates": 20,
                                                  "loaded_for_date": 300, "quarantine_reasons": {}}
-    table = platform.client("glue").get_table(DatabaseName="toll_raw", Name="toll")["Table"]
+    table = platform.client("glue").get_table(DatabaseName="toll_plaza_raw", Name="toll")["Table"]
     columns = {column["Name"]: column["Type"] for column in table["StorageDescriptor"]["Columns"]}
     assert (columns["transaction_id"], columns["transaction_amount"]) == ("bigint", "double")
     assert [key["Name"] for key in table["PartitionKeys"]] == ["dt"]
@@ -166,10 +164,9 @@ def test_poisoned_file_quarantines_bad_records_and_loads_the_rest(platform, reds
 def test_rows_for_the_date_that_the_job_did_not_stage_fail_the_checks_and_alert(platform, redshift):
     day = date(2026, 3, 17)
     data_api = platform.client("redshift-data")
-    cluster = SETTINGS["redshift_clusters"][0]
     ddl = (PROJECT_ROOT / "include" / "sql" / "toll_plaza" / "create_toll_table.sql").read_text()
-    statement = data_api.execute_statement(ClusterIdentifier=cluster["identifier"], Database=cluster["database"],
-                                           DbUser="awsuser", Sql=ddl)["Id"]
+    statement = data_api.execute_statement(WorkgroupName=SETTINGS["redshift_workgroup"],
+                                           Database=SETTINGS["redshift_database"], Sql=ddl)["Id"]
     while (status := data_api.describe_statement(Id=statement)["Status"]) not in ("FINISHED", "FAILED"):
         time.sleep(0.2)
     assert status == "FINISHED"

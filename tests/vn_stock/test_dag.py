@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 import psycopg2
 import pytest
 
-from local_platform.provision import provision
 from tests.helpers.airflow_runs import load_dag, run_dag
 from tests.helpers.alerts import drain_alerts
 from tests.vn_stock.conftest import expected_clean
@@ -25,8 +24,7 @@ COLUMNS = ["trading_date", "close_price", "change_value", "change_percent", "mat
 
 
 @pytest.fixture(scope="module")
-def provisioned(local_aws):
-    provision(["vn_stock"], local_aws.endpoint)
+def provisioned(local_aws, stacks):
     return local_aws
 
 
