@@ -15,14 +15,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from airflow.providers.amazon.aws.operators.glue import GlueJobOperator
 from airflow.providers.amazon.aws.operators.glue_crawler import GlueCrawlerRunOperator
 from airflow.providers.amazon.aws.sensors.glue_catalog_partition import GlueCatalogPartitionSensor
 from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
 from airflow.sdk import DAG, chain, task
 from pipeline_kit.alerts import success_notifier
 from pipeline_kit.defaults import default_task_args
-from pipeline_kit.glue import read_job_report
+from pipeline_kit.glue import GlueJobRunOperator, read_job_report
 
 PIPELINE = "csv_lake"
 CONFIG = "var.json.csv_lake"
@@ -106,7 +105,7 @@ with DAG(
 
     crawl_raw = GlueCrawlerRunOperator(task_id="crawl_raw", crawler_name=RAW_CRAWLER, poll_interval=5)
 
-    convert_to_parquet = GlueJobOperator(
+    convert_to_parquet = GlueJobRunOperator(
         task_id="convert_to_parquet",
         job_name=CONVERT_JOB,
         script_args={

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from airflow.providers.amazon.aws.operators.glue import GlueJobOperator
 from airflow.providers.amazon.aws.operators.glue_crawler import GlueCrawlerRunOperator
 from airflow.providers.amazon.aws.operators.lambda_function import LambdaInvokeFunctionOperator
 from airflow.providers.amazon.aws.operators.redshift_data import RedshiftDataOperator
@@ -20,7 +19,7 @@ from airflow.providers.amazon.aws.transfers.s3_to_redshift import S3ToRedshiftOp
 from airflow.sdk import DAG, Param, chain, task
 from pipeline_kit.alerts import success_notifier
 from pipeline_kit.defaults import default_task_args
-from pipeline_kit.glue import read_job_report
+from pipeline_kit.glue import GlueJobRunOperator, read_job_report
 from pipeline_kit.paths import sql_dir
 
 PIPELINE = "toll_plaza"
@@ -130,7 +129,7 @@ with DAG(
 
     crawl_landing = GlueCrawlerRunOperator(task_id="crawl_landing", crawler_name=LANDING_CRAWLER, poll_interval=5)
 
-    transform_transactions = GlueJobOperator(
+    transform_transactions = GlueJobRunOperator(
         task_id="transform_transactions",
         job_name=TRANSFORM_JOB,
         script_args={

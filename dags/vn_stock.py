@@ -22,7 +22,6 @@ import json
 import logging
 
 import pendulum
-from airflow.providers.amazon.aws.operators.glue import GlueJobOperator
 from airflow.providers.amazon.aws.operators.lambda_function import LambdaInvokeFunctionOperator
 from airflow.providers.amazon.aws.operators.rds import RdsStartDbOperator, RdsStopDbOperator
 from airflow.providers.common.sql.operators.sql import (
@@ -34,7 +33,7 @@ from airflow.sdk import DAG, Param, TriggerRule, chain, task
 from airflow.timetables.trigger import CronTriggerTimetable
 from pipeline_kit.alerts import success_notifier
 from pipeline_kit.defaults import default_task_args
-from pipeline_kit.glue import read_job_report
+from pipeline_kit.glue import GlueJobRunOperator, read_job_report
 from pipeline_kit.paths import sql_dir
 
 PIPELINE = "vn_stock"
@@ -172,7 +171,7 @@ with DAG(
     route = route_by_trading(scrape_result)
     no_trading = report_no_trading(scrape_result)
 
-    clean_prices = GlueJobOperator(
+    clean_prices = GlueJobRunOperator(
         task_id="clean_prices",
         job_name=CLEAN_JOB,
         script_args={

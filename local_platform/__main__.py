@@ -1,8 +1,11 @@
 """Command line of the local platform.
 
-    python -m local_platform up        start PostgreSQL and local AWS, provision, prepare Airflow
+    python -m local_platform up        start PostgreSQL and local AWS, deploy the stacks, prepare Airflow
     python -m local_platform demo      up, then run every pipeline end to end and print a summary
-    python -m local_platform ui        up, then start the Airflow UI (airflow standalone) on 127.0.0.1
+    python -m local_platform ui        up, then start the Airflow UI on 127.0.0.1
+
+up, demo and ui take --secrets-backend: Airflow then reads its connections and variables from the local
+Secrets Manager through the secrets backend the MWAA environment uses (local_platform/secrets_backend.py).
     python -m local_platform status    what is running
     python -m local_platform down      stop everything this platform started
 """
@@ -11,10 +14,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import sys
 
 from local_platform.platform import NAMESPACE, LocalPlatform, PlatformError
+from local_platform.settings import variables
 
 DEMO_PIPELINES = ("retail_analytics", "csv_lake", "toll_plaza", "vn_stock")
 
@@ -22,13 +25,8 @@ DEMO_PIPELINES = ("retail_analytics", "csv_lake", "toll_plaza", "vn_stock")
 def _demo_context(platform: LocalPlatform, env: dict[str, str]):
     from local_platform.demo import DemoContext
 
-    variables = {}
-    for key, value in env.items():
-        if key.startswith("AIRFLOW_VAR_"):
-            name = key.removeprefix("AIRFLOW_VAR_").lower()
-            variables[name] = json.loads(value) if value.startswith("{") else value
     return DemoContext(endpoint=platform.aws_endpoint, postgres_dsn=platform.postgres_dsn(),
-                       databases=platform.databases(), env=env, variables=variables, namespace=NAMESPACE,
+                       databases=platform.databases(), env=env, variables=variables(), namespace=NAMESPACE,
                        state_dir=platform.state_dir)
 
 
@@ -52,11 +50,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m local_platform", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("up")
+    secrets_help = "connections and variables from the local Secrets Manager, as on MWAA (default: env variables)"
+    sub.add_parser("up").add_argument("--secrets-backend", action="store_true", help=secrets_help)
     sub.add_parser("down")
     sub.add_parser("status")
-    sub.add_parser("ui")
+    sub.add_parser("ui").add_argument("--secrets-backend", action="store_true", help=secrets_help)
     demo_parser = sub.add_parser("demo")
+    demo_parser.add_argument("--secrets-backend", action="store_true", help=secrets_help)
     demo_parser.add_argument("pipelines", nargs="*", help=f"default: all of {', '.join(DEMO_PIPELINES)}")
     args = parser.parse_args(argv)
     if args.command == "demo":
@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"unknown pipeline(s) {', '.join(unknown)}; choose from {', '.join(DEMO_PIPELINES)}")
         args.pipelines = args.pipelines or list(DEMO_PIPELINES)
 
-    platform = LocalPlatform()
+    platform = LocalPlatform(secrets_backend=getattr(args, "secrets_backend", False) or None)
     try:
         if args.command == "up":
             platform.up()

@@ -11,7 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from local_platform import processes
+from deploy.stacks import session_for
+from local_platform import processes, secrets_backend
 from local_platform.postgres import EmbeddedPostgres, create_database, named_server_dsn, wait_until_accepting
 from local_platform.provision import provision
 from local_platform.settings import PROJECT_ROOT, PlatformEndpoints, airflow_env, local_databases
@@ -24,7 +25,13 @@ class PlatformError(RuntimeError):
 
 
 class LocalPlatform:
-    def __init__(self, state_dir: Path | None = None):
+    """``secrets_backend``: connections and variables come from the local Secrets Manager as on MWAA
+    (``local_platform.secrets_backend``) instead of environment variables; default: ``LOCAL_SECRETS_BACKEND=1``."""
+
+    def __init__(self, state_dir: Path | None = None, secrets_backend: bool | None = None):
+        if secrets_backend is None:
+            secrets_backend = os.environ.get("LOCAL_SECRETS_BACKEND", "") in ("1", "true", "yes")
+        self.secrets_backend = secrets_backend
         self.state_dir = Path(state_dir or os.environ.get("LOCAL_STATE_DIR", PROJECT_ROOT / ".local")).resolve()
         self.aws_port = int(os.environ.get("LOCAL_AWS_PORT", "4566"))
         self.postgres_port = int(os.environ.get("LOCAL_POSTGRES_PORT", "55432"))
@@ -71,8 +78,12 @@ class LocalPlatform:
         processes.wait_for_port(self.aws_port, self.aws_pid, log, "local AWS server")
 
     # Airflow ----------------------------------------------------------------------------------
+    def endpoints(self, postgres_dsn: str) -> PlatformEndpoints:
+        return PlatformEndpoints(self.aws_endpoint, postgres_dsn, self.databases())
+
     def airflow_environment(self, postgres_dsn: str) -> dict[str, str]:
-        endpoints = PlatformEndpoints(self.aws_endpoint, postgres_dsn, self.databases())
+        endpoints = self.endpoints(postgres_dsn)
+        settings = secrets_backend.airflow_env(endpoints) if self.secrets_backend else airflow_env(endpoints)
         return {
             "AIRFLOW_HOME": str(self.state_dir / "airflow"),
             "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
@@ -87,7 +98,7 @@ class LocalPlatform:
             "AWS_ACCESS_KEY_ID": "testing",
             "AWS_SECRET_ACCESS_KEY": "testing",
             "AWS_DEFAULT_REGION": "us-east-1",
-            **airflow_env(endpoints),
+            **settings,
         }
 
     def write_env_file(self, env: dict[str, str]) -> Path:
@@ -130,6 +141,8 @@ class LocalPlatform:
             create_database(dsn, database)
         self.start_aws(dsn)
         provision(self.aws_endpoint)
+        if self.secrets_backend:
+            secrets_backend.publish_connections(self.endpoints(dsn), session_for(self.aws_endpoint))
         env = self.airflow_environment(dsn)
         self.write_env_file(env)
         self.migrate_airflow_db(env)

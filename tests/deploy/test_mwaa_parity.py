@@ -122,12 +122,11 @@ def test_a_missing_sql_file_fails_rendering(mwaa_python, mwaa_layout, tmp_path):
 
 
 @pytest.mark.dag_run
-def test_retail_runs_end_to_end_on_mwaa_python_and_layout(mwaa_python, mwaa_layout, local_aws, airflow_settings):
+def test_retail_runs_end_to_end_on_mwaa_python_and_layout(mwaa_python, mwaa_layout, local_aws, stacks,
+                                                          airflow_settings):
     """What only running shows: SqlToS3Operator needs pandas on MWAA's image."""
-    from local_platform.provision import provision
     from local_platform.seed import upload_retail_seed
 
-    provision(["retail_analytics"], local_aws.endpoint)
     config = variables()["retail_analytics"]
     upload_retail_seed(local_aws.client("s3"), config["raw_bucket"], "2022-09-06")
     env = {key: value for key, value in os.environ.items() if key.startswith(("AIRFLOW_CONN_", "AIRFLOW_VAR_"))}

@@ -16,20 +16,15 @@ pytestmark = [pytest.mark.dag_run]
 
 FIXTURES = Path(__file__).resolve().parents[1] / "platform" / "fixtures" / "glue"
 GLUE_IO = Path(__file__).resolve().parents[2] / "include" / "glue" / "glue_io.py"
-ROLE = "arn:aws:iam::123456789012:role/glue-operator-test"
+ROLE = "arn:aws:iam::123456789012:role/glue-operator-test"  # Glue records it; the local runner needs no role
 
 
 @pytest.fixture
-def job_bucket(local_aws, airflow_settings):
-    import boto3
-
-    from local_platform.provision import Provisioner
-    from local_platform.settings import variables
-
+def job_bucket(local_aws, stacks, airflow_settings):
+    """A bucket holding the fixture scripts and glue_io.py; the stacks give the alerts topic and its inbox."""
     bucket = f"glue-op-{uuid.uuid4().hex[:8]}"
-    Provisioner(boto3.session.Session(region_name="us-east-1"), local_aws.endpoint, local=True).apply(
-        {"roles": [ROLE], "buckets": [bucket], "topics": [variables()["alerts_topic_arn"]]})
     s3 = local_aws.client("s3")
+    s3.create_bucket(Bucket=bucket)
     for script in ("data_error.py", "fails.py"):
         s3.upload_file(str(FIXTURES / script), bucket, f"scripts/{script}")
     s3.upload_file(str(GLUE_IO), bucket, "scripts/glue_io.py")
