@@ -2,7 +2,9 @@
 
     python -m deploy.push --environment NAME [--package dist/mwaa] [--endpoint-url URL]
 
-1. The environment's source bucket comes from the environment itself (``SourceBucketArn``).
+1. The environment's source bucket comes from the environment itself (``SourceBucketArn``); before the first
+   release, when the environment does not exist yet, from the shared stack (``AirflowSourceBucket``): the
+   package is uploaded, and ``python -m deploy.stacks mwaa`` then creates the environment on it.
 2. ``dags/`` is synced to the bucket's ``dags/`` prefix: changed files uploaded, removed files deleted
    (MWAA picks DAG changes up without an update).
 3. ``plugins.zip`` and ``requirements.txt`` are uploaded; the bucket is versioned (MWAA requires it), so
@@ -86,10 +88,21 @@ def wait_until_available(mwaa, name: str, timeout_s: float, poll_s: float) -> di
 def deploy(session: boto3.session.Session, environment: str, built: Package, endpoint_url: str | None = None,
            timeout_s: float = 3600, poll_s: float = 30) -> dict:
     """The whole deploy (see the module docstring); returns what was done."""
-    mwaa = session.client("mwaa", endpoint_url=endpoint_url)
+    from botocore.config import Config
+
+    # The local endpoint answers MWAA on its own address, not on botocore's "api." host prefix.
+    mwaa = session.client("mwaa", endpoint_url=endpoint_url, config=Config(inject_host_prefix=not endpoint_url))
     s3 = session.client("s3", endpoint_url=endpoint_url)
-    current = wait_until_available(mwaa, environment, timeout_s, poll_s)
-    bucket = current["SourceBucketArn"].rsplit(":", 1)[-1]
+    try:
+        current = wait_until_available(mwaa, environment, timeout_s, poll_s)
+    except mwaa.exceptions.ResourceNotFoundException:
+        current = None
+    if current is None:
+        from deploy.stacks import stack_outputs
+
+        bucket = stack_outputs("shared", endpoint_url=endpoint_url, region=session.region_name)["AirflowSourceBucket"]
+    else:
+        bucket = current["SourceBucketArn"].rsplit(":", 1)[-1]
     synced = sync_dags(s3, bucket, built.dags)
     wanted = {
         "DagS3Path": DAGS_PREFIX,
@@ -98,12 +111,14 @@ def deploy(session: boto3.session.Session, environment: str, built: Package, end
         "RequirementsS3Path": REQUIREMENTS_KEY,
         "RequirementsS3ObjectVersion": put_versioned(s3, bucket, REQUIREMENTS_KEY, built.requirements),
     }
+    if current is None:
+        return {"bucket": bucket, **synced, "environment_updated": [], "environment_missing": True}
     changed = {key: value for key, value in wanted.items() if current.get(key) != value}
     if changed:
         mwaa.update_environment(Name=environment, **wanted)
         time.sleep(min(poll_s, 1.0))  # the update is accepted before its status reads UPDATING
         wait_until_available(mwaa, environment, timeout_s, poll_s)
-    return {"bucket": bucket, **synced, "environment_updated": sorted(changed)}
+    return {"bucket": bucket, **synced, "environment_updated": sorted(changed), "environment_missing": False}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -118,9 +133,14 @@ def main(argv: list[str] | None = None) -> int:
     built = Package(args.package, args.package.with_suffix(".zip"))
     result = deploy(session, args.environment, built, args.endpoint_url,
                     poll_s=1 if args.endpoint_url else 30)
+    if result["environment_missing"]:
+        outcome = "does not exist yet: create it on this package with `python -m deploy.stacks mwaa`"
+    elif result["environment_updated"]:
+        outcome = f"updated ({', '.join(result['environment_updated'])})"
+    else:
+        outcome = "unchanged (DAG changes are picked up without an update)"
     print(f"s3://{result['bucket']}: {len(result['uploaded'])} DAG files uploaded, {len(result['deleted'])} deleted; "
-          f"environment {args.environment}: " + (f"updated ({', '.join(result['environment_updated'])})"
-                                                  if result["environment_updated"] else "unchanged"))
+          f"environment {args.environment} {outcome}")
     return 0
 
 

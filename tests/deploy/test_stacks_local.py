@@ -118,7 +118,8 @@ def test_the_mwaa_stack_runs_the_package_with_the_secrets_backend_in_the_private
     assert environment["PluginsS3ObjectVersion"] == s3.head_object(Bucket=dag_package, Key="plugins.zip")["VersionId"]
     assert environment["AirflowConfigurationOptions"]["secrets.backend"].endswith(".SecretsManagerBackend")
     assert json.loads(environment["AirflowConfigurationOptions"]["secrets.backend_kwargs"]) == {
-        "connections_prefix": "airflow/connections", "variables_prefix": "airflow/variables"}
+        "connections_prefix": "airflow/connections", "variables_prefix": "airflow/variables",
+        "connections_lookup_pattern": "^(?!aws_default$).*$"}
     assert environment["NetworkConfiguration"]["SubnetIds"] == stacks["shared"]["PrivateSubnetIds"].split(",")[:2]
     iam = local_aws.client("iam")
     role = environment["ExecutionRoleArn"].rsplit("/", 1)[-1]
