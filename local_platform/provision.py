@@ -3,7 +3,9 @@ local endpoint (the same templates as on AWS, with ``NameSuffix=local`` and the 
 local-only addition: an SQS queue ``<topic>-inbox`` subscribed to the alerts topic, so that tests and the demo
 can read the alerts back. Idempotent.
 
-    python -m local_platform.provision --endpoint-url URL [stack ...]
+    python -m local_platform.provision --endpoint-url URL [--wait SECONDS] [stack ...]
+
+(``--wait``: first wait that long for the endpoint to answer, as a container started beside it must.)
 """
 
 from __future__ import annotations
@@ -39,11 +41,30 @@ def subscribe_inbox(endpoint_url: str, topic_arn: str) -> str:
     return queue_url
 
 
+def wait_for_endpoint(endpoint_url: str, timeout_s: float) -> None:
+    import time
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            urllib.request.urlopen(f"{endpoint_url}/moto-api/", timeout=2).close()
+            return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            if time.monotonic() > deadline:
+                raise SystemExit(f"{endpoint_url} did not answer within {timeout_s:.0f}s") from None
+            time.sleep(0.5)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("stacks", nargs="*", help=f"of {', '.join(STACKS)} (default: shared and every pipeline)")
     parser.add_argument("--endpoint-url", required=True, help="the local platform's AWS endpoint")
+    parser.add_argument("--wait", type=float, default=0, help="seconds to wait for the endpoint to answer")
     args = parser.parse_args(argv)
+    if args.wait:
+        wait_for_endpoint(args.endpoint_url, args.wait)
     provision(args.endpoint_url, args.stacks or DEFAULT_STACKS, log=print)
     return 0
 

@@ -62,3 +62,14 @@ def test_astro_build_files_exist_on_runtime_3_3():
     assert yaml.safe_load((PROJECT_ROOT / ".astro" / "config.yaml").read_text())["project"]["name"]
     for folder in ("dags", "include", "plugins"):
         assert (PROJECT_ROOT / folder).is_dir()
+
+
+def test_the_astro_override_adds_exactly_compose_s_own_aws_server_and_database_init():
+    compose = yaml.safe_load((PROJECT_ROOT / "docker-compose.yaml").read_text())["services"]
+    override = yaml.safe_load((PROJECT_ROOT / "docker-compose.override.yml").read_text())["services"]
+
+    assert set(override) == {"aws", "postgres"}
+    assert override["aws"] == compose["aws"], "docker compose merges the override too: keep them equal"
+    assert override["postgres"] == {"volumes": compose["postgres"]["volumes"]}
+    assert "postgres-init.sql:/docker-entrypoint-initdb.d/" in override["postgres"]["volumes"][0]
+    assert override["aws"]["depends_on"]["postgres"]["condition"] == "service_started"  # Astro's has no healthcheck
