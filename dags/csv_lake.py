@@ -88,7 +88,9 @@ with DAG(
     schedule="@daily",
     start_date=datetime(2023, 5, 1),  # the original delivery was May 2023; backfills may reach back to it
     catchup=False,
-    max_active_runs=1,
+    # Each run owns its day's partition: a run waiting for its files must not hold up a manual run or a rerun
+    # of another day. Two runs crawling at once: the second crawl fails (already running) and is retried.
+    max_active_runs=3,
     default_args=default_task_args(PIPELINE),
     tags=["csv_lake", "s3", "glue"],
     doc_md=__doc__,

@@ -2,8 +2,13 @@
 
 A Lambda generates the day's batch as strict JSON lines under ``landing/toll/dt=<date>/``; a crawler
 catalogues the landing prefix; a Glue job types, deduplicates and quarantines the day's records and stages
-them; the staged rows are upserted into ``toll_table`` through the Redshift Data API; the daily revenue
-aggregate is refreshed and the loaded rows are checked against the job's report.
+them; the staged rows are copied into the day's staging table and, in one Redshift transaction, replace the
+day's slice of ``toll_deliveries``; ``toll_table`` (each transaction as the landing day that delivered it first)
+and the daily revenue aggregate are rebuilt for what changed, and checked against the job's report.
+
+A transaction delivered again on another day (a booth re-sending a batch, the original generator's reused ids)
+stays with the day that delivered it first, whatever the order of runs, reruns and backfills; a run says how
+many of its transactions earlier days own and how many it owns that later days delivered again.
 """
 
 from __future__ import annotations
@@ -20,16 +25,17 @@ from airflow.sdk import DAG, Param, chain, task
 from pipeline_kit.alerts import success_notifier
 from pipeline_kit.defaults import default_task_args
 from pipeline_kit.glue import GlueJobRunOperator, read_job_report
-from pipeline_kit.paths import sql_dir
+from pipeline_kit.paths import sql_dir, sql_statements
 
 PIPELINE = "toll_plaza"
 CONFIG = "var.json.toll_plaza"
 RUN_DATE = "{{ (logical_date or dag_run.run_after) | ds }}"
+DAY_STAGE_TABLE = "toll_stage_{{ (logical_date or dag_run.run_after) | ds_nodash }}"
 LANDING_PREFIX = "landing/toll"
 STAGING_KEY = f"staging/toll/dt={RUN_DATE}/"
 STAGING_URI = f"s3://{{{{ {CONFIG}.staging_bucket }}}}/{STAGING_KEY}"
 REPORT_KEY = f"reports/toll/dt={RUN_DATE}/report.json"
-# Column order of the staged CSV files and of public.toll_table.
+# Column order of the staged CSV files, as the COPY lists them.
 TOLL_COLUMNS = ["transaction_id", "transaction_date", "toll_booth", "vehicle_make", "vehicle_category",
                 "transaction_amount", "landing_date"]
 # Redshift Serverless through the Data API, as the caller's IAM identity (no database password anywhere).
@@ -68,7 +74,8 @@ def check_generator_payload(payload: str) -> dict:
 
 @task(on_success_callback=[success_notifier(PIPELINE)])
 def verify_loaded_rows(check_results: list, report: dict) -> dict:
-    """Fail the run when the loaded rows break a rule or disagree with what the Glue job staged."""
+    """Fail the run when the day's rows break a rule or disagree with what the Glue job staged; report how the
+    day's transactions are shared with other days."""
     from airflow.sdk.exceptions import AirflowFailException
 
     result = check_results[0]
@@ -76,21 +83,25 @@ def verify_loaded_rows(check_results: list, report: dict) -> dict:
     values = [next(iter(field.values())) if not field.get("isNull") else None for field in result["Records"][0]]
     facts = {name: int(value or 0) for name, value in zip(names, values, strict=True)}
     problems = []
-    if facts["null_keys"]:
-        problems.append(f"{facts['null_keys']} rows without transaction_id")
+    if facts["delivered"] != report["staged"]:
+        problems.append(f"the day's slice holds {facts['delivered']} transactions, but the job staged {report['staged']}")
+    if facts["missing_from_table"]:
+        problems.append(f"{facts['missing_from_table']} delivered transactions are missing from toll_table")
+    if facts["rows_for_date"] != facts["owned"]:
+        problems.append(f"{facts['rows_for_date']} rows in toll_table for the date, but the day owns {facts['owned']} "
+                        "of its deliveries")
     if facts["non_positive_amounts"]:
         problems.append(f"{facts['non_positive_amounts']} rows with an amount not above zero")
     if facts["duplicate_keys"]:
         problems.append(f"{facts['duplicate_keys']} duplicate transaction ids")
-    if facts["rows_for_date"] != report["staged"]:
-        problems.append(f"{facts['rows_for_date']} rows loaded for the date, but the job staged {report['staged']}")
     if facts["aggregated_for_date"] != facts["transactions_on_date"]:
         problems.append(f"daily aggregate counts {facts['aggregated_for_date']} transactions, "
                         f"the table has {facts['transactions_on_date']}")
     if problems:
         raise AirflowFailException("toll_table checks failed: " + "; ".join(problems))
     return {**{key: report[key] for key in ("read", "staged", "quarantined", "duplicates")},
-            "loaded_for_date": facts["rows_for_date"], "quarantine_reasons": report.get("quarantine_reasons", {})}
+            **{key: facts[key] for key in ("owned", "owned_by_earlier_days", "also_delivered_later")},
+            "quarantine_reasons": report.get("quarantine_reasons", {})}
 
 
 with DAG(
@@ -146,28 +157,28 @@ with DAG(
 
     create_tables = RedshiftDataOperator(
         task_id="create_tables",
-        sql=["toll_plaza/create_toll_table.sql", "toll_plaza/create_daily_booth_revenue.sql"],
+        sql=["toll_plaza/create_toll_table.sql", "toll_plaza/create_toll_deliveries.sql",
+             "toll_plaza/create_daily_booth_revenue.sql", "toll_plaza/create_day_stage.sql"],
         poll_interval=2,
         **REDSHIFT,
     )
 
-    load_toll_table = S3ToRedshiftOperator(
-        task_id="load_toll_table",
+    stage_deliveries = S3ToRedshiftOperator(
+        task_id="stage_deliveries",
         schema="public",
-        table="toll_table",
+        table=DAY_STAGE_TABLE,
         s3_bucket=f"{{{{ {CONFIG}.staging_bucket }}}}",
         s3_key=STAGING_KEY,
         column_list=TOLL_COLUMNS,
         copy_options=["CSV", "IGNOREHEADER 1", "DATEFORMAT 'YYYY-MM-DD'"],
-        method="UPSERT",
-        upsert_keys=["transaction_id"],
+        method="REPLACE",
         redshift_conn_id="aws_default",
         redshift_data_api_kwargs={**REDSHIFT, "poll_interval": 2},
     )
 
-    refresh_daily_revenue = RedshiftDataOperator(
-        task_id="refresh_daily_revenue",
-        sql=["toll_plaza/delete_daily_booth_revenue.sql", "toll_plaza/insert_daily_booth_revenue.sql"],
+    apply_deliveries = RedshiftDataOperator(
+        task_id="apply_deliveries",
+        sql=sql_statements("toll_plaza/apply_deliveries.sql"),
         poll_interval=2,
         **REDSHIFT,
     )
@@ -186,6 +197,6 @@ with DAG(
         generate_transactions, landed, wait_for_landing,
         # catalogue, transform, stage
         crawl_landing, transform_transactions, job_report,
-        # load, aggregate, check
-        create_tables, load_toll_table, refresh_daily_revenue, check_loaded_rows, verified,
+        # stage the day's deliveries, apply them (slice, owners, aggregate) in one transaction, check
+        create_tables, stage_deliveries, apply_deliveries, check_loaded_rows, verified,
     )

@@ -27,3 +27,12 @@ def include_dir() -> Path:
 
 def sql_dir() -> str:
     return str(include_dir() / "sql")
+
+
+def sql_statements(relative_path: str) -> list[str]:
+    """The statements of ``include/sql/<relative_path>``, one string each (still Jinja templates), for operators
+    that run a list of statements as one batch (the Redshift Data API's BatchExecuteStatement: one transaction)."""
+    import sqlparse
+
+    text = (include_dir() / "sql" / relative_path).read_text()
+    return [statement.strip().rstrip(";") for statement in sqlparse.split(text) if statement.strip()]

@@ -87,7 +87,8 @@ def test_a_generated_day_is_loaded_once_per_transaction_and_aggregated(platform,
     assert sum(row[2] for row in aggregate) == 300
 
     assert result.xcom("verify_loaded_rows") == {"read": 320, "staged": 300, "quarantined": 0, "duplicates": 20,
-                                                 "loaded_for_date": 300, "quarantine_reasons": {}}
+                                                 "owned": 300, "owned_by_earlier_days": 0, "also_delivered_later": 0,
+                                                 "quarantine_reasons": {}}
     table = platform.client("glue").get_table(DatabaseName="toll_plaza_raw", Name="toll")["Table"]
     columns = {column["Name"]: column["Type"] for column in table["StorageDescriptor"]["Columns"]}
     assert (columns["transaction_id"], columns["transaction_amount"]) == ("bigint", "double")
@@ -177,7 +178,42 @@ def test_rows_for_the_date_that_the_job_did_not_stage_fail_the_checks_and_alert(
 
     assert result.state == "failed"
     assert result.task_states["verify_loaded_rows"] == "failed"
-    assert result.task_states["load_toll_table"] == "success"
+    assert result.task_states["apply_deliveries"] == "success"
     alerts = drain_alerts(platform)
     assert [(a["event"], a["task_id"]) for a in alerts] == [("failure", "verify_loaded_rows")]
-    assert "21 rows loaded for the date, but the job staged 20" in alerts[0]["error"]
+    assert "21 rows in toll_table for the date, but the day owns 20 of its deliveries" in alerts[0]["error"]
+
+
+def test_a_transaction_delivered_on_two_days_stays_with_the_first_whatever_the_order_of_runs(platform, redshift):
+    """The original generator's file delivered again a day later (a booth re-sending a batch): the earlier day
+    owns those transactions, both days say so, and the tables end the same whichever day runs first."""
+    first_day, second_day = date(2026, 3, 20), date(2026, 3, 21)
+    legacy = SEED_FILE.read_text()
+    legacy_ids = {int(line.split("'transaction_id': ")[1].split(",")[0]) for line in legacy.splitlines() if line}
+    for day in (first_day, second_day):
+        platform.client("s3").put_object(Bucket=LANDING, Key=f"landing/toll/dt={day}/legacy-resent.json",
+                                         Body=legacy.encode())
+    tables = ("public.toll_table", "public.toll_deliveries", "public.toll_daily_booth_revenue")
+
+    def run_in_order(days):
+        for table in tables:  # a clean slate: the whole tables are compared
+            redshift(f"DELETE FROM {table} RETURNING 1")
+        summaries = {}
+        for day in days:
+            result = run_day(day, records=30, seed=day.day)
+            assert_succeeded(result, platform)
+            summaries[day] = result.xcom("verify_loaded_rows")
+        state = [redshift(f"SELECT * FROM {table} ORDER BY 1, 2, 3") for table in tables]
+        return summaries, state
+
+    later_first, state_later_first = run_in_order([second_day, first_day])
+    in_order, state_in_order = run_in_order([first_day, second_day])
+
+    assert state_later_first == state_in_order
+    owners = dict(redshift("SELECT landing_date, COUNT(*) FROM public.toll_table WHERE transaction_id IN %s "
+                           "GROUP BY 1", (tuple(legacy_ids),)))
+    assert owners == {first_day: len(legacy_ids)}
+    assert in_order[second_day]["owned_by_earlier_days"] == len(legacy_ids)
+    assert in_order[second_day]["owned"] == 30
+    assert later_first[first_day]["also_delivered_later"] == len(legacy_ids)
+    assert later_first[first_day]["owned"] == 30 + len(legacy_ids)
