@@ -4,7 +4,7 @@ platform, by the same code path.
     python -m deploy.stacks [--endpoint-url URL] [--suffix SUFFIX] [--alerts-email ADDRESS] [stack ...]
 
 Stacks, in the order they are deployed: ``shared`` (network, artifacts and MWAA source buckets, ECR repository,
-alerts topic), the pipelines ``retail_analytics``, ``csv_lake``, ``toll_plaza``, ``vn_stock``, then ``mwaa``
+alerts topic, MWAA execution role), one per pipeline of ``pipelines.yaml``, then ``mwaa``
 (only when named: it needs the DAG package in the source bucket first). Without stack names: shared and the
 pipelines. Each stack is created, or updated when it exists, and waited for; running it twice changes nothing.
 
@@ -37,6 +37,8 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from deploy.pipelines import names, pipelines
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = PROJECT_ROOT / "deploy" / "cloudformation"
 GLUE_DIR = PROJECT_ROOT / "include" / "glue"
@@ -64,16 +66,13 @@ class StackSpec:
 
 STACKS = {spec.key: spec for spec in (
     StackSpec("shared", "etl-shared", "shared.yaml"),
-    StackSpec("retail_analytics", "retail-analytics", "retail_analytics.yaml"),
-    StackSpec("csv_lake", "csv-lake", "csv_lake.yaml"),
-    StackSpec("toll_plaza", "toll-plaza", "toll_plaza.yaml"),
-    StackSpec("vn_stock", "vn-stock", "vn_stock.yaml"),
+    *(StackSpec(pipeline.name, pipeline.stack_name, pipeline.template) for pipeline in pipelines()),
     StackSpec("mwaa", "etl-mwaa", "mwaa.yaml"),
 )}
-PIPELINES = ("retail_analytics", "csv_lake", "toll_plaza", "vn_stock")
+PIPELINES = names()
 DEFAULT_STACKS = ("shared", *PIPELINES)
 # Airflow connection id -> the pipeline stack whose Aurora cluster it reaches.
-AURORA_CONNECTIONS = {"retail_postgres": "retail_analytics", "aurora_vn_stock": "vn_stock"}
+AURORA_CONNECTIONS = {p.aurora_connection: p.name for p in pipelines() if p.aurora_connection}
 SCRAPER_REPOSITORY = "vn_stock_scraper"
 
 

@@ -16,10 +16,11 @@ import argparse
 import importlib
 import sys
 
+from deploy.pipelines import names
 from local_platform.platform import NAMESPACE, LocalPlatform, PlatformError
 from local_platform.settings import variables
 
-DEMO_PIPELINES = ("retail_analytics", "csv_lake", "toll_plaza", "vn_stock")
+DEMO_PIPELINES = names()
 
 
 def _demo_context(platform: LocalPlatform, env: dict[str, str]):

@@ -4,22 +4,24 @@ connections and variables from Secrets Manager."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 from cfnlint.api import lint_file
 from cfnlint.decode import decode
 
+from deploy.pipelines import pipelines
 from deploy.stacks import PIPELINES, STACKS, TEMPLATES
 
 TEMPLATE_FILES = sorted(TEMPLATES.glob("*.yaml"))
 # (template, resource, statement Sid) -> why Resource "*" (or NotResource) is needed there.
 BROAD_RESOURCE_ALLOWED = {
-    ("mwaa.yaml", "ExecutionRole", "CheckAccountPublicAccessBlock"):
+    ("shared.yaml", "MwaaExecutionRole", "CheckAccountPublicAccessBlock"):
         "s3:GetAccountPublicAccessBlock is an account setting without a resource ARN",
-    ("mwaa.yaml", "ExecutionRole", "ListLogGroupsAndPutMetrics"):
+    ("shared.yaml", "MwaaExecutionRole", "ListLogGroupsAndPutMetrics"):
         "logs:DescribeLogGroups lists; cloudwatch:PutMetricData has no resource-level permissions",
-    ("mwaa.yaml", "ExecutionRole", "DecryptTheCeleryQueue"):
+    ("shared.yaml", "MwaaExecutionRole", "DecryptTheCeleryQueue"):
         "the Celery queue's AWS-owned KMS key is outside the account; limited to use through SQS",
     ("toll_plaza.yaml", "DagPolicy", "FollowOwnStatements"):
         "Data API statement actions take a statement id; the condition limits them to the caller's statements",
@@ -131,9 +133,10 @@ def test_mwaa_reads_connections_and_variables_from_secrets_manager_and_only_thos
     options = template["Resources"]["Environment"]["Properties"]["AirflowConfigurationOptions"]
     assert options["secrets.backend"] == \
         "airflow.providers.amazon.aws.secrets.secrets_manager.SecretsManagerBackend"
-    assert options["secrets.backend_kwargs"] == \
-        '{"connections_prefix": "airflow/connections", "variables_prefix": "airflow/variables"}'
-    secret_statements = [statement for logical_id, statement in policy_statements(TEMPLATES / "mwaa.yaml")
+    assert json.loads(options["secrets.backend_kwargs"]) == {
+        "connections_prefix": "airflow/connections", "variables_prefix": "airflow/variables",
+        "connections_lookup_pattern": "^(?!aws_default$).*$"}  # aws_default stays the execution role's
+    secret_statements = [statement for logical_id, statement in policy_statements(TEMPLATES / "shared.yaml")
                          if any(action.startswith("secretsmanager:") for action in as_list(statement["Action"]))]
     [statement] = secret_statements
     assert sorted(as_list(statement["Action"])) == ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"]
@@ -143,7 +146,7 @@ def test_mwaa_reads_connections_and_variables_from_secrets_manager_and_only_thos
 
 
 def test_databases_are_private_and_take_credentials_from_secrets_manager():
-    for pipeline in ("retail_analytics", "vn_stock"):
+    for pipeline in [p.name for p in pipelines() if p.aurora_connection]:
         resources = load(TEMPLATES / f"{pipeline}.yaml")["Resources"]
         cluster = resources["AuroraCluster"]["Properties"]
         assert cluster["Engine"] == "aurora-postgresql" and cluster["StorageEncrypted"] is True

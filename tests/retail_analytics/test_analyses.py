@@ -17,7 +17,7 @@ from pipeline_kit.calendar_dim import calendar_rows, refresh_dim_dates
 from pipeline_kit.paths import sql_dir
 
 from local_platform.seed import SEED_DATA_DIR
-from tests.retail.conftest import query
+from tests.retail_analytics.conftest import query
 
 SEED = SEED_DATA_DIR / "retail"
 SQL = Path(sql_dir()) / "retail_analytics"

@@ -11,7 +11,7 @@ import pytest
 from local_platform.seed import SEED_DATA_DIR, upload_retail_seed
 from tests.helpers.airflow_runs import run_dag
 from tests.helpers.alerts import drain_alerts
-from tests.retail.conftest import query
+from tests.retail_analytics.conftest import query
 
 RAW_BUCKET = "retail-analytics-raw-local"
 EXPORT_BUCKET = "retail-analytics-exports-local"

@@ -17,7 +17,7 @@ from pipeline_kit.s3_to_postgres import (
 )
 from pipeline_kit.s3_to_postgres.records import Structure, copy_records
 
-from tests.retail.conftest import execute, query
+from tests.retail_analytics.conftest import execute, query
 
 COLUMNS = [("order_id", "integer", False), ("order_date", "date", False), ("shipped", "date"),
            ("amount", "numeric(12,2)"), ("note", "text")]

@@ -1,0 +1,47 @@
+"""The registry of pipelines (pipelines.yaml) and each pipeline's files agree: its DAG, its stack, its demo
+scenario, its settings, its tests and the README's table. Adding a pipeline is its own files plus one entry."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+
+import pytest
+
+from deploy.pipelines import PROJECT_ROOT, names, pipelines, readme_table
+from deploy.stacks import DEFAULT_STACKS, STACKS
+from local_platform.__main__ import DEMO_PIPELINES
+from local_platform.settings import connections, variables
+
+PIPELINES = pipelines()
+
+
+def test_names_are_unique_snake_case_and_everything_that_lists_pipelines_lists_these():
+    assert len(set(names())) == len(names()) and all(name.isidentifier() and name.islower() for name in names())
+    assert DEMO_PIPELINES == names()
+    assert DEFAULT_STACKS == ("shared", *names())
+    assert set(STACKS) == {"shared", "mwaa", *names()}
+    dag_files = {path.stem for path in (PROJECT_ROOT / "dags").glob("*.py")}
+    assert dag_files == set(names()), "every DAG file is a registered pipeline and the other way round"
+
+
+@pytest.mark.parametrize("pipeline", PIPELINES, ids=lambda pipeline: pipeline.name)
+def test_a_pipelines_files_exist_and_agree(pipeline):
+    name = pipeline.name
+    dag_ids = [call.keywords for call in ast.walk(ast.parse((PROJECT_ROOT / pipeline.dag_file).read_text()))
+               if isinstance(call, ast.Call) and getattr(call.func, "id", "") == "DAG"]
+    assert [keyword.value.id for keywords in dag_ids for keyword in keywords if keyword.arg == "dag_id"] == [
+        "PIPELINE"], f"{pipeline.dag_file}: DAG(dag_id=PIPELINE)"
+    assert f'PIPELINE = "{name}"' in (PROJECT_ROOT / pipeline.dag_file).read_text()
+    assert (PROJECT_ROOT / "deploy" / "cloudformation" / pipeline.template).is_file()
+    assert f"airflow/variables/{name}" in (PROJECT_ROOT / "deploy" / "cloudformation" / pipeline.template).read_text()
+    assert importlib.import_module(f"local_platform.demo.{name}").SCENARIO.dag_id == name
+    assert isinstance(variables()[name], dict), f"airflow_settings.yaml has no JSON variable {name}"
+    assert (PROJECT_ROOT / "tests" / name).is_dir() and list((PROJECT_ROOT / "tests" / name).glob("test_*.py"))
+    if pipeline.aurora_connection:
+        assert connections()[pipeline.aurora_connection]["conn_type"] == "postgres"
+
+
+def test_the_readme_table_is_the_registrys():
+    assert readme_table() in (PROJECT_ROOT / "README.md").read_text(), \
+        "regenerate the README's pipeline table: python -m deploy.pipelines"
