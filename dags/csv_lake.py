@@ -20,24 +20,24 @@ from airflow.providers.amazon.aws.sensors.glue_catalog_partition import GlueCata
 from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
 from airflow.sdk import DAG, chain, task
 from pipeline_kit.alerts import success_notifier
-from pipeline_kit.defaults import default_task_args
+from pipeline_kit.defaults import dag_defaults
 from pipeline_kit.glue import GlueJobRunOperator, read_job_report
+from pipeline_kit.settings import RUN_DATE, PipelineSettings
 
 PIPELINE = "csv_lake"
-CONFIG = "var.json.csv_lake"
+SETTINGS = PipelineSettings(PIPELINE)
 DATASET = "billing"
-RUN_DATE = "{{ (logical_date or dag_run.run_after) | ds }}"
-RAW_BUCKET = f"{{{{ {CONFIG}.raw_bucket }}}}"
-PROCESSED_BUCKET = f"{{{{ {CONFIG}.processed_bucket }}}}"
-GLUE_DATABASE = f"{{{{ {CONFIG}.glue_database }}}}"
+RAW_BUCKET = SETTINGS.raw_bucket
+PROCESSED_BUCKET = SETTINGS.processed_bucket
+GLUE_DATABASE = SETTINGS.glue_database
 PROCESSED_TABLE = DATASET
 REPORT_KEY = f"reports/{DATASET}/dt={RUN_DATE}/report.json"
 
 # The crawlers (raw billing/ prefix -> raw_billing; processed billing/ prefix -> billing) and the job are defined
 # in deploy/cloudformation/csv_lake.yaml; the DAG runs them by the names in its variable.
-RAW_CRAWLER = f"{{{{ {CONFIG}.raw_crawler }}}}"
-PROCESSED_CRAWLER = f"{{{{ {CONFIG}.processed_crawler }}}}"
-CONVERT_JOB = f"{{{{ {CONFIG}.convert_job }}}}"
+RAW_CRAWLER = SETTINGS.raw_crawler
+PROCESSED_CRAWLER = SETTINGS.processed_crawler
+CONVERT_JOB = SETTINGS.convert_job
 SUMMARY_FIELDS = ("dt", "files", "read", "written", "quarantined", "duplicates_dropped", "reject_rate")
 
 
@@ -91,7 +91,7 @@ with DAG(
     # Each run owns its day's partition: a run waiting for its files must not hold up a manual run or a rerun
     # of another day. Two runs crawling at once: the second crawl fails (already running) and is retried.
     max_active_runs=3,
-    default_args=default_task_args(PIPELINE),
+    **dag_defaults(PIPELINE),
     tags=["csv_lake", "s3", "glue"],
     doc_md=__doc__,
 ) as dag:
@@ -116,7 +116,7 @@ with DAG(
             "--output_uri": f"s3://{PROCESSED_BUCKET}/{DATASET}/",
             "--quarantine_uri": f"s3://{PROCESSED_BUCKET}/quarantine/{DATASET}/dt={RUN_DATE}/",
             "--report_uri": f"s3://{PROCESSED_BUCKET}/{REPORT_KEY}",
-            "--max_reject_rate": f"{{{{ {CONFIG}.max_reject_rate }}}}",
+            "--max_reject_rate": SETTINGS.max_reject_rate,
         },
         job_poll_interval=5,
         verbose=True,  # the script's output and errors in the task log

@@ -29,17 +29,17 @@ from airflow.providers.common.sql.operators.sql import (
 )
 from airflow.sdk import DAG, Param, TaskGroup, chain, task
 from pipeline_kit.alerts import success_notifier
-from pipeline_kit.defaults import default_task_args
+from pipeline_kit.defaults import dag_defaults
 from pipeline_kit.paths import sql_dir
 from pipeline_kit.s3_to_postgres import Column, S3ToPostgresMergeOperator, SurrogateKey
+from pipeline_kit.settings import RUN_DATE, PipelineSettings
 
 PIPELINE = "retail_analytics"
-CONFIG = "var.json.retail_analytics"
+SETTINGS = PipelineSettings(PIPELINE)
 CONN_ID = "retail_postgres"
-RUN_DATE = "{{ (logical_date or dag_run.run_after) | ds }}"
-RAW_BUCKET = f"{{{{ {CONFIG}.raw_bucket }}}}"
+RAW_BUCKET = SETTINGS.raw_bucket
 RAW_PREFIX = f"retail/dt={RUN_DATE}/"
-EXPORT_BUCKET = f"{{{{ {CONFIG}.export_bucket }}}}"
+EXPORT_BUCKET = SETTINGS.export_bucket
 
 # Source file -> staging table, its columns (CSV header names) and key.
 SOURCES = {
@@ -154,7 +154,7 @@ with DAG(
     # Each run owns its drop's slice of staging: a run waiting for its drop must not hold up a manual run or a
     # rerun of another day (backfills count apart in Airflow 3 and are as safe).
     max_active_runs=3,
-    default_args=default_task_args(PIPELINE),
+    **dag_defaults(PIPELINE),
     template_searchpath=[sql_dir()],
     params={
         "holiday_country": Param("NG", type="string", description="ISO country of the public-holiday calendar"),
@@ -185,7 +185,7 @@ with DAG(
                 postgres_conn_id=CONN_ID,
                 table=f"staging.{name}",
                 slice_column="drop_date",
-                max_reject_rate=f"{{{{ {CONFIG}.max_reject_rate }}}}",
+                max_reject_rate=SETTINGS.max_reject_rate,
                 **spec,
             )
             for name, spec in SOURCES.items()

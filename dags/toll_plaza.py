@@ -23,39 +23,39 @@ from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
 from airflow.providers.amazon.aws.transfers.s3_to_redshift import S3ToRedshiftOperator
 from airflow.sdk import DAG, Param, chain, task
 from pipeline_kit.alerts import success_notifier
-from pipeline_kit.defaults import default_task_args
+from pipeline_kit.defaults import dag_defaults
 from pipeline_kit.glue import GlueJobRunOperator, read_job_report
 from pipeline_kit.paths import sql_dir, sql_statements
+from pipeline_kit.settings import RUN_DATE, RUN_DATE_NODASH, PipelineSettings
 
 PIPELINE = "toll_plaza"
-CONFIG = "var.json.toll_plaza"
-RUN_DATE = "{{ (logical_date or dag_run.run_after) | ds }}"
-DAY_STAGE_TABLE = "toll_stage_{{ (logical_date or dag_run.run_after) | ds_nodash }}"
+SETTINGS = PipelineSettings(PIPELINE)
+DAY_STAGE_TABLE = f"toll_stage_{RUN_DATE_NODASH}"
 LANDING_PREFIX = "landing/toll"
 STAGING_KEY = f"staging/toll/dt={RUN_DATE}/"
-STAGING_URI = f"s3://{{{{ {CONFIG}.staging_bucket }}}}/{STAGING_KEY}"
+STAGING_URI = f"s3://{SETTINGS.staging_bucket}/{STAGING_KEY}"
 REPORT_KEY = f"reports/toll/dt={RUN_DATE}/report.json"
 # Column order of the staged CSV files, as the COPY lists them.
 TOLL_COLUMNS = ["transaction_id", "transaction_date", "toll_booth", "vehicle_make", "vehicle_category",
                 "transaction_amount", "landing_date"]
 # Redshift Serverless through the Data API, as the caller's IAM identity (no database password anywhere).
 REDSHIFT = {
-    "workgroup_name": f"{{{{ {CONFIG}.redshift_workgroup }}}}",
-    "database": f"{{{{ {CONFIG}.redshift_database }}}}",
+    "workgroup_name": SETTINGS.redshift_workgroup,
+    "database": SETTINGS.redshift_database,
 }
 
 GENERATOR_EVENT = (
     "{{ {"
     '"date": (logical_date or dag_run.run_after) | ds, "run_id": run_id, '
     '"records": params.records, "seed": params.seed, "duplicates": params.duplicates, '
-    f'"bucket": {CONFIG}.landing_bucket, "prefix": "{LANDING_PREFIX}"'
+    f'"bucket": {SETTINGS.expr("landing_bucket")}, "prefix": "{LANDING_PREFIX}"'
     "} | tojson }}"
 )
 
 # The crawler (landing/toll/ -> table toll; the original generator's *.json files are left to the Glue job) and
 # the job are defined in deploy/cloudformation/toll_plaza.yaml; the DAG runs them by the names in its variable.
-LANDING_CRAWLER = f"{{{{ {CONFIG}.landing_crawler }}}}"
-TRANSFORM_JOB = f"{{{{ {CONFIG}.transform_job }}}}"
+LANDING_CRAWLER = SETTINGS.landing_crawler
+TRANSFORM_JOB = SETTINGS.transform_job
 
 
 @task
@@ -111,7 +111,7 @@ with DAG(
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,
-    default_args=default_task_args(PIPELINE),
+    **dag_defaults(PIPELINE),
     template_searchpath=[sql_dir()],
     params={
         "records": Param(100, type="integer", minimum=1, description="transactions the generator writes"),
@@ -123,7 +123,7 @@ with DAG(
 ) as dag:
     generate_transactions = LambdaInvokeFunctionOperator(
         task_id="generate_transactions",
-        function_name=f"{{{{ {CONFIG}.generator_function }}}}",
+        function_name=SETTINGS.generator_function,
         payload=GENERATOR_EVENT,
         invocation_type="RequestResponse",
     )
@@ -145,15 +145,15 @@ with DAG(
         job_name=TRANSFORM_JOB,
         script_args={
             "--run_date": RUN_DATE,
-            "--landing_uri": f"s3://{{{{ {CONFIG}.landing_bucket }}}}/{LANDING_PREFIX}/dt={RUN_DATE}/",
+            "--landing_uri": f"s3://{SETTINGS.landing_bucket}/{LANDING_PREFIX}/dt={RUN_DATE}/",
             "--staging_uri": STAGING_URI,
-            "--quarantine_uri": f"s3://{{{{ {CONFIG}.staging_bucket }}}}/quarantine/toll/dt={RUN_DATE}/",
-            "--report_uri": f"s3://{{{{ {CONFIG}.staging_bucket }}}}/{REPORT_KEY}",
+            "--quarantine_uri": f"s3://{SETTINGS.staging_bucket}/quarantine/toll/dt={RUN_DATE}/",
+            "--report_uri": f"s3://{SETTINGS.staging_bucket}/{REPORT_KEY}",
             "--staging_format": "csv",
         },
         job_poll_interval=5,
     )
-    job_report = read_job_report(f"{{{{ {CONFIG}.staging_bucket }}}}", REPORT_KEY)
+    job_report = read_job_report(SETTINGS.staging_bucket, REPORT_KEY)
 
     create_tables = RedshiftDataOperator(
         task_id="create_tables",
@@ -167,7 +167,7 @@ with DAG(
         task_id="stage_deliveries",
         schema="public",
         table=DAY_STAGE_TABLE,
-        s3_bucket=f"{{{{ {CONFIG}.staging_bucket }}}}",
+        s3_bucket=SETTINGS.staging_bucket,
         s3_key=STAGING_KEY,
         column_list=TOLL_COLUMNS,
         copy_options=["CSV", "IGNOREHEADER 1", "DATEFORMAT 'YYYY-MM-DD'"],

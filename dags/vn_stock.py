@@ -32,30 +32,31 @@ from airflow.providers.common.sql.operators.sql import (
 from airflow.sdk import DAG, Param, TriggerRule, chain, task
 from airflow.timetables.trigger import CronTriggerTimetable
 from pipeline_kit.alerts import success_notifier
-from pipeline_kit.defaults import default_task_args
+from pipeline_kit.defaults import dag_defaults
 from pipeline_kit.glue import GlueJobRunOperator, read_job_report
 from pipeline_kit.paths import sql_dir
+from pipeline_kit.settings import PipelineSettings
 
 PIPELINE = "vn_stock"
-CONFIG = "var.json.vn_stock"
+SETTINGS = PipelineSettings(PIPELINE)
 MARKET_TZ = "Asia/Ho_Chi_Minh"
 AURORA_CONN = "aurora_vn_stock"
 TABLE = "vn_stock.daily_index"
-RAW_BUCKET = f"{{{{ {CONFIG}.raw_bucket }}}}"
-AURORA_CLUSTER = f"{{{{ {CONFIG}.aurora_cluster }}}}"
+RAW_BUCKET = SETTINGS.raw_bucket
+AURORA_CLUSTER = SETTINGS.aurora_cluster
 
 # The trading day of a scheduled run is its logical date on the exchange's clock (22:00 ICT = 15:00 UTC).
 RUN_DAY = f"(logical_date or dag_run.run_after).in_timezone('{MARKET_TZ}').strftime('%Y-%m-%d')"
 DATE_FROM = f"(params.date_from or {RUN_DAY})"
 DATE_TO = f"(params.date_to or params.date_from or {RUN_DAY})"
 RUN_RANGE = f"{{{{ {DATE_FROM} }}}}_{{{{ {DATE_TO} }}}}"
-SCRAPE_EVENT = f"{{{{ {{'date_from': {DATE_FROM}, 'date_to': {DATE_TO}, 'source_url': {CONFIG}.source_url}} | tojson }}}}"
+SCRAPE_EVENT = f"{{{{ {{'date_from': {DATE_FROM}, 'date_to': {DATE_TO}, 'source_url': {SETTINGS.expr('source_url')}}} | tojson }}}}"
 CLEAN_URI = f"s3://{RAW_BUCKET}/clean/vn_stock/"
 REPORT_KEY = f"reports/vn_stock/{RUN_RANGE}/report.json"
 REJECTS_URI = f"s3://{RAW_BUCKET}/rejects/vn_stock/{RUN_RANGE}/"
 
 # The cleaning job is defined in deploy/cloudformation/vn_stock.yaml; the DAG runs it by the name in its variable.
-CLEAN_JOB = f"{{{{ {CONFIG}.clean_job }}}}"
+CLEAN_JOB = SETTINGS.clean_job
 # The clean CSV's columns as the load casts them (the Glue job wrote them in this order, dt is the partition).
 CLEAN_COLUMNS = [
     ("trading_date", "date", False), ("close_price", "double precision", False),
@@ -140,7 +141,7 @@ with DAG(
     start_date=pendulum.datetime(2000, 7, 28, tz=MARKET_TZ),
     catchup=False,  # missed days: a date_from/date_to run or `airflow backfill create` (see the docstring)
     max_active_runs=1,  # runs share one cluster: a run must not stop it under another
-    default_args=default_task_args(PIPELINE),
+    **dag_defaults(PIPELINE),
     template_searchpath=sql_dir(),
     params={
         "date_from": Param(None, type=["null", "string"], format="date",
@@ -162,7 +163,7 @@ with DAG(
 
     scrape = LambdaInvokeFunctionOperator(
         task_id="scrape",
-        function_name=f"{{{{ {CONFIG}.scraper_function }}}}",
+        function_name=SETTINGS.scraper_function,
         payload=SCRAPE_EVENT,
         # Wait as long as the function may run (300 s) and never let botocore re-invoke it on a read timeout.
         botocore_config={"read_timeout": 320, "connect_timeout": 10, "retries": {"total_max_attempts": 1}},

@@ -1,8 +1,11 @@
-"""Default task arguments every pipeline starts from: retries with exponential backoff and alerts."""
+"""What every pipeline's DAG and tasks start from: retries with exponential backoff, failure alerts, and strict
+templates (a misspelt setting fails its task instead of rendering as an empty string)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+
+from jinja2 import StrictUndefined
 
 from pipeline_kit.alerts import failure_notifier
 
@@ -16,3 +19,8 @@ def default_task_args(pipeline: str, owner: str = "data-platform", retries: int 
         "max_retry_delay": timedelta(minutes=10),
         "on_failure_callback": [failure_notifier(pipeline)],
     }
+
+
+def dag_defaults(pipeline: str) -> dict:
+    """Keyword arguments of every pipeline's ``DAG(...)``."""
+    return {"default_args": default_task_args(pipeline), "template_undefined": StrictUndefined}

@@ -140,3 +140,12 @@ def test_retail_runs_end_to_end_on_mwaa_python_and_layout(mwaa_python, mwaa_layo
                                                     Prefix="retail_analytics/")["Contents"]
     assert sorted(item["Key"].split("/")[1] for item in exports) == [
         "agg_public_holiday_orders", "agg_shipments", "best_performing_product"]
+
+
+def test_a_setting_the_pipelines_variable_lacks_fails_rendering(mwaa_python, mwaa_layout, tmp_path):
+    dag = mwaa_layout.dags / "csv_lake.py"
+    dag.write_text(dag.read_text().replace("SETTINGS.raw_bucket", "SETTINGS.raw_bukcet"))
+
+    report = parse(mwaa_python, mwaa_layout, tmp_path)
+
+    assert "raw_bukcet" in report["render_errors"]["csv_lake.wait_for_csv"]
