@@ -47,18 +47,21 @@ def seed():
 
 @pytest.fixture
 def warehouse(postgres_db, seed):
-    """The seed in staging (copied in directly, not through the pipeline's loader) and a Nigerian calendar."""
+    """The seed in staging as the drop of every run date (copied in directly, not through the pipeline's loader)
+    and a Nigerian calendar."""
     orders, reviews, shipments = seed
     run_sql_file(postgres_db, "ddl.sql")
     reviews = reviews.assign(review_id=[hashlib.sha1(f"{i}".encode()).hexdigest() for i in range(len(reviews))])
     conn = psycopg2.connect(postgres_db)
     with conn.cursor() as cur:
-        for table, frame in (("orders", orders), ("reviews", reviews[["review_id", "review", "product_id"]]),
-                             ("shipment_deliveries", shipments)):
-            buffer = io.StringIO()
-            frame.to_csv(buffer, index=False, date_format="%Y-%m-%d")
-            buffer.seek(0)
-            cur.copy_expert(f"COPY staging.{table} ({', '.join(frame.columns)}) FROM STDIN CSV HEADER", buffer)
+        for run_date in RUN_DATES:
+            for table, frame in (("orders", orders), ("reviews", reviews[["review_id", "review", "product_id"]]),
+                                 ("shipment_deliveries", shipments)):
+                buffer = io.StringIO()
+                frame.assign(drop_date=run_date).to_csv(buffer, index=False, date_format="%Y-%m-%d")
+                buffer.seek(0)
+                columns = ", ".join([*frame.columns, "drop_date"])
+                cur.copy_expert(f"COPY staging.{table} ({columns}) FROM STDIN CSV HEADER", buffer)
     conn.commit()
     refresh_dim_dates(conn, "analytics.dim_dates", 2020, 2023, "NG")
     conn.close()
