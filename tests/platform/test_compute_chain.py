@@ -51,10 +51,10 @@ def test_lambda_crawler_glue_job_and_redshift_data_chain_runs_for_real(local_aws
     redshift = {"cluster_identifier": CLUSTER, "database": "dev", "db_user": "awsuser", "poll_interval": 1}
 
     with DAG(f"compute_chain_{token}", schedule=None, start_date=pendulum.datetime(2024, 1, 1)) as dag:
-        write = LambdaInvokeFunctionOperator(
+        write_sales = LambdaInvokeFunctionOperator(
             task_id="write_sales", function_name=function, payload=json.dumps({"prefix": "sales/dt=2024-01-01",
                                                                                "rows": rows}))
-        crawl = GlueCrawlerRunOperator(task_id="crawl_sales", crawler_name=f"chain-{token}", poll_interval=1)
+        crawl_sales = GlueCrawlerRunOperator(task_id="crawl_sales", crawler_name=f"chain-{token}", poll_interval=1)
         aggregate = GlueJobOperator(
             task_id="aggregate", job_name=f"chain-{token}", script_location=f"s3://{bucket}/scripts/spark_totals.py",
             s3_bucket=bucket, iam_role_arn=ROLE, job_poll_interval=2,
@@ -62,13 +62,13 @@ def test_lambda_crawler_glue_job_and_redshift_data_chain_runs_for_real(local_aws
                                "DefaultArguments": {"--extra-py-files": f"s3://{bucket}/scripts/glue_io.py"}},
             script_args={"--input_uri": f"s3://{bucket}/sales/dt=2024-01-01/sales.csv",
                          "--output_uri": f"s3://{bucket}/totals/", "--report_uri": f"s3://{bucket}/report.json"})
-        load = RedshiftDataOperator(task_id="load_totals", **redshift, sql=[
+        load_totals = RedshiftDataOperator(task_id="load_totals", **redshift, sql=[
             "CREATE TABLE IF NOT EXISTS totals (category VARCHAR(20), total BIGINT) DISTSTYLE ALL SORTKEY (category)",
             "TRUNCATE totals",
             f"COPY totals FROM 's3://{bucket}/totals/' IAM_ROLE '{ROLE}' FORMAT AS PARQUET"])
-        query = RedshiftDataOperator(task_id="query_totals", **redshift, return_sql_result=True,
-                                     sql="SELECT category, total FROM totals ORDER BY category")
-        chain(write, crawl, aggregate, load, query)
+        query_totals = RedshiftDataOperator(task_id="query_totals", **redshift, return_sql_result=True,
+                                            sql="SELECT category, total FROM totals ORDER BY category")
+        chain(write_sales, crawl_sales, aggregate, load_totals, query_totals)
 
     result = run_test_dag(dag)
 
