@@ -40,7 +40,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from local_platform.aws.state import backends, interrupted
-from local_platform.aws.state.pickling import VERSION_ATTR, StatePickler, loading_blobs, python_version
+from local_platform.aws.state.pickling import (
+    VERSION_ATTR,
+    BodiesPending,
+    StatePickler,
+    loading_blobs,
+    python_version,
+)
 from local_platform.aws.state.store import BlobStore, FolderLock, SnapshotFile, StateError
 
 __all__ = ["Persistence", "StateError", "STATUS_PATH"]
@@ -49,6 +55,7 @@ log = logging.getLogger("local_platform.aws.state")
 
 STATUS_PATH = "/_local_aws/state"
 DRAIN_S = 0.1  # how long a snapshot waits for running requests that change state
+BODY_ATTEMPTS = 3  # pickling attempts that leave S3 bodies put meanwhile to the pass outside the pause
 MAX_WAIT_S = 5.0  # a request never waits longer than this at the door, whatever the snapshot does
 READ_ACTION = re.compile(r"(Get|Describe|List|Search|Lookup|Head|Query|Scan|Select|Validate|BatchGet|BatchDescribe)"
                          r"($|[A-Z])")
@@ -199,6 +206,9 @@ class Persistence:
         try:
             self.snapshot("stop")
             log.info("local AWS state saved on stop in %s (%.2f s)", self.folder, self.status["last_duration_s"])
+        except Exception:  # noqa: BLE001  (the previous snapshot stays; say what was lost)
+            log.exception("local AWS state NOT saved on stop: changes since %s are lost",
+                          datetime.fromtimestamp(self.status["last_saved_at"] or 0, UTC).isoformat())
         finally:
             self._lock.release()
 
@@ -225,12 +235,17 @@ class Persistence:
         """Write a snapshot unless it would equal the last one; True if written."""
         with self._snapshot_lock:
             started = time.monotonic()
-            self._save_new_bodies()
-            with self.gate.closed() as generation:
-                paused = time.monotonic()
-                state = backends.collect()
-                payload, dropped = self._pickle(state)
-                pause_s = time.monotonic() - paused
+            for attempt in range(BODY_ATTEMPTS):
+                self._save_new_bodies()  # while requests flow
+                with self.gate.closed() as generation:
+                    paused = time.monotonic()
+                    try:  # the last attempt saves bodies put meanwhile itself, rather than never finishing
+                        payload, dropped = self._pickle(backends.collect(), attempt == BODY_ATTEMPTS - 1)
+                    except BodiesPending:
+                        continue
+                    finally:
+                        pause_s = time.monotonic() - paused
+                break
             self._log_dropped(dropped)
             digest = hashlib.sha256(payload).hexdigest()
             written = digest != self._last_digest
@@ -257,12 +272,12 @@ class Persistence:
                     if hasattr(key, "_value_buffer"):  # not a delete marker
                         self.blobs.save_key(key)
 
-    def _pickle(self, state: list[tuple]) -> tuple[bytes, dict]:
+    def _pickle(self, state: list[tuple], write_bodies: bool) -> tuple[bytes, dict]:
         """The pickled state; a service that cannot be pickled is left out and named in the log (once)."""
         kept = [entry for entry in state if backends.service_key(entry[0]) not in self._unsaveable]
         for attempt in range(5):
             try:
-                return self._dump(kept)
+                return self._dump(kept, write_bodies)
             except RuntimeError as exc:  # a compute thread changed a dict while it was pickled
                 if "changed size during iteration" not in str(exc) or attempt == 4:
                     raise
@@ -270,10 +285,10 @@ class Persistence:
                 kept = self._leave_out_unpicklable(kept)
         raise AssertionError("unreachable")
 
-    def _dump(self, state: list[tuple]) -> tuple[bytes, dict]:
+    def _dump(self, state: list[tuple], write_bodies: bool = True) -> tuple[bytes, dict]:
         buffer = io.BytesIO()
         self.blobs.referenced = set()
-        pickler = StatePickler(buffer, self.blobs, backends.registry_name)
+        pickler = StatePickler(buffer, self.blobs, backends.registry_name, write_bodies)
         pickler.dump({"backends": state})
         return buffer.getvalue(), pickler.dropped
 

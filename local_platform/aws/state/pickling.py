@@ -55,13 +55,20 @@ BLOB_ATTR = "_local_blob"  # (digest, value version) cached on a FakeKey
 VERSION_ATTR = "_local_value_version"  # bumped by every write of a FakeKey's value
 
 
-class StatePickler(pickle.Pickler):
-    """Pickles a snapshot; ``blobs`` stores S3 bodies, ``registry_name`` names a live BackendDict."""
+class BodiesPending(Exception):
+    """An S3 body is not in the blob store yet, and the pickler was told not to write one itself."""
 
-    def __init__(self, file, blobs, registry_name: Callable[[object], tuple[str, str]]):
+
+class StatePickler(pickle.Pickler):
+    """Pickles a snapshot; ``blobs`` stores S3 bodies, ``registry_name`` names a live BackendDict. With
+    ``write_bodies`` False, meeting an S3 body not saved yet raises BodiesPending instead of saving it here
+    (a snapshot pickles while requests wait: hashing and writing a large body then would hold them up)."""
+
+    def __init__(self, file, blobs, registry_name: Callable[[object], tuple[str, str]], write_bodies: bool = True):
         super().__init__(file, protocol=PROTOCOL)
         self.blobs = blobs
         self.registry_name = registry_name
+        self.write_bodies = write_bodies
         self.dropped: Counter[str] = Counter()
         self._actions: dict[type, Callable] = {}
 
@@ -109,6 +116,8 @@ class StatePickler(pickle.Pickler):
         return (_none, ())
 
     def _reduce_key(self, key):
+        if not self.write_bodies and not self.blobs.is_saved(key):
+            raise BodiesPending(key.name)
         digest = self.blobs.save_key(key)
         state = {name: value for name, value in key.__dict__.items()
                  if name not in ("_value_buffer", "lock", BLOB_ATTR, VERSION_ATTR)}

@@ -71,13 +71,17 @@ class BlobStore:
     def path(self, digest: str) -> Path:
         return self.folder / digest[:2] / digest
 
+    def is_saved(self, key) -> bool:
+        """Whether the FakeKey's current body is here (as far as its cached digest tells)."""
+        cached = key.__dict__.get(BLOB_ATTR)
+        return cached is not None and cached[1] == key.__dict__.get(VERSION_ATTR, 0) and cached[0] in self.present
+
     def save_key(self, key) -> str:
         """The digest of a FakeKey's body, written here if new; cached on the key until its value changes."""
-        version = key.__dict__.get(VERSION_ATTR, 0)
-        cached = key.__dict__.get(BLOB_ATTR)
-        if cached is not None and cached[1] == version and cached[0] in self.present:
-            digest = cached[0]
+        if self.is_saved(key):
+            digest = key.__dict__[BLOB_ATTR][0]
         else:
+            version = key.__dict__.get(VERSION_ATTR, 0)  # read before the value: a write meanwhile bumps it
             try:
                 body = key.value
             except ValueError:  # a deleted key's buffer is closed; nothing to keep
