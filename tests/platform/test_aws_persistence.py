@@ -4,6 +4,7 @@ snapshot interval (2 s) plus its own duration."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import os
 import time
@@ -14,6 +15,7 @@ from urllib.parse import unquote
 import pytest
 import requests
 
+from local_platform import processes
 from local_platform.platform import LocalPlatform
 from local_platform.provision import zip_folder
 from tests.helpers.platform import LocalAws, free_port, start_local_aws
@@ -297,31 +299,44 @@ def test_a_second_server_on_the_same_state_folder_is_refused(servers):
         servers()
 
 
-def test_make_down_then_make_up_keeps_the_lake(tmp_path, monkeypatch):
-    """The reported symptom, through the platform's own up/down (SIGTERM to the server's process group)."""
-    for name in ("LOCAL_POSTGRES_DSN", "PGHOST"):
-        monkeypatch.delenv(name, raising=False)
+def test_make_down_then_make_up_keeps_the_lake(tmp_path, monkeypatch, postgres_server_dsn):
+    """The reported symptom, through the platform's own start and stop of local AWS (``down``: SIGTERM to the
+    server's process group, SIGKILL 20 s later), on the platform's state folder."""
     monkeypatch.setenv("LOCAL_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("LOCAL_AWS_PORT", str(free_port()))
-    monkeypatch.setenv("LOCAL_POSTGRES_PORT", str(free_port()))
     platform = LocalPlatform()
+    platform.state_dir.mkdir(parents=True)
     try:
-        platform.up()
+        platform.start_aws(postgres_server_dsn)
         aws = LocalAws(platform.aws_endpoint, "local", None, platform.state_dir / "aws", Path("/dev/null"))
-        database = aws.client("glue").get_databases()["DatabaseList"][0]["Name"]  # a provisioned one
+        aws.client("s3").create_bucket(Bucket="retail-raw-local")
         aws.client("s3").put_object(Bucket="retail-raw-local", Key="sales/2024-01-01.csv", Body=b"id\n1\n")
-        aws.client("glue").create_table(DatabaseName=database, TableInput={
-            "Name": "kept", "StorageDescriptor": {"Columns": [{"Name": "id", "Type": "int"}]}})
+        aws.client("glue").create_database(DatabaseInput={"Name": "retail_raw"})
+        aws.client("glue").create_table(DatabaseName="retail_raw", TableInput={
+            "Name": "sales", "StorageDescriptor": {"Columns": [{"Name": "id", "Type": "int"}]}})
 
-        assert platform.down() == ["local AWS", "embedded PostgreSQL"]
-        platform.up()
+        assert _down(platform) == 0  # exited by itself on SIGTERM, not killed 20 s later
+        platform.start_aws(postgres_server_dsn)
 
         assert aws.client("s3").get_object(Bucket="retail-raw-local", Key="sales/2024-01-01.csv")[
             "Body"].read() == b"id\n1\n"
-        table = aws.client("glue").get_table(DatabaseName=database, Name="kept")["Table"]
+        table = aws.client("glue").get_table(DatabaseName="retail_raw", Name="sales")["Table"]
         assert table["StorageDescriptor"]["Columns"] == [{"Name": "id", "Type": "int"}]
+        assert (platform.state_dir / "aws" / "saved" / "snapshot.bin").exists()
     finally:
-        platform.down()
+        _down(platform)
+
+
+def _down(platform: LocalPlatform) -> int | None:
+    """``platform.down()``; the server's exit code. The server is this process's child: unreaped, it would stay
+    a zombie that ``down`` takes for alive until its SIGKILL deadline (``make down`` is never its parent)."""
+    pid = processes.read_pid(platform.aws_pid)
+    if pid is None:
+        return None
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as executor:
+        exit_code = executor.submit(lambda: os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+        assert platform.down() == ["local AWS"]
+        return exit_code.result(timeout=30)
 
 
 def _end_orphaned_script(run_id: str) -> None:
