@@ -43,6 +43,7 @@ def servers(tmp_path, postgres_server_dsn):
     for aws in started:
         if aws.process.poll() is None:
             aws.stop()
+    _drop_databases(postgres_server_dsn, f"{namespace}_")  # the Redshift stand-ins the servers created
 
 
 def status(aws: LocalAws) -> dict:
@@ -274,6 +275,26 @@ def test_a_glue_run_cut_by_a_kill_is_failed_with_a_message_after_the_restart(ser
     assert "1 Glue job runs" in restarted.log_path.read_text()
 
 
+def test_a_redshift_statement_cut_by_a_kill_is_failed_with_a_message_after_the_restart(servers):
+    aws = servers()
+    statement = aws.client("redshift-data").execute_statement(
+        ClusterIdentifier="lake-warehouse", Database="dev", DbUser="lake", Sql="SELECT pg_sleep(15)")["Id"]
+    wait_for(lambda: aws.client("redshift-data").describe_statement(Id=statement)["Status"],
+             lambda state: state == "STARTED")
+    wait_until_saved(aws)
+    aws.kill()
+
+    restarted = servers()
+
+    described = restarted.client("redshift-data").describe_statement(Id=statement)
+    assert described["Status"] == "FAILED"
+    assert described["Error"].startswith("Interrupted: the local AWS server stopped while this was running")
+    finished = restarted.client("redshift-data").execute_statement(
+        ClusterIdentifier="lake-warehouse", Database="dev", DbUser="lake", Sql="SELECT 1")["Id"]
+    assert wait_for(lambda: restarted.client("redshift-data").describe_statement(Id=finished)["Status"],
+                    lambda state: state not in ("SUBMITTED", "PICKED", "STARTED")) == "FINISHED"
+
+
 def test_state_saved_by_another_moto_version_stops_the_start_naming_the_file_and_fresh_starts_empty(servers):
     aws = servers()
     aws.client("s3").create_bucket(Bucket="lake-raw")
@@ -337,6 +358,19 @@ def _down(platform: LocalPlatform) -> int | None:
         exit_code = executor.submit(lambda: os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
         assert platform.down() == ["local AWS"]
         return exit_code.result(timeout=30)
+
+
+def _drop_databases(server_dsn: str, prefix: str) -> None:
+    import psycopg2
+
+    from local_platform.postgres import drop_database
+
+    with psycopg2.connect(server_dsn) as conn, conn.cursor() as cur:
+        cur.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", (prefix.replace("_", r"\_") + "%",))
+        names = [row[0] for row in cur.fetchall()]
+    conn.close()
+    for name in names:
+        drop_database(server_dsn, name)
 
 
 def _end_orphaned_script(run_id: str) -> None:

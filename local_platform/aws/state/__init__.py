@@ -61,6 +61,8 @@ READ_ACTION = re.compile(r"(Get|Describe|List|Search|Lookup|Head|Query|Scan|Sele
                          r"($|[A-Z])")
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 FORMAT = 1
+# What pickling a service can raise when something in it cannot be pickled (or its registry not be found).
+UNPICKLABLE = (pickle.PicklingError, TypeError, AttributeError, ValueError, LookupError)
 
 
 def moto_version() -> str:
@@ -281,7 +283,7 @@ class Persistence:
             except RuntimeError as exc:  # a compute thread changed a dict while it was pickled
                 if "changed size during iteration" not in str(exc) or attempt == 4:
                     raise
-            except (pickle.PicklingError, TypeError, AttributeError, ValueError):
+            except UNPICKLABLE:
                 kept = self._leave_out_unpicklable(kept)
         raise AssertionError("unreachable")
 
@@ -298,7 +300,7 @@ class Persistence:
             try:
                 self._dump([entry])
                 kept.append(entry)
-            except (pickle.PicklingError, TypeError, AttributeError, ValueError) as exc:
+            except UNPICKLABLE as exc:
                 service = backends.service_key(entry[0])
                 self._unsaveable[service] = f"{type(exc).__name__}: {exc}"
                 log.error("local AWS state: %s cannot be saved (%s); its state will not survive a restart",

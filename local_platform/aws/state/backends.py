@@ -73,7 +73,10 @@ def _register_weak_references(backend) -> None:
 def service_key(registry) -> str:
     """The service's name as moto's package names it (``redshiftdata``; ``lambda`` for ``awslambda``): unlike
     ``service_name``, unique (Redshift and its Data API both call themselves ``redshift``)."""
-    package = registry_name(registry)[0].split(".")[1]
+    try:
+        package = registry_name(registry)[0].split(".")[1]
+    except LookupError:
+        return registry.service_name
     return {"awslambda": "lambda"}.get(package, package)
 
 
