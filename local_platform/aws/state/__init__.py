@@ -149,6 +149,8 @@ class Persistence:
         """Lock the folder, restore what it holds (or wipe it when ``fresh``), and watch requests."""
         self.folder.mkdir(parents=True, exist_ok=True)
         self._lock.acquire()
+        for partial in self.folder.glob(".*.tmp"):  # a snapshot being written when the server was killed
+            partial.unlink(missing_ok=True)
         if fresh:
             self.snapshot_file.path.unlink(missing_ok=True)
             shutil.rmtree(self.folder / "blobs", ignore_errors=True)
@@ -239,8 +241,8 @@ class Persistence:
             started = time.monotonic()
             for attempt in range(BODY_ATTEMPTS):
                 self._save_new_bodies()  # while requests flow
+                paused = time.monotonic()
                 with self.gate.closed() as generation:
-                    paused = time.monotonic()
                     try:  # the last attempt saves bodies put meanwhile itself, rather than never finishing
                         payload, dropped = self._pickle(backends.collect(), attempt == BODY_ATTEMPTS - 1)
                     except BodiesPending:
