@@ -6,19 +6,23 @@ functions with their code; RDS; Redshift; Secrets Manager; CloudWatch Logs; Kine
 other service used). See :mod:`.pickling` for how, :mod:`.store` for the files, :mod:`.interrupted` for the
 work that was running at the stop.
 
-When: every ``interval_s`` (2 s) if anything may have changed, and once more when the server stops on
-SIGTERM/SIGINT. "May have changed" is: a request that is not a read (GET/HEAD, or an action named
-Get/Describe/List/...) finished since the last snapshot, or a compute extension's thread (a Glue run, a
-crawl, an asynchronous Lambda, a Redshift statement) is at work, or was at the previous tick. A snapshot
-that would be identical to the last one is not written. So a kill loses at most the changes of the last
-``interval_s`` plus the time a snapshot takes (tens of milliseconds; a few hundred more right after a large
-upload, whose body is written first).
+When: every ``interval_s`` (2 s) if a request that may change state (not GET/HEAD, nor an action named
+Get/Describe/List/...) finished since the last snapshot, and once more when the server stops on SIGTERM/SIGINT.
+Compute extensions also change state from their own threads (a Glue run, a crawl, an asynchronous Lambda, a
+Redshift statement): while such a thread lives, snapshots follow as long as they find changes, then back off
+to every 4th tick while nothing changes, and one follows the tick after the work ends. A snapshot identical
+to the last one is not written. So a kill loses at most the request-made changes of the last ``interval_s``
+plus the time a snapshot takes (tens to hundreds of milliseconds; more right after large uploads, whose
+bodies are written first); a change a background job makes after a quiet spell of its own may wait up to
+4 ticks.
 
 How a snapshot runs beside requests: S3 bodies new since the last snapshot are written to the blob store
 first, while the server keeps serving. Then requests that change state wait at the door (reads go on)
 while the running ones finish — for at most ``DRAIN_S``: a Lambda handler calling the server from inside
 an Invoke must not deadlock — and the backends are pickled to memory; then the door opens and the file is
-written. Requests wait for the pickling only (milliseconds for this platform's usual state).
+written. Requests wait for the pickling only: about 0.1 s for the provisioned platform on the 2-core
+development machine, most of it the 1,300 default EC2 images that moto creates once Redshift or RDS is used
+(``benchmarks/aws_state_snapshot.py``).
 
 ``GET /_local_aws/state`` reports the request generation, the generation the last snapshot covers, and
 timings; tests wait on it rather than sleeping.
@@ -56,7 +60,8 @@ log = logging.getLogger("local_platform.aws.state")
 STATUS_PATH = "/_local_aws/state"
 DRAIN_S = 0.1  # how long a snapshot waits for running requests that change state
 BODY_ATTEMPTS = 3  # pickling attempts that leave S3 bodies put meanwhile to the pass outside the pause
-MAX_WAIT_S = 5.0  # a request never waits longer than this at the door, whatever the snapshot does
+MAX_WAIT_S = 5.0
+MAX_BACKOFF_TICKS = 4  # background work that changes nothing is looked at every 4th tick at least  # a request never waits longer than this at the door, whatever the snapshot does
 READ_ACTION = re.compile(r"(Get|Describe|List|Search|Lookup|Head|Query|Scan|Select|Validate|BatchGet|BatchDescribe)"
                          r"($|[A-Z])")
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -219,16 +224,26 @@ class Persistence:
     # --- snapshots ---------------------------------------------------------------------------------------------
 
     def _loop(self) -> None:
-        busy_before = False
+        """Every tick: snapshot if a state-changing request finished since the last one; while background work
+        runs, snapshot too, but every 2nd, 4th... tick (up to ``MAX_BACKOFF_TICKS``) while it changes nothing
+        (a long-lived thread must not cost a pickling every tick); and right after the work ends."""
+        backoff, skip, busy_before = 1, 0, False
         while not self._stopping.wait(self.interval_s):
             busy = self._background_work()
-            if busy or busy_before or self.gate.generation != self.status["saved_generation"]:
-                try:
-                    self.snapshot("periodic")
-                except Exception as exc:  # noqa: BLE001  (keep trying: the next tick may succeed)
-                    self.status["last_error"] = f"{type(exc).__name__}: {exc}"
-                    log.exception("local AWS state: snapshot failed; the previous one is kept")
+            requested = self.gate.generation != self.status["saved_generation"]
+            ended = busy_before and not busy
             busy_before = busy
+            if not (requested or busy or ended) or (skip and not (requested or ended)):
+                skip = max(skip - 1, 0)
+                continue
+            try:
+                written = self.snapshot("periodic")
+            except Exception as exc:  # noqa: BLE001  (keep trying: the next tick may succeed)
+                self.status["last_error"] = f"{type(exc).__name__}: {exc}"
+                log.exception("local AWS state: snapshot failed; the previous one is kept")
+                written = False
+            backoff = 1 if requested or written else min(backoff * 2, MAX_BACKOFF_TICKS)
+            skip = backoff - 1
 
     def _background_work(self) -> bool:
         """A thread that is neither the server's, a request's, nor this one's: compute at work."""
