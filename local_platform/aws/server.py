@@ -1,6 +1,8 @@
 """Run moto's server on 127.0.0.1 with the compute extensions installed.
 
-    python -m local_platform.aws.server --port 4566 --state-dir .local/aws [--postgres-dsn DSN]
+    python -m local_platform.aws.server --port 4566 --state-dir .local/aws [--postgres-dsn DSN] [--fresh]
+
+moto's state is saved under ``<state-dir>/saved`` and restored at the next start (local_platform.aws.state).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import threading
 from pathlib import Path
 
 from local_platform.aws.compute import ComputeConfig, install_all
+from local_platform.aws.state import Persistence, StateError
 
 HOST = "127.0.0.1"
 
@@ -38,6 +41,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--postgres-dsn", default=os.environ.get("LOCAL_AWS_POSTGRES_DSN"))
     parser.add_argument("--namespace", default=os.environ.get("LOCAL_AWS_NAMESPACE", "local"),
                         help="prefix of what the server creates outside itself, such as databases")
+    parser.add_argument("--fresh", action="store_true", default=os.environ.get("LOCAL_AWS_FRESH") == "1",
+                        help="delete the saved state and start empty (LOCAL_AWS_FRESH=1)")
+    parser.add_argument("--ephemeral", action="store_true", help="keep state in memory only, as moto does")
+    parser.add_argument("--snapshot-interval", type=float, default=2.0, help="seconds between snapshots")
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
@@ -57,11 +64,20 @@ def main(argv: list[str] | None = None) -> int:
         namespace=args.namespace,
     )
     installed = install_all(config)
+    persistence = None if args.ephemeral else Persistence(args.state_dir / "saved", args.snapshot_interval)
+    try:
+        if persistence:
+            persistence.open(fresh=args.fresh)
+    except StateError as exc:
+        print(f"local AWS: {exc}", file=sys.stderr, flush=True)
+        return 3
 
     from moto.server import ThreadedMotoServer
 
     server = ThreadedMotoServer(ip_address=args.host, port=args.port, verbose=False)
     server.start()
+    if persistence:
+        persistence.start()
     print(f"local AWS listening on {config.endpoint_url} (compute: {', '.join(installed) or 'none'})", flush=True)
 
     stopped = threading.Event()
@@ -69,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signum, lambda *_: stopped.set())
     stopped.wait()
     server.stop()
+    if persistence:
+        persistence.close()
     return 0
 
 

@@ -55,6 +55,11 @@ class LocalAws:
         except subprocess.TimeoutExpired:
             self.process.kill()
 
+    def kill(self) -> None:
+        """SIGKILL, as a crash or ``kill -9`` would: nothing runs on the way out."""
+        self.process.kill()
+        self.process.wait()
+
     def log_tail(self, chars: int = 4000) -> str:
         return self.log_path.read_text(errors="replace")[-chars:]
 
@@ -80,14 +85,16 @@ def ensure_bucket(local_aws: LocalAws, name: str) -> str:
     return name
 
 
-def start_local_aws(state_dir: Path, postgres_dsn: str, namespace: str) -> LocalAws:
+def start_local_aws(state_dir: Path, postgres_dsn: str, namespace: str, args: tuple[str, ...] = (),
+                    log_name: str = "server.log") -> LocalAws:
+    """Start a server on ``state_dir``; started again on the same folder, it restores what was saved there."""
     state_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    log_path = state_dir / "server.log"
+    log_path = state_dir / log_name
     env = {**os.environ, "LOCAL_AWS_POSTGRES_DSN": postgres_dsn, "PYTHONPATH": str(PROJECT_ROOT)}
     process = subprocess.Popen(
         [sys.executable, "-m", "local_platform.aws.server", "--port", str(port), "--state-dir", str(state_dir),
-         "--namespace", namespace],
+         "--namespace", namespace, *args],
         cwd=PROJECT_ROOT, env=env, stdout=log_path.open("w"), stderr=subprocess.STDOUT,
         start_new_session=True,
     )
