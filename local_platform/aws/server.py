@@ -56,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("AWS_DEFAULT_REGION", args.region)
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    # No EC2 instances run here: moto's 1,300 default images would only weigh on every state snapshot.
+    os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
     config = ComputeConfig(
         endpoint_url=f"http://{HOST}:{args.port}",
         region=args.region,

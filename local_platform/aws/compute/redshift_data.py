@@ -387,9 +387,10 @@ def json_row(obj: dict, columns: list[str], ignore_case: bool) -> list:
 
 def parquet_rows(body: bytes, columns: list[str]) -> list[list]:
     """Rows of a Parquet file for the target columns; Redshift matches columnar files by position."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    table = pq.read_table(io.BytesIO(body))
+    table = pq.ParquetFile(pa.BufferReader(body)).read()
     if table.num_columns != len(columns):
         raise StatementError(
             f"ERROR: Parquet file has {table.num_columns} columns ({', '.join(table.column_names)}) but the COPY "
@@ -615,6 +616,9 @@ def list_statements(self):
 
 def install(config: ComputeConfig) -> None:
     """Make moto's Redshift Data API run statements on the PostgreSQL stand-in."""
+    # pyarrow's first import in a statement's worker thread has crashed the process (a segfault in libarrow while
+    # pyarrow.dataset initialised): import it here, on the main thread, once.
+    import pyarrow.parquet  # noqa: F401
     from moto.redshiftdata.responses import RedshiftDataAPIServiceResponse
 
     global _runner
