@@ -147,7 +147,11 @@ def read_csv_header(uri: str) -> list[str]:
     import io
 
     bucket, key = split_uri(uri)
-    head = _s3().get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{_HEADER_BYTES - 1}")["Body"].read()
+    body = _s3().get_object(Bucket=bucket, Key=key)["Body"]  # streamed: only the first bytes are read
+    try:
+        head = body.read(_HEADER_BYTES)
+    finally:
+        body.close()
     text = head.decode("utf-8-sig", errors="replace")
     return next(csv.reader(io.StringIO(text)), [])
 

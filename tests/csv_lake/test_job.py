@@ -98,3 +98,13 @@ def test_a_header_without_a_required_column_fails_with_a_data_error_and_keeps_th
         csv_lake_to_parquet.main(job_args(day))
 
     assert read_partition(job_env, day).num_rows == 10
+
+
+def test_an_empty_file_beside_a_header_only_one_is_a_day_without_data(job_env):
+    day = date(2024, 7, 6)
+    put_raw(job_env, day, "empty.csv", b"")
+    put_raw(job_env, day, "header_only.csv", generate(rows=0, seed=15, day=day).encode())
+
+    result = csv_lake_to_parquet.main(job_args(day))
+
+    assert (result["status"], result["read"], result["written"]) == ("empty", 0, 0)
