@@ -13,10 +13,10 @@ import textwrap
 import threading
 import time
 
-import psycopg2
 import pytest
 from pipeline_kit.s3_to_postgres import S3ToPostgresMergeOperator
 
+from deploy.pipelines import PROJECT_ROOT
 from tests.retail_analytics.conftest import execute, query
 
 ROWS = 300_000
@@ -78,7 +78,9 @@ def test_a_task_process_killed_mid_copy_leaves_the_target_as_it_was_and_the_retr
             postgres_conn_id="load_target", table="staging.orders", columns={COLUMNS!r},
             key_columns=["order_id"], logical_date="2022-09-06").execute({{}})
     """)
-    task = subprocess.Popen([sys.executable, "-c", script], env=os.environ.copy(), start_new_session=True)
+    paths = os.pathsep.join(str(PROJECT_ROOT / folder) for folder in ("", "plugins", "include/glue"))
+    task = subprocess.Popen([sys.executable, "-c", script], env={**os.environ, "PYTHONPATH": paths},
+                            start_new_session=True)
     try:
         wait_for_backend(loaded, "COPY")
         os.killpg(task.pid, signal.SIGKILL)  # as a worker dies: no handler, no rollback from the client
@@ -107,8 +109,8 @@ def test_the_connection_cut_mid_merge_leaves_the_target_as_it_was_and_says_so(lo
     query(loaded, "SELECT pg_terminate_backend(%s)", (backend,))
     worker.join(timeout=120)
 
-    assert errors and isinstance(errors[0], psycopg2.OperationalError | psycopg2.InterfaceError), errors
-    assert "terminat" in str(errors[0]).lower() or "closed" in str(errors[0]).lower()
+    assert errors and type(errors[0]).__name__ in ("OperationalError", "InterfaceError"), errors  # psycopg 3 or 2
+    assert "connection" in str(errors[0]).lower() or "terminat" in str(errors[0]).lower()
     assert query(loaded, CHECKSUM) == before
     assert load(bucket)["read"] == ROWS
 
