@@ -31,7 +31,7 @@ from airflow.sdk import DAG, Param, TaskGroup, chain, task
 from pipeline_kit.alerts import success_notifier
 from pipeline_kit.defaults import dag_defaults
 from pipeline_kit.paths import sql_dir
-from pipeline_kit.s3_to_postgres import Column, S3ToPostgresMergeOperator, SurrogateKey
+from pipeline_kit.s3_to_postgres import S3ToPostgresMergeOperator, SurrogateKey
 from pipeline_kit.settings import RUN_DATE, PipelineSettings
 
 PIPELINE = "retail_analytics"
@@ -42,24 +42,12 @@ RAW_PREFIX = f"retail/dt={RUN_DATE}/"
 EXPORT_BUCKET = SETTINGS.export_bucket
 
 # Source file -> staging table, its columns (CSV header names) and key.
+# Source file -> its staging table's key (the table's columns, types and nullability are its DDL's: ddl.sql).
+# Reviews have no key: a deterministic surrogate one.
 SOURCES = {
-    "orders": {
-        "columns": [Column("order_id", "integer", False), Column("customer_id", "integer", False),
-                    Column("order_date", "date", False), Column("product_id", "integer", False),
-                    Column("unit_price", "numeric", False), Column("quantity", "integer", False),
-                    Column("total_price", "numeric", False)],
-        "key_columns": ["order_id"],
-    },
-    "reviews": {
-        "columns": [Column("review", "smallint", False), Column("product_id", "integer", False)],
-        "key_columns": ["review_id"],
-        "surrogate_key": SurrogateKey("review_id", ("product_id", "review")),
-    },
-    "shipment_deliveries": {
-        "columns": [Column("shipment_id", "integer", False), Column("order_id", "integer", False),
-                    Column("shipment_date", "date"), Column("delivery_date", "date")],
-        "key_columns": ["shipment_id"],
-    },
+    "orders": {"key_columns": ["order_id"]},
+    "reviews": {"key_columns": ["review_id"], "surrogate_key": SurrogateKey("review_id", ("product_id", "review"))},
+    "shipment_deliveries": {"key_columns": ["shipment_id"]},
 }
 
 STAGING_COLUMN_CHECKS = {

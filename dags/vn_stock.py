@@ -57,15 +57,6 @@ REJECTS_URI = f"s3://{RAW_BUCKET}/rejects/vn_stock/{RUN_RANGE}/"
 
 # The cleaning job is defined in deploy/cloudformation/vn_stock.yaml; the DAG runs it by the name in its variable.
 CLEAN_JOB = SETTINGS.clean_job
-# The clean CSV's columns as the load casts them (the Glue job wrote them in this order, dt is the partition).
-CLEAN_COLUMNS = [
-    ("trading_date", "date", False), ("close_price", "double precision", False),
-    ("change_value", "double precision", False), ("change_percent", "double precision", False),
-    ("matched_volume", "bigint", False), ("matched_amount", "double precision", False),
-    ("deal_volume", "bigint", False), ("deal_amount", "double precision", False),
-    ("open_price", "double precision", False), ("high_price", "double precision", False),
-    ("low_price", "double precision", False),
-]
 TABLE_CHECKS = {
     "one_row_per_trading_date": {"check_statement": "COUNT(*) = COUNT(DISTINCT trading_date)"},
     "prices_positive": {"check_statement": "MIN(LEAST(open_price, high_price, low_price, close_price)) > 0"},
@@ -117,7 +108,7 @@ def load_into_aurora(report: dict, run_day: str) -> dict:
     staging, then a MERGE on trading_date that rewrites only changed rows)."""
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
     from airflow.providers.postgres.hooks.postgres import PostgresHook
-    from pipeline_kit.s3_to_postgres import Target, as_columns, load_csv, s3_chunks
+    from pipeline_kit.s3_to_postgres import Target, load_csv, s3_chunks
 
     s3 = S3Hook()
     bucket, prefix = S3Hook.parse_s3_url(report["clean_uri"])
@@ -125,8 +116,8 @@ def load_into_aurora(report: dict, run_day: str) -> dict:
             if key.endswith(".csv")]
     conn = PostgresHook(postgres_conn_id=AURORA_CONN).get_conn()
     try:
-        return load_csv(conn, s3_chunks(s3, bucket, keys), target=Target(TABLE, as_columns(CLEAN_COLUMNS),
-                                                                         ["trading_date"]),
+        # The clean files' header names the table's columns (vn_stock_clean.CLEAN_COLUMNS), typed as its DDL says.
+        return load_csv(conn, s3_chunks(s3, bucket, keys), target=Target(TABLE, None, ["trading_date"]),
                         source_key=report["clean_uri"], logical_date=run_day, max_reject_rate=0.0,
                         log=logging.getLogger("airflow.task"))
     finally:

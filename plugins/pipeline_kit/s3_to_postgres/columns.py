@@ -101,7 +101,9 @@ def strict_cast(column: Column, value: str, line_no: str = "s.line_no") -> str:
 def problem(column: Column, value: str) -> str:
     """NULL if the staged text ``value`` loads into ``column``, else the reason it is quarantined."""
     label = quote_literal(f"{column.name}: ")
-    shown = f"' (' || quote_literal({value}) || ')'"
+    # The value in the reason, cut to 60 characters (the whole line is kept beside the reason).
+    shown = (f"' (' || quote_literal(CASE WHEN length({value}) > 60 THEN left({value}, 60) || '…' ELSE {value} END)"
+             " || ')'")
     pg_type = quote_literal(column.pg_type)
     checks = []
     if not column.nullable:

@@ -77,13 +77,29 @@ class Slice:
 
 @dataclasses.dataclass(frozen=True)
 class Target:
-    """``table`` (schema.table) must have a unique constraint on ``key_columns`` (plus the slice's column)."""
+    """``table`` (schema.table) must have a unique constraint on ``key_columns`` (plus the slice's column).
+    ``columns``: what the file fills, in target terms; None: every column of the table but the slice's and the
+    surrogate key, named in the header as in the table, typed and nullable as the table says (read from
+    PostgreSQL's catalog, so the DDL is the one place that says it)."""
 
     table: str
-    columns: Sequence[Column]
+    columns: Sequence[Column] | None
     key_columns: Sequence[str]
     surrogate_key: SurrogateKey | None = None
     slice: Slice | None = None
+
+    def with_table_columns(self, cursor) -> Target:
+        """This target with ``columns`` read from the table when not given."""
+        if self.columns is not None:
+            return self
+        cursor.execute("SELECT attname, format_type(atttypid, atttypmod), attnotnull FROM pg_attribute "
+                       "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+                       (self.table,))
+        filled_elsewhere = {self.slice.name if self.slice else None,
+                            self.surrogate_key.name if self.surrogate_key else None}
+        columns = [Column(name, pg_type, not not_null) for name, pg_type, not_null in cursor.fetchall()
+                   if name not in filled_elsewhere]
+        return dataclasses.replace(self, columns=columns)
 
     @property
     def column_names(self) -> list[str]:
@@ -283,6 +299,7 @@ class Load:
                     raise AirflowFailException("the load needs PostgreSQL 16 or later (Aurora PostgreSQL 16)")
                 # Hash joins of a large file against a large table stay in memory (this transaction only).
                 cursor.execute("SET LOCAL work_mem = '256MB'")
+                self.target = self.target.with_table_columns(cursor)
                 try:
                     self._stage(cursor, chunks)
                 except HeaderError as exc:

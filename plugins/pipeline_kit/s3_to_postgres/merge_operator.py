@@ -54,7 +54,8 @@ class S3ToPostgresMergeOperator(BaseOperator):
     quarantined in ``<table>_rejects`` with their reasons, the rest merged in one transaction.
 
     :param table: ``schema.table``; it must exist with a unique constraint on ``key_columns``.
-    :param columns: ``Column`` objects or ``(name, pg_type[, nullable, source])`` tuples, in target terms.
+    :param columns: ``Column`` objects or ``(name, pg_type[, nullable, source])`` tuples, in target terms;
+        default: the table's own columns, types and nullability (header names = column names).
     :param surrogate_key: generate this key column for sources without one (see ``SurrogateKey``).
     :param slice_column: a date column of the target holding the run's logical date: each run then owns its
         slice of the table, which mirrors the run's file (see ``Slice``).
@@ -67,7 +68,7 @@ class S3ToPostgresMergeOperator(BaseOperator):
     ui_color = "#c8e6f5"
 
     def __init__(self, *, s3_bucket: str, s3_key: str, postgres_conn_id: str, table: str,
-                 columns: Sequence[Column | tuple], key_columns: Sequence[str],
+                 key_columns: Sequence[str], columns: Sequence[Column | tuple] | None = None,
                  surrogate_key: SurrogateKey | None = None, slice_column: str | None = None, max_reject_rate: float | str | None = None,
                  fail_on_empty: bool = False, aws_conn_id: str | None = "aws_default",
                  logical_date: str = "{{ (logical_date or dag_run.run_after) | ds }}", **kwargs):
@@ -76,7 +77,7 @@ class S3ToPostgresMergeOperator(BaseOperator):
         self.s3_key = s3_key
         self.postgres_conn_id = postgres_conn_id
         self.table = table
-        self.columns = as_columns(columns)
+        self.columns = None if columns is None else as_columns(columns)
         self.key_columns = list(key_columns)
         self.surrogate_key = surrogate_key
         self.slice_column = slice_column
