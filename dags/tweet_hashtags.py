@@ -27,12 +27,14 @@ from airflow.sdk import DAG, Param, TaskGroup, chain, task
 from pipeline_kit.alerts import success_notifier
 from pipeline_kit.defaults import dag_defaults
 from pipeline_kit.paths import sql_dir
-from pipeline_kit.settings import RUN_DATE, RUN_DATE_EXPR, RUN_DATE_NODASH, PipelineSettings
+from pipeline_kit.settings import RUN_DATE, RUN_DATE_EXPR, PipelineSettings
 
 PIPELINE = "tweet_hashtags"
 SETTINGS = PipelineSettings(PIPELINE)
 DATA_BUCKET = SETTINGS.data_bucket
-STREAM_NAME = f"{SETTINGS.stream_prefix}-{RUN_DATE_NODASH}"
+# Each run date has its own stream: days run side by side without sharing one.
+STREAM_NAME_EXPR = f'{SETTINGS.expr("stream_prefix")} ~ "-" ~ ({RUN_DATE_EXPR} | ds_nodash)'
+STREAM_NAME = f"{{{{ {STREAM_NAME_EXPR} }}}}"
 DAY_PATH = f"year={{{{ {RUN_DATE_EXPR}.strftime('%Y') }}}}/month={{{{ {RUN_DATE_EXPR}.strftime('%m') }}}}/" \
            f"day={{{{ {RUN_DATE_EXPR}.strftime('%d') }}}}/"
 ATHENA_RESULTS = f"s3://{DATA_BUCKET}/athena-results/"
@@ -47,10 +49,10 @@ SOURCE_EVENT = (
     '"replay_uri": params.replay_uri, "jetstream_url": params.jetstream_url, '
     '"language": params.language, "min_reposts": params.min_reposts'
 )
-PRODUCER_EVENT = "{{ {" + SOURCE_EVENT + ', "stream_name": "' + STREAM_NAME + '"} | tojson }}'
+PRODUCER_EVENT = "{{ {" + SOURCE_EVENT + ', "stream_name": ' + STREAM_NAME_EXPR + "} | tojson }}"
 CONSUMER_EVENT = (
     "{{ {"
-    f'"stream_name": "{STREAM_NAME}", "bucket": {SETTINGS.expr("data_bucket")}, "prefix": "landing", '
+    f'"stream_name": {STREAM_NAME_EXPR}, "bucket": {SETTINGS.expr("data_bucket")}, "prefix": "landing", '
     f'"date": {RUN_DATE_EXPR} | ds, "name": params.source ~ "-s" ~ params.seed, '
     # The consumer waits for the producer's marker a little longer than the producer reads.
     '"seconds": params.seconds + 60'
