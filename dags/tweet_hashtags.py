@@ -35,8 +35,10 @@ DATA_BUCKET = SETTINGS.data_bucket
 # Each run date has its own stream: days run side by side without sharing one.
 STREAM_NAME_EXPR = f'{SETTINGS.expr("stream_prefix")} ~ "-" ~ ({RUN_DATE_EXPR} | ds_nodash)'
 STREAM_NAME = f"{{{{ {STREAM_NAME_EXPR} }}}}"
-DAY_PATH = f"year={{{{ {RUN_DATE_EXPR}.strftime('%Y') }}}}/month={{{{ {RUN_DATE_EXPR}.strftime('%m') }}}}/" \
-           f"day={{{{ {RUN_DATE_EXPR}.strftime('%d') }}}}/"
+DAY_PATH = (
+    f"year={{{{ {RUN_DATE_EXPR}.strftime('%Y') }}}}/month={{{{ {RUN_DATE_EXPR}.strftime('%m') }}}}/"
+    f"day={{{{ {RUN_DATE_EXPR}.strftime('%d') }}}}/"
+)
 ATHENA_RESULTS = f"s3://{DATA_BUCKET}/athena-results/"
 EXPORT_KEY = f"exports/top_hashtags/dt={RUN_DATE}/top_hashtags"
 ANALYTICAL_TABLES = ("hashtag_data", "top_hashtags")
@@ -101,12 +103,19 @@ def check_landing(payload: str) -> dict:
     landed = json.loads(payload)
     if not landed["end_of_feed"]:
         # The producer may still be running or have failed: retried, the consumer reads the stream again.
-        raise AirflowException(f"the consumer read {landed['landed']} records but no end-of-feed marker: the "
-                               "producer did not finish in time (see its log)")
+        raise AirflowException(
+            f"the consumer read {landed['landed']} records but no end-of-feed marker: the "
+            "producer did not finish in time (see its log)"
+        )
     if landed["landed"] != landed["producer"]["sent"]:
         raise AirflowException(f"the producer sent {landed['producer']['sent']} records, {landed['landed']} landed")
-    return {"read": landed["producer"]["read"], "filtered": landed["producer"]["filtered"],
-            "sent": landed["producer"]["sent"], "landed": landed["landed"], "landing_key": landed["key"]}
+    return {
+        "read": landed["producer"]["read"],
+        "filtered": landed["producer"]["filtered"],
+        "sent": landed["producer"]["sent"],
+        "landed": landed["landed"],
+        "landing_key": landed["key"],
+    }
 
 
 @task
@@ -193,29 +202,43 @@ def draw_chart(data_bucket: str, export_key: str, run_date: str) -> dict:
 
 
 @task(on_success_callback=[success_notifier(PIPELINE)])
-def summarize_run(landing: dict, staged: dict, loaded: dict, chart: dict, data_bucket: str, export_key: str
-                  ) -> dict:
+def summarize_run(landing: dict, staged: dict, loaded: dict, chart: dict, data_bucket: str, export_key: str) -> dict:
     """The day's counts: the success alert's summary."""
     return {
-        "read": landing["read"], "filtered": landing["filtered"], "landed": landing["landed"],
-        "staged": staged["staged_posts"], "hashtag_rows": staged["hashtag_rows"], "hashtags": staged["hashtags"],
-        "loaded": loaded["rows_loaded"], "quarantined": staged["quarantined"], "duplicates": staged["duplicates"],
+        "read": landing["read"],
+        "filtered": landing["filtered"],
+        "landed": landing["landed"],
+        "staged": staged["staged_posts"],
+        "hashtag_rows": staged["hashtag_rows"],
+        "hashtags": staged["hashtags"],
+        "loaded": loaded["rows_loaded"],
+        "quarantined": staged["quarantined"],
+        "duplicates": staged["duplicates"],
         "quarantine_reasons": staged["quarantine_reasons"],
-        "report_csv": f"s3://{data_bucket}/{export_key}.csv", "chart": chart,
+        "report_csv": f"s3://{data_bucket}/{export_key}.csv",
+        "chart": chart,
     }
 
 
 def athena(task_id: str, sql: str, **kwargs) -> AthenaOperator:
-    return AthenaOperator(task_id=task_id, query=f"tweet_hashtags/{sql}", database="default",
-                          output_location=ATHENA_RESULTS, sleep_time=2, **kwargs)
+    return AthenaOperator(
+        task_id=task_id,
+        query=f"tweet_hashtags/{sql}",
+        database="default",
+        output_location=ATHENA_RESULTS,
+        sleep_time=2,
+        **kwargs,
+    )
 
 
 def replace_partition(table: str, locations) -> TaskGroup:
     """Write the day to this load's location, then point the day's partition at it, then drop older loads."""
     with TaskGroup(f"replace_{table}") as group:
         clear_location = S3DeleteObjectsOperator(  # a retried UNLOAD needs an empty location
-            task_id="clear_location", bucket=DATA_BUCKET,
-            prefix=f"{{{{ ti.xcom_pull(task_ids='plan_load')['{table}'].split('/', 3)[3] }}}}")
+            task_id="clear_location",
+            bucket=DATA_BUCKET,
+            prefix=f"{{{{ ti.xcom_pull(task_ids='plan_load')['{table}'].split('/', 3)[3] }}}}",
+        )
         unload = athena("unload", f"unload_{table}.sql")
         drop_partition = athena("drop_partition", "drop_partition.sql", params={"table": table})
         add_partition = athena("add_partition", "add_partition.sql", params={"table": table})
@@ -249,28 +272,42 @@ with DAG(
 ) as dag:
     stream = create_stream(STREAM_NAME)
     produce_posts = LambdaInvokeFunctionOperator(
-        task_id="produce_posts", function_name=SETTINGS.producer_function, payload=PRODUCER_EVENT,
-        invocation_type="Event", botocore_config=LAMBDA_CLIENT)
+        task_id="produce_posts",
+        function_name=SETTINGS.producer_function,
+        payload=PRODUCER_EVENT,
+        invocation_type="Event",
+        botocore_config=LAMBDA_CLIENT,
+    )
     consume_stream = LambdaInvokeFunctionOperator(
-        task_id="consume_stream", function_name=SETTINGS.consumer_function, payload=CONSUMER_EVENT,
-        invocation_type="RequestResponse", botocore_config=LAMBDA_CLIENT)
+        task_id="consume_stream",
+        function_name=SETTINGS.consumer_function,
+        payload=CONSUMER_EVENT,
+        invocation_type="RequestResponse",
+        botocore_config=LAMBDA_CLIENT,
+    )
     landing = check_landing(consume_stream.output)
     teardown = delete_stream(STREAM_NAME).as_teardown(setups=stream)
 
     stage_day = LambdaInvokeFunctionOperator(
-        task_id="stage_day", function_name=SETTINGS.stage_function, payload=STAGE_EVENT,
-        invocation_type="RequestResponse", botocore_config=LAMBDA_CLIENT)
+        task_id="stage_day",
+        function_name=SETTINGS.stage_function,
+        payload=STAGE_EVENT,
+        invocation_type="RequestResponse",
+        botocore_config=LAMBDA_CLIENT,
+    )
     staged = check_staging(stage_day.output)
     route = route_by_staging(staged)
     no_data = report_no_data(landing, RUN_DATE)
 
-    ddl = [athena("create_staging_database", "create_staging_database.sql"),
-           athena("create_analytical_database", "create_analytical_database.sql"),
-           athena("create_hashtag_rows", "create_hashtag_rows.sql"),
-           athena("create_hashtag_data", "create_hashtag_data.sql"),
-           athena("create_top_hashtags", "create_top_hashtags.sql"),
-           athena("create_data_update_log", "create_data_update_log.sql"),
-           athena("add_staging_partition", "add_staging_partition.sql")]
+    ddl = [
+        athena("create_staging_database", "create_staging_database.sql"),
+        athena("create_analytical_database", "create_analytical_database.sql"),
+        athena("create_hashtag_rows", "create_hashtag_rows.sql"),
+        athena("create_hashtag_data", "create_hashtag_data.sql"),
+        athena("create_top_hashtags", "create_top_hashtags.sql"),
+        athena("create_data_update_log", "create_data_update_log.sql"),
+        athena("add_staging_partition", "add_staging_partition.sql"),
+    ]
     locations = plan_load(DATA_BUCKET, DAY_PATH)
     load_hashtag_data = replace_partition("hashtag_data", locations)
     check_hashtag_data = athena("check_hashtag_data", "check_hashtag_data.sql")
@@ -293,5 +330,16 @@ with DAG(
     # Stage, and route an empty day to its "no data" alert.
     chain(landing, stage_day, staged, route, [ddl[0], no_data])
     # Analyse: tables, the day's load swapped in, checked and logged, the report, its CSV and chart.
-    chain(*ddl, locations, load_hashtag_data, check_hashtag_data, loaded, log_update, load_top_hashtags,
-          select_top_hashtags, export_top_hashtags, chart, summary)
+    chain(
+        *ddl,
+        locations,
+        load_hashtag_data,
+        check_hashtag_data,
+        loaded,
+        log_update,
+        load_top_hashtags,
+        select_top_hashtags,
+        export_top_hashtags,
+        chart,
+        summary,
+    )

@@ -18,12 +18,19 @@ def top_hashtags_figure(report, run_date: str):
     axes = figure.add_subplot()
     bars = axes.barh([f"#{tag}" for tag in rows["hashtag"]], rows["posts"], color=colours, edgecolor="#444444")
     for bar, users, polarity in zip(bars, rows["users"], rows["avg_polarity"], strict=True):
-        axes.annotate(f"{users} users, polarity {float(polarity):+.2f}", (bar.get_width(), bar.get_y() + 0.4),
-                      xytext=(4, 0), textcoords="offset points", va="center", fontsize=8)
+        axes.annotate(
+            f"{users} users, polarity {float(polarity):+.2f}",
+            (bar.get_width(), bar.get_y() + 0.4),
+            xytext=(4, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize=8,
+        )
     axes.set_xlabel("posts")
     axes.set_title(f"Top hashtags on {run_date}: posts, coloured by average polarity")
     axes.set_xlim(0, max(rows["posts"].max() * 1.45, 1) if len(rows) else 1)
     axes.spines[["top", "right"]].set_visible(False)
-    figure.colorbar(ScalarMappable(norm=Normalize(vmin=-1, vmax=1), cmap="RdYlGn"), ax=axes,
-                    label="average polarity", shrink=0.8)
+    figure.colorbar(
+        ScalarMappable(norm=Normalize(vmin=-1, vmax=1), cmap="RdYlGn"), ax=axes, label="average polarity", shrink=0.8
+    )
     return figure

@@ -15,8 +15,11 @@ DATA_BUCKET = "tweet-hashtags-data-local"
 
 
 def object_keys(s3, prefix: str, bucket: str = DATA_BUCKET) -> list[str]:
-    return sorted(item["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
-                  for item in page.get("Contents", []))
+    return sorted(
+        item["Key"]
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        for item in page.get("Contents", [])
+    )
 
 
 def read_lines(s3, key: str, bucket: str = DATA_BUCKET) -> list[str]:

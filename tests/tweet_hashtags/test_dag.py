@@ -68,8 +68,12 @@ def expected_from_landing(records: list[dict]) -> dict:
             counts[tag] += 1
             users[tag].add(post["user_name"])
     top = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-    return {"posts": len(first), "duplicates": duplicates, "hash_ids": keys,
-            "top": [(tag, posts, len(users[tag])) for tag, posts in top]}
+    return {
+        "posts": len(first),
+        "duplicates": duplicates,
+        "hash_ids": keys,
+        "top": [(tag, posts, len(users[tag])) for tag, posts in top],
+    }
 
 
 def analytical_rows(s3, table: str, day: date) -> tuple[list[str], list[dict]]:
@@ -103,7 +107,10 @@ def test_a_sample_day_is_landed_staged_loaded_and_reported_as_the_landed_files_s
     summary = result.xcom("summarize_run")
     assert expected["duplicates"] > 0
     assert (summary["staged"], summary["duplicates"], summary["quarantined"]) == (
-        expected["posts"], expected["duplicates"], 0)
+        expected["posts"],
+        expected["duplicates"],
+        0,
+    )
     assert summary["hashtag_rows"] == summary["loaded"] == len(expected["hash_ids"])
 
     _, rows = analytical_rows(s3, "hashtag_data", day)
@@ -115,11 +122,15 @@ def test_a_sample_day_is_landed_staged_loaded_and_reported_as_the_landed_files_s
     polarity = defaultdict(list)
     for row in rows:
         polarity[row["hashtag"]].append(row["polarity"])
-    assert all(float(row["avg_polarity"]) == pytest.approx(sum(polarity[row["hashtag"]]) / len(polarity[row["hashtag"]]))
-               for row in report)
+    assert all(
+        float(row["avg_polarity"]) == pytest.approx(sum(polarity[row["hashtag"]]) / len(polarity[row["hashtag"]]))
+        for row in report
+    )
 
-    assert summary["chart"] == {"png": f"s3://{DATA_BUCKET}/exports/top_hashtags/dt={day}/top_hashtags.png",
-                                "html": f"s3://{DATA_BUCKET}/exports/top_hashtags/dt={day}/top_hashtags.html"}
+    assert summary["chart"] == {
+        "png": f"s3://{DATA_BUCKET}/exports/top_hashtags/dt={day}/top_hashtags.png",
+        "html": f"s3://{DATA_BUCKET}/exports/top_hashtags/dt={day}/top_hashtags.html",
+    }
     png = s3.get_object(Bucket=DATA_BUCKET, Key=f"exports/top_hashtags/dt={day}/top_hashtags.png")["Body"].read()
     page = s3.get_object(Bucket=DATA_BUCKET, Key=f"exports/top_hashtags/dt={day}/top_hashtags.html")["Body"].read()
     assert png.startswith(b"\x89PNG") and base64.b64encode(png) in page
@@ -128,3 +139,106 @@ def test_a_sample_day_is_landed_staged_loaded_and_reported_as_the_landed_files_s
     alerts = drain_alerts(platform)
     assert [(a["event"], a["task_id"]) for a in alerts] == [("success", "summarize_run")]
     assert alerts[0]["summary"]["loaded"] == summary["loaded"]
+
+
+def test_rerun_of_a_day_leaves_the_tables_and_the_report_as_they_were(platform):
+    day = date(2026, 11, 20)
+    first = run_day(day, posts=60, duplicates=4, seed=2)
+    assert_succeeded(first, platform)
+    s3 = platform.client("s3")
+    first_keys, first_rows = analytical_rows(s3, "hashtag_data", day)
+    first_report = exported_report(s3, day)
+
+    second = run_day(day, posts=60, duplicates=4, seed=2)
+
+    assert_succeeded(second, platform)
+    second_keys, second_rows = analytical_rows(s3, "hashtag_data", day)
+    assert sorted(second_rows, key=lambda row: row["hash_id"]) == sorted(first_rows, key=lambda row: row["hash_id"])
+    assert exported_report(s3, day) == first_report
+    assert second.xcom("summarize_run") == {**first.xcom("summarize_run"), "chart": second.xcom("draw_chart")}
+    # The day's partition points at the second load; the first load's files are gone.
+    assert set(first_keys).isdisjoint(second_keys) and {
+        key.split("/load=")[1].split("/")[0] for key in second_keys
+    } == {second.xcom("plan_load")["hashtag_data"].split("load=")[1].rstrip("/")}
+    partitions = platform.client("glue").get_partitions(
+        DatabaseName="tweet_hashtags_analytical",
+        TableName="hashtag_data",
+        Expression="year = '2026' AND month = '11' AND day = '20'",
+    )
+    assert [p["StorageDescriptor"]["Location"] for p in partitions["Partitions"]] == [
+        second.xcom("plan_load")["hashtag_data"]
+    ]
+    log_lines = [
+        line.split("\t") for key in object_keys(s3, "analytical/data_update_log/") for line in read_lines(s3, key)
+    ]
+    assert sorted(line[1] for line in log_lines if line[2] == "2026-11-20") == sorted([first.run_id, second.run_id])
+
+
+def test_a_three_day_backfill_loads_each_day_into_its_own_partition(platform):
+    days = [date(2026, 11, 10), date(2026, 11, 11), date(2026, 11, 12)]
+    results = [run_day(day, posts=40, duplicates=2) for day in days]
+
+    s3 = platform.client("s3")
+    hash_ids = []
+    for day, result in zip(days, results, strict=True):
+        assert_succeeded(result, platform)
+        expected = expected_from_landing(landed_records(s3, day))
+        _, rows = analytical_rows(s3, "hashtag_data", day)
+        assert {row["hash_id"] for row in rows} == expected["hash_ids"]
+        assert {row["created"].date() for row in rows} == {day}
+        assert [(r["hashtag"], int(r["posts"]), int(r["users"])) for r in exported_report(s3, day)] == expected["top"][
+            :10
+        ]
+        hash_ids += [row["hash_id"] for row in rows]
+    assert len(hash_ids) == len(set(hash_ids))
+    assert [a["event"] for a in drain_alerts(platform)] == ["success"] * 3
+
+
+def test_an_empty_day_ends_with_a_no_data_alert_not_a_failure(platform):
+    day = date(2026, 11, 1)
+    result = run_day(day, posts=0)
+
+    assert_succeeded(result, platform)
+    assert result.task_states["report_no_data"] == "success"
+    assert result.task_states["create_staging_database"] == result.task_states["summarize_run"] == "skipped"
+    assert object_keys(platform.client("s3"), "landing/2026/11/01/") == []
+    alerts = drain_alerts(platform)
+    assert [(a["event"], a["task_id"]) for a in alerts] == [("no_data", "report_no_data")]
+    assert alerts[0]["summary"] == {"run_date": "2026-11-01", "read": 0, "landed": 0, "filtered": {}}
+
+
+def test_a_poisoned_record_is_quarantined_with_its_reason_and_the_rest_load(platform):
+    day = date(2026, 11, 2)
+    good = [
+        {
+            "created": f"2026-11-02T10:0{i}:00Z",
+            "post_id": f"replay-{i}",
+            "user_name": f"user{i % 2}",
+            "repost_count": i,
+            "hashtags": ["Replay", "test"],
+            "text": f"Replayed post {i} is great #Replay #test",
+            "lang": "en",
+        }
+        for i in range(5)
+    ]
+    no_text = {**good[0], "post_id": "replay-no-text", "text": ""}
+    lines = [json.dumps(post) for post in good] + ['{"post_id": "replay-broken", "text": "cut off', json.dumps(no_text)]
+    platform.client("s3").put_object(
+        Bucket=DATA_BUCKET, Key="replay/poisoned.jsonl", Body=("\n".join(lines) + "\n").encode()
+    )
+
+    result = run_day(day, source="replay", replay_uri=f"s3://{DATA_BUCKET}/replay/poisoned.jsonl")
+
+    assert_succeeded(result, platform)
+    summary = result.xcom("summarize_run")
+    assert {
+        key: summary[key] for key in ("landed", "staged", "quarantined", "duplicates", "hashtag_rows", "loaded")
+    } == {"landed": 7, "staged": 5, "quarantined": 2, "duplicates": 0, "hashtag_rows": 10, "loaded": 10}
+    assert summary["quarantine_reasons"] == {"post has no text": 1, "record is not valid JSON": 1}
+    s3 = platform.client("s3")
+    quarantined = [json.loads(line) for line in read_lines(s3, "quarantine/2026/11/02/quarantined.jsonl")]
+    assert sorted((item["reason"], item["record"]["data"]) for item in quarantined) == sorted(
+        [("post has no text", json.dumps(no_text)), ("record is not valid JSON", lines[5])]
+    )
+    _, rows = analytical_rows(s3, "hashtag_data", day)
+    assert sorted({row["post_id"] for row in rows}) == [f"replay-{i}" for i in range(5)]

@@ -20,11 +20,14 @@ def test_the_sample_feed_is_the_same_for_the_same_date_and_seed_in_another_proce
     import subprocess
     import sys
 
-    code = ("import json, sys; sys.path.insert(0, sys.argv[1]); from tweet_feed import sample_posts; "
-            "print(json.dumps(sample_posts('2026-11-30', 3, 50, 5)))")
+    code = (
+        "import json, sys; sys.path.insert(0, sys.argv[1]); from tweet_feed import sample_posts; "
+        "print(json.dumps(sample_posts('2026-11-30', 3, 50, 5)))"
+    )
     folder = Path(__file__).resolve().parents[2] / "include" / "lambda" / "tweet_producer"
-    other = json.loads(subprocess.run([sys.executable, "-c", code, str(folder)], capture_output=True, text=True,
-                                      check=True).stdout)
+    other = json.loads(
+        subprocess.run([sys.executable, "-c", code, str(folder)], capture_output=True, text=True, check=True).stdout
+    )
     assert other == sample_posts("2026-11-30", 3, 50, 5)
     assert sample_posts("2026-11-30", 4, 50, 5) != other
     assert sample_posts("2026-12-01", 3, 50, 5) != other
@@ -66,9 +69,15 @@ def test_a_jetstream_event_is_a_post_only_when_it_creates_a_post():
 
     assert len(frames) == 8 and len(posts) == 5
     first = posts[0]
-    assert first == {"created": "2026-11-30T12:00:01.120Z", "post_id": "did:plc:alice111/3lbwaaaaaa2a",
-                     "user_name": "did:plc:alice111", "repost_count": None, "hashtags": ["python", "Release"],
-                     "text": "Shipped the release today #python", "lang": "en"}
+    assert first == {
+        "created": "2026-11-30T12:00:01.120Z",
+        "post_id": "did:plc:alice111/3lbwaaaaaa2a",
+        "user_name": "did:plc:alice111",
+        "repost_count": None,
+        "hashtags": ["python", "Release"],
+        "text": "Shipped the release today #python",
+        "lang": "en",
+    }
     assert [filter_reason(post) for post in posts] == [None, "language", "no_hashtags", None, None]
 
 
@@ -97,4 +106,9 @@ def replaying_server():
 def test_jetstream_posts_are_read_from_the_websocket_until_it_closes(replaying_server):
     posts = list(jetstream_posts(replaying_server, seconds=20))
     assert [post["post_id"].rsplit("/", 1)[1] for post in posts] == [
-        "3lbwaaaaaa2a", "3lbwbbbbbb2b", "3lbwcccccc2c", "3lbwdddddd2d", "3lbweeeeee2e"]
+        "3lbwaaaaaa2a",
+        "3lbwbbbbbb2b",
+        "3lbwcccccc2c",
+        "3lbwdddddd2d",
+        "3lbweeeeee2e",
+    ]

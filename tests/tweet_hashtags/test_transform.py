@@ -17,21 +17,27 @@ from tweet_transform import (
 )
 
 
-@pytest.mark.parametrize(("text", "cleaned"), [
-    ("RT @nasa: Launch at 9am https://t.co/abc123 #Space", "Launch at 9am Space"),
-    ("Fish &amp; chips &gt; pizza &quot;always&quot;", "Fish chips pizza always"),
-    ("Loved it \U0001F525\U0001F525 \u2600\ufe0f so much!!!", "Loved it so much"),
-    ("Ça va? très bien, merci", "Ça va très bien merci"),
-    ("email me: someone@example.org or www.example.org/x?y=1", "email me someone example org or"),  # an address is no mention
-    ("ARTS and RTS stay; RT: goes", "ARTS and RTS stay goes"),
-    ("under_score and 100% sure", "under score and 100 sure"),
-])
+@pytest.mark.parametrize(
+    ("text", "cleaned"),
+    [
+        ("RT @nasa: Launch at 9am https://t.co/abc123 #Space", "Launch at 9am Space"),
+        ("Fish &amp; chips &gt; pizza &quot;always&quot;", "Fish chips pizza always"),
+        ("Loved it \U0001f525\U0001f525 \u2600\ufe0f so much!!!", "Loved it so much"),
+        ("Ça va? très bien, merci", "Ça va très bien merci"),
+        (
+            "email me: someone@example.org or www.example.org/x?y=1",
+            "email me someone example org or",
+        ),  # an address is no mention
+        ("ARTS and RTS stay; RT: goes", "ARTS and RTS stay goes"),
+        ("under_score and 100% sure", "under score and 100 sure"),
+    ],
+)
 def test_clean_text_drops_links_mentions_retweet_marks_entities_emoji_and_punctuation(text, cleaned):
     assert clean_text(text) == cleaned
 
 
 def test_clean_text_leaves_no_character_outside_the_basic_multilingual_plane():
-    assert all(ord(char) <= 0xFFFF for char in clean_text("a \U0001F600 b \U00010348 c \U0001F1FA\U0001F1F8"))
+    assert all(ord(char) <= 0xFFFF for char in clean_text("a \U0001f600 b \U00010348 c \U0001f1fa\U0001f1f8"))
 
 
 def test_sentiment_scores_polarity_and_subjectivity_with_textblobs_lexicon():
@@ -44,7 +50,10 @@ def test_sentiment_scores_polarity_and_subjectivity_with_textblobs_lexicon():
 
 def test_hashtags_are_normalised_once_each_and_empties_dropped():
     assert normalised_hashtags(["Python", "#python", "PYTHON", "", "#", "World-Cup", "café", None, 7]) == [
-        "python", "worldcup", "café"]
+        "python",
+        "worldcup",
+        "café",
+    ]
 
 
 def test_hash_id_is_base64_of_sha1_of_record_post_and_hashtag():
@@ -59,8 +68,18 @@ def landed(data: str, sequence: int, arrival: str = "2026-11-30T10:00:00.000+00:
 
 
 def post(post_id: str, text: str = "Great day #Fun", hashtags=("Fun", "joy"), **extra) -> str:
-    return json.dumps({"created": "2026-11-30T09:59:00.000+00:00", "post_id": post_id, "user_name": "ada",
-                       "repost_count": 2, "hashtags": list(hashtags), "text": text, "lang": "en", **extra})
+    return json.dumps(
+        {
+            "created": "2026-11-30T09:59:00.000+00:00",
+            "post_id": post_id,
+            "user_name": "ada",
+            "repost_count": 2,
+            "hashtags": list(hashtags),
+            "text": text,
+            "lang": "en",
+            **extra,
+        }
+    )
 
 
 def test_a_post_explodes_to_one_row_per_hashtag_keyed_by_its_record():
@@ -72,10 +91,21 @@ def test_a_post_explodes_to_one_row_per_hashtag_keyed_by_its_record():
     assert [row["hash_id"] for row in day.rows] == [hash_id(rid, "p1", "fun"), hash_id(rid, "p1", "joy")]
     row = day.rows[0]
     assert (row["record_id"], row["text_clean"], row["created"], row["arrival"]) == (
-        record_id(data), "Great day sun Fun", "2026-11-30 09:59:00.000", "2026-11-30 10:00:00.000")
+        record_id(data),
+        "Great day sun Fun",
+        "2026-11-30 09:59:00.000",
+        "2026-11-30 10:00:00.000",
+    )
     assert row["polarity"] == sentiment("Great day sun Fun")[0] > 0
-    assert day.counts() == {"read": 1, "staged_posts": 1, "hashtag_rows": 2, "hashtags": 2, "quarantined": 0,
-                            "duplicates": 0, "quarantine_reasons": {}}
+    assert day.counts() == {
+        "read": 1,
+        "staged_posts": 1,
+        "hashtag_rows": 2,
+        "hashtags": 2,
+        "quarantined": 0,
+        "duplicates": 0,
+        "quarantine_reasons": {},
+    }
 
 
 def test_bad_records_are_quarantined_with_their_reason_and_the_rest_staged():
@@ -87,8 +117,10 @@ def test_bad_records_are_quarantined_with_their_reason_and_the_rest_staged():
         ("landing/a.jsonl", landed("[1, 2]", 5)),
         ("landing/a.jsonl", landed(post("p6", created="yesterday"), 6)),
         ("landing/a.jsonl", landed(post("p7", repost_count=-1), 7)),
-        ("landing/a.jsonl", json.dumps({"sequence_number": "8", "arrival": "2026-11-30T10:00:00+00:00",
-                                        "data_base64": "//8="})),
+        (
+            "landing/a.jsonl",
+            json.dumps({"sequence_number": "8", "arrival": "2026-11-30T10:00:00+00:00", "data_base64": "//8="}),
+        ),
         ("landing/a.jsonl", "not a landed line"),
         ("landing/a.jsonl", landed(json.dumps({"text": "no id #x", "hashtags": ["x"]}), 10)),
     ]
@@ -96,10 +128,16 @@ def test_bad_records_are_quarantined_with_their_reason_and_the_rest_staged():
 
     assert [row["post_id"] for row in day.rows] == ["p1", "p1"]
     assert day.counts()["quarantine_reasons"] == {
-        "created is not an ISO 8601 timestamp": 1, "landing line is not a landed record": 1,
-        "post has no post_id": 1, "post has no text": 1, "post has no usable hashtag": 1,
-        "record is not UTF-8 text": 1, "record is not a JSON object": 1, "record is not valid JSON": 1,
-        "repost_count is not a count": 1}
+        "created is not an ISO 8601 timestamp": 1,
+        "landing line is not a landed record": 1,
+        "post has no post_id": 1,
+        "post has no text": 1,
+        "post has no usable hashtag": 1,
+        "record is not UTF-8 text": 1,
+        "record is not a JSON object": 1,
+        "record is not valid JSON": 1,
+        "repost_count is not a count": 1,
+    }
     assert day.read == 10 == day.staged_posts + len(day.quarantined) + day.duplicates
     assert all("record" in item or "line" in item for item in day.quarantined)
 

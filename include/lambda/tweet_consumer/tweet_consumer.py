@@ -54,8 +54,9 @@ def read_stream(kinesis, stream_name: str, seconds: float) -> tuple[list[dict], 
     shards = kinesis.list_shards(StreamName=stream_name)["Shards"]
     if len(shards) != 1:
         raise ValueError(f"{stream_name} has {len(shards)} shards: the end-of-feed marker orders one shard only")
-    iterator = kinesis.get_shard_iterator(StreamName=stream_name, ShardId=shards[0]["ShardId"],
-                                          ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    iterator = kinesis.get_shard_iterator(
+        StreamName=stream_name, ShardId=shards[0]["ShardId"], ShardIteratorType="TRIM_HORIZON"
+    )["ShardIterator"]
     records: list[dict] = []
     while iterator and time.monotonic() < deadline:
         response = kinesis.get_records(ShardIterator=iterator, Limit=10_000)
@@ -86,10 +87,19 @@ def handler(event, context=None):
     if key:
         body = "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records)
         s3.put_object(Bucket=bucket, Key=key, Body=body.encode(), ContentType="application/x-ndjson")
-    replaced = [item["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket,
-                                                                                      Prefix=f"{day_prefix}{name}-")
-                for item in page.get("Contents", []) if item["Key"] != key]
+    replaced = [
+        item["Key"]
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"{day_prefix}{name}-")
+        for item in page.get("Contents", [])
+        if item["Key"] != key
+    ]
     for old_key in replaced:
         s3.delete_object(Bucket=bucket, Key=old_key)
-    return {"bucket": bucket, "key": key, "landed": len(records), "end_of_feed": marker is not None,
-            "producer": {k: v for k, v in (marker or {}).items() if k != "end_of_feed"}, "replaced": replaced}
+    return {
+        "bucket": bucket,
+        "key": key,
+        "landed": len(records),
+        "end_of_feed": marker is not None,
+        "producer": {k: v for k, v in (marker or {}).items() if k != "end_of_feed"},
+        "replaced": replaced,
+    }

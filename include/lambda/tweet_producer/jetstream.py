@@ -22,8 +22,12 @@ def post_from_event(event: dict) -> dict | None:
     if commit.get("collection") != POST_COLLECTION:
         return None
     record = commit.get("record") or {}
-    tags = [feature.get("tag", "") for facet in record.get("facets") or [] for feature in facet.get("features") or []
-            if feature.get("$type") == TAG_FEATURE]
+    tags = [
+        feature.get("tag", "")
+        for facet in record.get("facets") or []
+        for feature in facet.get("features") or []
+        if feature.get("$type") == TAG_FEATURE
+    ]
     tags += [tag for tag in record.get("tags") or [] if isinstance(tag, str)]
     langs = record.get("langs") or []
     return {

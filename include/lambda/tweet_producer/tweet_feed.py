@@ -12,8 +12,24 @@ import json
 import random
 from collections.abc import Iterable, Iterator
 
-USERS = ("ada_l", "grace_h", "linus_t", "margaret_h", "ken_t", "barbara_l", "dennis_r", "frances_a", "guido_v",
-         "radia_p", "tim_bl", "hedy_l", "alan_t", "katherine_j", "john_m", "edsger_d")
+USERS = (
+    "ada_l",
+    "grace_h",
+    "linus_t",
+    "margaret_h",
+    "ken_t",
+    "barbara_l",
+    "dennis_r",
+    "frances_a",
+    "guido_v",
+    "radia_p",
+    "tim_bl",
+    "hedy_l",
+    "alan_t",
+    "katherine_j",
+    "john_m",
+    "edsger_d",
+)
 TOPICS = {
     "climate": ("Record heat again this week, {adj} news for the reef", "Solar is now the cheapest power we have"),
     "python": ("Just shipped a {adj} release of our library", "Type hints saved me an hour of debugging today"),
@@ -25,7 +41,7 @@ TOPICS = {
 }
 ADJECTIVES = ("great", "terrible", "amazing", "sad", "wonderful", "bad", "happy", "boring", "beautiful", "ugly")
 # Decorations the staging step must clean: links, mentions, retweet marks, HTML entities, emoji (non-BMP).
-DECORATIONS = ("", " https://t.co/{code}", " via @{user}", " &amp; more", " \U0001F525", " :)", " &quot;wow&quot;")
+DECORATIONS = ("", " https://t.co/{code}", " via @{user}", " &amp; more", " \U0001f525", " :)", " &quot;wow&quot;")
 LANGUAGES = ("en",) * 8 + ("es", "fr")
 
 
@@ -47,15 +63,17 @@ def sample_posts(date: str, seed: int = 0, count: int = 200, duplicates: int = 0
         text += "".join(f" #{tag}" for tag in tags)
         if rng.random() < 0.15:
             text = f"RT @{rng.choice(USERS)}: {text}"
-        posts.append({
-            "created": (day_start + dt.timedelta(milliseconds=offset)).isoformat(timespec="milliseconds"),
-            "post_id": f"{date.replace('-', '')}{seed:03d}{index:07d}",
-            "user_name": rng.choice(USERS),
-            "repost_count": int(rng.paretovariate(1.5)) - 1,
-            "hashtags": tags,
-            "text": text,
-            "lang": rng.choice(LANGUAGES),
-        })
+        posts.append(
+            {
+                "created": (day_start + dt.timedelta(milliseconds=offset)).isoformat(timespec="milliseconds"),
+                "post_id": f"{date.replace('-', '')}{seed:03d}{index:07d}",
+                "user_name": rng.choice(USERS),
+                "repost_count": int(rng.paretovariate(1.5)) - 1,
+                "hashtags": tags,
+                "text": text,
+                "lang": rng.choice(LANGUAGES),
+            }
+        )
     return posts + [dict(post) for post in rng.sample(posts, min(duplicates, len(posts)))]
 
 

@@ -36,8 +36,9 @@ ATTEMPTS = 5
 def source_posts(event: dict) -> Iterator[dict | str]:
     source = event.get("source", "sample")
     if source == "sample":
-        yield from sample_posts(str(event["date"]), int(event.get("seed", 0)), int(event.get("posts", 200)),
-                                int(event.get("duplicates", 0)))
+        yield from sample_posts(
+            str(event["date"]), int(event.get("seed", 0)), int(event.get("posts", 200)), int(event.get("duplicates", 0))
+        )
     elif source == "replay":
         bucket, _, key = str(event["replay_uri"]).removeprefix("s3://").partition("/")
         body = boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8", "replace")
@@ -50,8 +51,9 @@ def source_posts(event: dict) -> Iterator[dict | str]:
         raise ValueError(f"unknown source {source!r}: sample, replay or jetstream")
 
 
-def stream_records(posts: Iterable[dict | str], language: str, min_reposts: int, filtered: Counter
-                   ) -> Iterator[tuple[bytes, str]]:
+def stream_records(
+    posts: Iterable[dict | str], language: str, min_reposts: int, filtered: Counter
+) -> Iterator[tuple[bytes, str]]:
     """(data, partition key) for each post the filter keeps; what it drops is counted by reason."""
     fields = ("created", "post_id", "user_name", "repost_count", "hashtags", "text", "lang")
     for position, post in enumerate(posts):
@@ -69,12 +71,14 @@ def put_batch(kinesis, stream_name: str, batch: list[tuple[bytes, str]]) -> None
     """Put the batch; records Kinesis refuses (throttled) are put again with backoff, in their order."""
     pending = batch
     for attempt in range(ATTEMPTS):
-        response = kinesis.put_records(StreamName=stream_name,
-                                       Records=[{"Data": data, "PartitionKey": key} for data, key in pending])
+        response = kinesis.put_records(
+            StreamName=stream_name, Records=[{"Data": data, "PartitionKey": key} for data, key in pending]
+        )
         if not response.get("FailedRecordCount"):
             return
-        pending = [record for record, result in zip(pending, response["Records"], strict=True)
-                   if result.get("ErrorCode")]
+        pending = [
+            record for record, result in zip(pending, response["Records"], strict=True) if result.get("ErrorCode")
+        ]
         time.sleep(0.2 * 2**attempt)
     raise RuntimeError(f"{len(pending)} records refused by {stream_name} after {ATTEMPTS} attempts")
 
@@ -96,8 +100,9 @@ def handler(event, context=None):
             read += 1
             yield post
 
-    records = stream_records(counted(source_posts(event)), event.get("language", "en"),
-                             int(event.get("min_reposts", 0)), filtered)
+    records = stream_records(
+        counted(source_posts(event)), event.get("language", "en"), int(event.get("min_reposts", 0)), filtered
+    )
     for data, key in records:
         if len(batch) == BATCH_RECORDS or batch_bytes + len(data) > BATCH_BYTES:
             put_batch(kinesis, stream_name, batch)

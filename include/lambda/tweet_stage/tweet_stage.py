@@ -25,8 +25,11 @@ QUARANTINE_NAME = "quarantined.jsonl"
 
 
 def list_keys(s3, bucket: str, prefix: str) -> list[str]:
-    return sorted(item["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
-                  for item in page.get("Contents", []))
+    return sorted(
+        item["Key"]
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        for item in page.get("Contents", [])
+    )
 
 
 def replace_objects(s3, bucket: str, prefix: str, name: str, lines: list[dict]) -> str | None:
@@ -46,7 +49,9 @@ def handler(event, context=None):
     bucket = event.get("bucket") or os.environ["DATA_BUCKET"]
     day = dt.date.fromisoformat(str(event["date"])[:10])
     landing = f"{event.get('landing_prefix', 'landing').strip('/')}/{day:%Y/%m/%d}/"
-    staging = f"{event.get('staging_prefix', 'staging/hashtag_rows').strip('/')}/year={day:%Y}/month={day:%m}/day={day:%d}/"
+    staging = (
+        f"{event.get('staging_prefix', 'staging/hashtag_rows').strip('/')}/year={day:%Y}/month={day:%m}/day={day:%d}/"
+    )
     quarantine = f"{event.get('quarantine_prefix', 'quarantine').strip('/')}/{day:%Y/%m/%d}/"
 
     s3 = boto3.client("s3")
@@ -59,6 +64,12 @@ def handler(event, context=None):
 
     staged_key = replace_objects(s3, bucket, staging, STAGED_NAME, staged.rows)
     quarantine_key = replace_objects(s3, bucket, quarantine, QUARANTINE_NAME, staged.quarantined)
-    return {"date": day.isoformat(), "bucket": bucket, "landing_objects": landed_keys,
-            "staged_key": staged_key, "staging_location": f"s3://{bucket}/{staging}",
-            "quarantine_key": quarantine_key, **staged.counts()}
+    return {
+        "date": day.isoformat(),
+        "bucket": bucket,
+        "landing_objects": landed_keys,
+        "staged_key": staged_key,
+        "staging_location": f"s3://{bucket}/{staging}",
+        "quarantine_key": quarantine_key,
+        **staged.counts(),
+    }

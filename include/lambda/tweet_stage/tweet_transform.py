@@ -37,8 +37,12 @@ def clean_text(text: str) -> str:
     text = URL.sub(" ", text)
     text = MENTION.sub(" ", text)
     text = RETWEET.sub(" ", text)
-    text = "".join(" " if ord(char) > 0xFFFF or unicodedata.category(char) in ("So", "Sk", "Cs", "Co", "Cn")
-                   or char == "\ufe0f" else char for char in text)
+    text = "".join(
+        " "
+        if ord(char) > 0xFFFF or unicodedata.category(char) in ("So", "Sk", "Cs", "Co", "Cn") or char == "\ufe0f"
+        else char
+        for char in text
+    )
     text = NON_WORD.sub(" ", text)
     return SPACES.sub(" ", text).strip()
 
@@ -92,9 +96,15 @@ class StagedDay:
 
     def counts(self) -> dict:
         reasons = Counter(item["reason"] for item in self.quarantined)
-        return {"read": self.read, "staged_posts": self.staged_posts, "hashtag_rows": len(self.rows),
-                "hashtags": len({row["hashtag"] for row in self.rows}), "quarantined": len(self.quarantined),
-                "duplicates": self.duplicates, "quarantine_reasons": dict(sorted(reasons.items()))}
+        return {
+            "read": self.read,
+            "staged_posts": self.staged_posts,
+            "hashtag_rows": len(self.rows),
+            "hashtags": len({row["hashtag"] for row in self.rows}),
+            "quarantined": len(self.quarantined),
+            "duplicates": self.duplicates,
+            "quarantine_reasons": dict(sorted(reasons.items())),
+        }
 
 
 def parse_post(landed: dict) -> dict:
@@ -132,22 +142,25 @@ def explode(post: dict, landed: dict) -> list[dict]:
     polarity, subjectivity = sentiment(text_clean)
     rid = record_id(landed["data"])
     post_id = str(post["post_id"])
-    return [{
-        "hash_id": hash_id(rid, post_id, hashtag),
-        "record_id": rid,
-        "post_id": post_id,
-        "created": post["created"],
-        "user_name": str(post.get("user_name") or ""),
-        "repost_count": post.get("repost_count"),
-        "hashtag": hashtag,
-        "text": post["text"],
-        "text_clean": text_clean,
-        "polarity": polarity,
-        "subjectivity": subjectivity,
-        "lang": post.get("lang"),
-        "arrival": athena_timestamp(landed["arrival"]),
-        "sequence_number": landed["sequence_number"],
-    } for hashtag in post["hashtags"]]
+    return [
+        {
+            "hash_id": hash_id(rid, post_id, hashtag),
+            "record_id": rid,
+            "post_id": post_id,
+            "created": post["created"],
+            "user_name": str(post.get("user_name") or ""),
+            "repost_count": post.get("repost_count"),
+            "hashtag": hashtag,
+            "text": post["text"],
+            "text_clean": text_clean,
+            "polarity": polarity,
+            "subjectivity": subjectivity,
+            "lang": post.get("lang"),
+            "arrival": athena_timestamp(landed["arrival"]),
+            "sequence_number": landed["sequence_number"],
+        }
+        for hashtag in post["hashtags"]
+    ]
 
 
 def stage_records(landed_lines: list[tuple[str, str]]) -> StagedDay:
@@ -162,8 +175,7 @@ def stage_records(landed_lines: list[tuple[str, str]]) -> StagedDay:
                 raise ValueError
             athena_timestamp(landed["arrival"])
         except ValueError:
-            day.quarantined.append({"source": source, "reason": "landing line is not a landed record",
-                                    "line": line})
+            day.quarantined.append({"source": source, "reason": "landing line is not a landed record", "line": line})
             continue
         parsed.append((landed["arrival"], source, landed))
     seen: set[str] = set()

@@ -1,5 +1,5 @@
 {%- set day = (logical_date or dag_run.run_after) -%}
--- The day's staged rows, typed, written as Parquet to this load's own location (swapped in afterwards).
+{# The day's staged rows, typed, written as Parquet to this load's own location (swapped in afterwards). #}
 UNLOAD (
   SELECT hash_id, post_id, CAST(created AS timestamp) AS created, user_name, repost_count, hashtag, text_clean,
          polarity, subjectivity, lang

@@ -1,5 +1,5 @@
 {%- set day = (logical_date or dag_run.run_after) -%}
--- The day's top hashtags: posts, distinct users and average polarity, ranked by posts then name.
+{# The day's top hashtags: posts, distinct users and average polarity, ranked by posts then name. #}
 UNLOAD (
   SELECT CAST(row_number() OVER (ORDER BY count(*) DESC, hashtag) AS bigint) AS rank, hashtag,
          count(*) AS posts, count(DISTINCT user_name) AS users, avg(polarity) AS avg_polarity

@@ -34,16 +34,18 @@ class EventInvokeConfigResource(CloudFormationModel):
         return True
 
     @classmethod
-    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name,
-                                        **kwargs) -> EventInvokeConfigResource:
+    def create_from_cloudformation_json(
+        cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+    ) -> EventInvokeConfigResource:
         properties = cloudformation_json["Properties"]
         config = {name: properties[name] for name in SETTINGS if name in properties}
         _lambda(account_id, region_name).put_function_event_invoke_config(properties["FunctionName"], config)
         return cls(properties["FunctionName"], properties.get("Qualifier", "$LATEST"))
 
     @classmethod
-    def update_from_cloudformation_json(cls, original_resource, new_resource_name, cloudformation_json, account_id,
-                                        region_name) -> EventInvokeConfigResource:
+    def update_from_cloudformation_json(
+        cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
+    ) -> EventInvokeConfigResource:
         original_resource.delete(account_id, region_name)
         return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
 
