@@ -116,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     from tweet_transform import stage_records
 
+    from benchmarks.support.headline import headline
     from local_platform.dag_runs import migrate_metadata_db, run_dag
     from local_platform.provision import provision
     from local_platform.settings import PlatformEndpoints, airflow_env, local_databases, variables
@@ -171,6 +172,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  staging transform / plain pandas          {transform_s / pandas_s:6.2f}x the time")
         print(f"  staging Lambda (whole invoke) / pandas    {stage_s / pandas_s:6.2f}x the time")
         print(f"  land : stage : analyse                    {land_s / stage_s:.2f} : 1 : {analyse_s / stage_s:.2f}")
+        headline(
+            __file__,
+            measures=f"{args.posts:,} sample posts land (Kinesis + 2 Lambdas) → stage (Lambda, TextBlob) → analyse "
+            "(Athena) on the local platform; the staging transform beside the same transform in plain pandas",
+            result=f"{landed_posts / (land_s + stage_s + analyse_s):,.0f} posts/s land→analyse "
+            f"(land {landed_posts / land_s:,.0f}, stage {landed_posts / stage_s:,.0f}, analyse "
+            f"{landed_posts / analyse_s:,.0f}); staging transform {transform_s / pandas_s:.2f}× plain pandas, "
+            f"the whole staging Lambda {stage_s / pandas_s:.2f}×",
+        )
     finally:
         aws.stop()
         stop_postgres()
