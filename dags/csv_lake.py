@@ -38,13 +38,14 @@ REPORT_KEY = f"reports/{DATASET}/dt={RUN_DATE}/report.json"
 RAW_CRAWLER = SETTINGS.raw_crawler
 PROCESSED_CRAWLER = SETTINGS.processed_crawler
 CONVERT_JOB = SETTINGS.convert_job
-SUMMARY_FIELDS = ("dt", "files", "read", "written", "quarantined", "duplicates_dropped", "reject_rate")
+SUMMARY_FIELDS = ("run_date", "files", "read", "loaded", "quarantined", "duplicates", "quarantine_reasons",
+                  "reject_rate")
 
 
 @task.branch
 def route_by_rows(report: dict) -> str:
-    """Rows written: catalogue the new partition. None at all: report the empty delivery and stop."""
-    return "crawl_processed" if report["written"] else "report_empty_delivery"
+    """Rows loaded: catalogue the new partition. None at all: report the empty delivery and stop."""
+    return "crawl_processed" if report["loaded"] else "report_empty_delivery"
 
 
 @task(on_success_callback=[success_notifier(PIPELINE, event="no_data")])
@@ -55,11 +56,11 @@ def report_empty_delivery(report: dict, database: str, table: str) -> dict:
 
     glue = GlueCatalogHook().get_conn()
     try:
-        glue.delete_partition(DatabaseName=database, TableName=table, PartitionValues=[report["dt"]])
+        glue.delete_partition(DatabaseName=database, TableName=table, PartitionValues=[report["run_date"]])
         partition_removed = True
     except glue.exceptions.EntityNotFoundException:
         partition_removed = False
-    print(f"no data rows in {report['files']}: no partition for dt={report['dt']} "
+    print(f"no data rows in {report['files']}: no partition for dt={report['run_date']} "
           f"({'removed the catalogued one' if partition_removed else 'none was catalogued'})")
     return {**{field: report[field] for field in SUMMARY_FIELDS}, "catalog_partition_removed": partition_removed}
 
@@ -71,13 +72,13 @@ def verify_partition(report: dict, database: str, table: str) -> dict:
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
     from airflow.sdk.exceptions import AirflowFailException
 
-    partition = GlueCatalogHook().get_partition(database, table, [report["dt"]])
+    partition = GlueCatalogHook().get_partition(database, table, [report["run_date"]])
     location = partition["StorageDescriptor"]["Location"]
     bucket, prefix = S3Hook.parse_s3_url(location)
     parquet_files = [key for key in S3Hook().list_keys(bucket, prefix) if key.endswith(".parquet")]
-    if not parquet_files or report["written"] <= 0:
+    if not parquet_files or report["loaded"] <= 0:
         raise AirflowFailException(f"partition {location} holds {len(parquet_files)} Parquet files and the job "
-                                   f"reports {report['written']} rows written")
+                                   f"reports {report['loaded']} rows loaded")
     return {**{field: report[field] for field in SUMMARY_FIELDS}, "partition": location,
             "parquet_files": len(parquet_files)}
 
@@ -111,7 +112,7 @@ with DAG(
         task_id="convert_to_parquet",
         job_name=CONVERT_JOB,
         script_args={
-            "--dt": RUN_DATE,
+            "--run_date": RUN_DATE,
             "--raw_uri": f"s3://{RAW_BUCKET}/{DATASET}/dt={RUN_DATE}/",
             "--output_uri": f"s3://{PROCESSED_BUCKET}/{DATASET}/",
             "--quarantine_uri": f"s3://{PROCESSED_BUCKET}/quarantine/{DATASET}/dt={RUN_DATE}/",

@@ -83,8 +83,8 @@ def verify_loaded_rows(check_results: list, report: dict) -> dict:
     values = [next(iter(field.values())) if not field.get("isNull") else None for field in result["Records"][0]]
     facts = {name: int(value or 0) for name, value in zip(names, values, strict=True)}
     problems = []
-    if facts["delivered"] != report["staged"]:
-        problems.append(f"the day's slice holds {facts['delivered']} transactions, but the job staged {report['staged']}")
+    if facts["delivered"] != report["loaded"]:
+        problems.append(f"the day's slice holds {facts['delivered']} transactions, but the job staged {report['loaded']}")
     if facts["missing_from_table"]:
         problems.append(f"{facts['missing_from_table']} delivered transactions are missing from toll_table")
     if facts["rows_for_date"] != facts["owned"]:
@@ -99,7 +99,7 @@ def verify_loaded_rows(check_results: list, report: dict) -> dict:
                         f"the table has {facts['transactions_on_date']}")
     if problems:
         raise AirflowFailException("toll_table checks failed: " + "; ".join(problems))
-    return {**{key: report[key] for key in ("read", "staged", "quarantined", "duplicates")},
+    return {**{key: report[key] for key in ("run_date", "read", "loaded", "quarantined", "duplicates")},
             **{key: facts[key] for key in ("owned", "owned_by_earlier_days", "also_delivered_later")},
             "quarantine_reasons": report.get("quarantine_reasons", {})}
 

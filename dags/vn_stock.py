@@ -95,10 +95,10 @@ def confirm_no_rejects(report: dict, rejects_uri: str) -> dict:
     and their reasons are (the site changed or sent something odd: a person should look)."""
     from airflow.sdk.exceptions import AirflowFailException
 
-    if report["rejected_rows"]:
+    if report["quarantined"]:
         raise AirflowFailException(
-            f"{report['rejected_rows']} scraped row(s) rejected and not loaded ({report['reject_reasons']}); "
-            f"they are in {rejects_uri}. The other {report['clean_rows']} row(s) were loaded.")
+            f"{report['quarantined']} scraped row(s) rejected and not loaded ({report['quarantine_reasons']}); "
+            f"they are in {rejects_uri}. The other {report['loaded']} row(s) were loaded.")
     return report
 
 
@@ -167,9 +167,10 @@ with DAG(
         task_id="clean_prices",
         job_name=CLEAN_JOB,
         script_args={
+            "--run_date": f"{{{{ {DATE_FROM} }}}}",
             "--raw_uris": "{{ ti.xcom_pull(task_ids='read_scrape_result')['raw_uris'] }}",
             "--clean_uri": CLEAN_URI,
-            "--rejects_uri": REJECTS_URI,
+            "--quarantine_uri": REJECTS_URI,
             "--report_uri": f"s3://{RAW_BUCKET}/{REPORT_KEY}",
         },
         job_poll_interval=5,

@@ -10,11 +10,13 @@ Ship it to Glue with ``--extra-py-files s3://.../glue_io.py``.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
 import sys
 import tempfile
+from datetime import date
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -221,6 +223,86 @@ def write_json(uri: str, payload: dict) -> None:
     """Write a small JSON document (a job report the DAG reads back)."""
     bucket, key = split_uri(uri)
     _s3().put_object(Bucket=bucket, Key=key, Body=json.dumps(payload, indent=2, default=str).encode())
+
+
+@dataclasses.dataclass(frozen=True)
+class JobReport:
+    """What every job reports, in one vocabulary (the PostgreSQL load uses the same words):
+
+    - ``read``: records read; ``loaded``: rows written to the job's output; ``quarantined``: rows set aside with
+      a reason; ``duplicates``: copies dropped because an earlier row already stood for them; ``held_back``:
+      good rows not written because the batch as a whole was refused (too many rejects; 0 otherwise);
+    - ``quarantine_reasons``: {reason: rows}, each quarantined row counted once, under its first reason.
+
+    The report refuses to exist when its counts do not add up: read = loaded + quarantined + duplicates +
+    held_back, and the reasons sum to ``quarantined``. ``details`` carries what is particular to a job
+    (its output locations, status, files, ...), written beside the counts."""
+
+    run_date: str
+    read: int
+    loaded: int
+    quarantined: int
+    duplicates: int
+    quarantine_reasons: dict[str, int]
+    held_back: int = 0
+    details: dict = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self):
+        date.fromisoformat(self.run_date)  # a malformed date must not name a report or a partition
+        counts = {name: getattr(self, name) for name in ("read", "loaded", "quarantined", "duplicates", "held_back")}
+        if any(value < 0 for value in counts.values()):
+            raise ValueError(f"negative count in job report: {counts}")
+        if self.read != self.loaded + self.quarantined + self.duplicates + self.held_back:
+            raise ValueError(f"job report does not add up: read {self.read} != loaded {self.loaded} + quarantined "
+                             f"{self.quarantined} + duplicates {self.duplicates} + held_back {self.held_back}")
+        if sum(self.quarantine_reasons.values()) != self.quarantined:
+            raise ValueError(f"quarantine reasons {self.quarantine_reasons} do not sum to {self.quarantined} "
+                             "quarantined rows")
+        clash = set(self.details) & {field.name for field in dataclasses.fields(self)}
+        if clash:
+            raise ValueError(f"details may not redefine the report's own fields: {sorted(clash)}")
+
+    def as_dict(self) -> dict:
+        counts = {field.name: getattr(self, field.name) for field in dataclasses.fields(self) if field.name != "details"}
+        return {**counts, "quarantine_reasons": dict(sorted(self.quarantine_reasons.items())), **self.details}
+
+
+def reason_tallies(reason, reasons: tuple[str, ...]) -> list:
+    """Aggregates counting, for each of a job's known ``reasons``, the rows whose first reason (the column
+    ``reason``) it is, plus ``quarantined`` (rows with any reason). Observed while the output is written, they
+    cost no pass of their own; a reason missing from ``reasons`` makes the report fail to add up, loudly."""
+    from pyspark.sql import functions as F
+
+    return [F.sum(F.when(reason.isNotNull(), 1).otherwise(0)).alias("quarantined"),
+            *[F.sum(F.when(reason == text, 1).otherwise(0)).alias(f"reason_{index}")
+              for index, text in enumerate(reasons)]]
+
+
+def tallied_reasons(observed: dict, reasons: tuple[str, ...]) -> dict[str, int]:
+    """{reason: rows} from what ``reason_tallies`` observed, reasons without rows left out."""
+    tallies = {text: int(observed[f"reason_{index}"] or 0) for index, text in enumerate(reasons)}
+    return {text: rows for text, rows in tallies.items() if rows}
+
+
+def write_quarantine(rows, uri: str, count: int, fmt: str = "json") -> None:
+    """The one way jobs set rows aside: ``uri`` holds exactly this run's quarantined ``rows`` (each with its
+    ``reason``), in ``fmt``. An empty quarantine is no objects at all under ``uri`` (an earlier run's are
+    removed), never an empty file, so a listing tells at once whether a day had bad rows."""
+    if "reason" not in rows.columns:
+        raise ValueError(f"quarantined rows need a 'reason' column, got {rows.columns}")
+    if not count:
+        delete_prefix(uri)
+        return
+    options = {"header": "true"} if fmt == "csv" else {}
+    write(rows, uri, fmt, **options)
+
+
+def write_report(uri: str, report: JobReport) -> dict:
+    """Write the job's report where the DAG reads it; return it as written (also printed to the job's log)."""
+    payload = report.as_dict()
+    write_json(uri, payload)
+    print(json.dumps(payload, default=str))
+    return payload
 
 
 def cleanup() -> None:

@@ -40,10 +40,10 @@ def report(ctx: DemoContext) -> PipelineReport:
                    for day in DATES]
     partitions = ctx.client("glue").get_partitions(DatabaseName=config["glue_database"], TableName="billing")
     catalogued = sorted(partition["Values"][0] for partition in partitions["Partitions"])
-    outputs = [f"job report dt={r['dt']}: {r['status']}, read {r['read']}, written {r['written']}, quarantined "
-               f"{r['quarantined']}, duplicates dropped {r['duplicates_dropped']}" for r in job_reports]
+    outputs = [f"job report {r['run_date']}: {r['status']}, read {r['read']}, loaded {r['loaded']}, quarantined "
+               f"{r['quarantined']}, duplicates {r['duplicates']}" for r in job_reports]
     outputs.append(f"catalog {config['glue_database']}.billing partitions: {', '.join(catalogued)}")
-    return PipelineReport(rows_loaded=sum(r["written"] for r in job_reports),
+    return PipelineReport(rows_loaded=sum(r["loaded"] for r in job_reports),
                           rows_quarantined=sum(r["quarantined"] for r in job_reports), outputs=outputs)
 
 

@@ -48,7 +48,7 @@ def report(ctx: DemoContext) -> PipelineReport:
         top_booths = cur.fetchall()
     conn.close()
     outputs = [f"toll_table landing {day}: {count} rows, revenue {revenue}" for day, count, revenue in loaded]
-    outputs += [f"job report {r['run_date']}: read {r['read']}, staged {r['staged']}, quarantined "
+    outputs += [f"job report {r['run_date']}: read {r['read']}, loaded {r['loaded']}, quarantined "
                 f"{r['quarantined']}, duplicates {r['duplicates']}" for r in job_reports]
     outputs += [f"top booth {day} {booth}: revenue {revenue}" for day, booth, revenue in top_booths]
     return PipelineReport(rows_loaded=sum(count for _, count, _ in loaded),

@@ -86,7 +86,7 @@ def test_a_generated_day_is_loaded_once_per_transaction_and_aggregated(platform,
     assert sorted(aggregate) == sorted(expected)
     assert sum(row[2] for row in aggregate) == 300
 
-    assert result.xcom("verify_loaded_rows") == {"read": 320, "staged": 300, "quarantined": 0, "duplicates": 20,
+    assert result.xcom("verify_loaded_rows") == {"run_date": "2026-03-14", "read": 320, "loaded": 300, "quarantined": 0, "duplicates": 20,
                                                  "owned": 300, "owned_by_earlier_days": 0, "also_delivered_later": 0,
                                                  "quarantine_reasons": {}}
     table = platform.client("glue").get_table(DatabaseName="toll_plaza_raw", Name="toll")["Table"]
@@ -95,7 +95,7 @@ def test_a_generated_day_is_loaded_once_per_transaction_and_aggregated(platform,
     assert [key["Name"] for key in table["PartitionKeys"]] == ["dt"]
     alerts = drain_alerts(platform)
     assert [(a["event"], a["task_id"]) for a in alerts] == [("success", "verify_loaded_rows")]
-    assert alerts[0]["summary"]["staged"] == 300
+    assert alerts[0]["summary"]["loaded"] == 300
 
 
 def test_rerun_of_the_same_date_changes_nothing(platform, redshift):
@@ -137,7 +137,7 @@ def test_poisoned_file_quarantines_bad_records_and_loads_the_rest(platform, reds
 
     assert_succeeded(result, platform)
     report = result.xcom("read_job_report")
-    assert (report["read"], report["staged"], report["quarantined"], report["duplicates"]) == (54, 50, 4, 0)
+    assert (report["read"], report["loaded"], report["quarantined"], report["duplicates"]) == (54, 50, 4, 0)
     assert report["quarantine_reasons"] == {
         "transaction_id is not a positive integer": 1,
         "transaction_amount is not positive": 1,
