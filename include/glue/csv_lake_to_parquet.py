@@ -16,8 +16,8 @@ Outcomes the DAG relies on:
 - no data rows at all (empty or header-only files): report with zero counts and ``status`` "empty",
   and the ``dt`` partition removed, since the partition always mirrors the day's raw files.
 
-Passes over the data: one aggregate for the report (the decision to write needs it first), one write of the
-good rows, and a write of the quarantine only when there are rows to put in it.
+Passes over the data: one, staging the good rows while the report's counts are observed (the counts then decide
+whether the staged files replace the partition); a second only to write the quarantine, when there is one.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import re
 from datetime import UTC, datetime
 
 import glue_io
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, Observation
 from pyspark.sql import functions as F
 
 # The declared schema of the billing dataset: (column, Spark SQL type, required).
@@ -162,7 +162,7 @@ def empty_file(spark, schema=BILLING_SCHEMA) -> DataFrame:
 
 
 def transform(files: list[DataFrame], ingested_at: datetime, schema=BILLING_SCHEMA) -> DataFrame:
-    """Prepared files -> their distinct rows cast, with reject_reason, raw values, copies and ingested_at."""
+    """Prepared files -> their distinct rows cast, with reason, first_reason, raw values, copies and ingested_at."""
     combined = files[0]
     for frame in files[1:]:
         combined = combined.unionByName(frame)
@@ -177,11 +177,15 @@ def report_counts(schema=BILLING_SCHEMA) -> list:
             *glue_io.reason_tallies(F.col(FIRST_REASON), reasons(schema))]
 
 
-def count_rows(cast: DataFrame, schema=BILLING_SCHEMA) -> tuple[int, int, int, dict[str, int]]:
-    """(rows read, distinct rows, quarantined rows, {first reason: rows}) of ``transform``'s result, in one pass."""
-    counts = cast.agg(*report_counts(schema)).first().asDict()
-    return (int(counts["read"] or 0), int(counts["distinct"]), int(counts["quarantined"] or 0),
+def counted(counts: dict, schema=BILLING_SCHEMA) -> tuple[int, int, int, dict[str, int]]:
+    """(rows read, distinct rows, quarantined rows, {first reason: rows}) from ``report_counts``' values."""
+    return (int(counts["read"] or 0), int(counts["distinct"] or 0), int(counts["quarantined"] or 0),
             glue_io.tallied_reasons(counts, reasons(schema)))
+
+
+def count_rows(cast: DataFrame, schema=BILLING_SCHEMA) -> tuple[int, int, int, dict[str, int]]:
+    """``counted`` of ``transform``'s result in one aggregate (the job observes the same while writing)."""
+    return counted(cast.agg(*report_counts(schema)).first().asDict(), schema)
 
 
 def report(read: int, distinct: int, quarantined: int, quarantine_reasons: dict[str, int], max_reject_rate: float,
@@ -222,17 +226,23 @@ def main(argv: list[str]) -> dict:
     frames = {uri: glue_io.read_csv(spark, uri) for uri in sources}
     files = [prepare_file(frame, uri) for uri, frame in frames.items() if frame is not None] or [empty_file(spark)]
     cast = transform(files, ingested_at)
-    result = report(*count_rows(cast), max_reject_rate, run_date, sources)
-    good, rejected = split_good_and_quarantine(cast)
-
-    partition_uri = f"{args['output_uri'].rstrip('/')}/dt={run_date}/"
-    glue_io.write_quarantine(rejected, args["quarantine_uri"], result.quarantined, "csv")
+    counts = Observation("csv_lake_report")
+    good, _ = split_good_and_quarantine(cast.observe(counts, *report_counts()))
+    # One pass: the good rows are staged while the counts are taken; the counts decide whether they replace the
+    # partition.
+    staged = glue_io.stage(good.withColumn("dt", F.lit(run_date)), args["output_uri"], "parquet",
+                           partition_by=["dt"], compression="snappy")
+    result = report(*counted(counts.get), max_reject_rate, run_date, sources)
     status = result.details["status"]
+    partition_uri = f"{args['output_uri'].rstrip('/')}/dt={run_date}/"
     if status == "loaded":
-        glue_io.write(good.withColumn("dt", F.lit(run_date)), args["output_uri"], "parquet", partition_by=["dt"],
-                      compression="snappy")
-    elif status == "empty":
+        staged.publish()
+    else:
+        staged.discard()
+    if status == "empty":
         glue_io.delete_prefix(partition_uri)
+    _, rejected = split_good_and_quarantine(cast)
+    glue_io.write_quarantine(rejected, args["quarantine_uri"], result.quarantined, "csv")
     written = glue_io.write_report(args["report_uri"], result)
     if status == "rejected":
         raise glue_io.DataError(

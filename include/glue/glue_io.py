@@ -16,6 +16,7 @@ import os
 import shutil
 import sys
 import tempfile
+import uuid
 from datetime import date
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -176,35 +177,73 @@ def read_csv(spark, uri: str):
     return frame.toDF(*header, EXTRA_FIELDS)
 
 
-def write(df, uri: str, fmt: str, partition_by: list[str] | None = None, **options) -> None:
-    """Overwrite ``uri`` with ``df``; with ``partition_by``, only the partitions ``df`` contains."""
+class StagedOutput:
+    """Rows written where no reader looks yet (locally a scratch folder; on AWS ``_staging-<id>/`` under the
+    target's partitions, a prefix Athena and Spark skip; removed before the job ends): ``publish`` puts them in place of what they replace,
+    ``discard`` drops them. A job that must decide after writing (its counts observed during the write) writes
+    once instead of counting first and writing after."""
+
+    def __init__(self, uri: str, location: str, partitioned: bool):
+        self.uri, self.location, self.partitioned = uri, location, partitioned
+
+    def publish(self) -> None:
+        """Replace ``uri`` (with partitions: only the partitions written) with the staged files."""
+        bucket, prefix = split_uri(self.uri)
+        prefix = prefix.rstrip("/")
+        if not is_local():
+            _, staged_prefix = split_uri(self.location)
+            files = {key[len(staged_prefix):]: key for key in list_keys(self.location)}
+            self._replace(bucket, prefix, files, lambda key, target: _s3().copy_object(
+                Bucket=bucket, Key=target, CopySource={"Bucket": bucket, "Key": key}))
+            delete_prefix(self.location)
+            return
+        staged = Path(self.location)
+        files = {path.relative_to(staged).as_posix(): path for path in staged.rglob("*")
+                 if path.is_file() and not path.name.endswith(".crc") and path.name != "_SUCCESS"}
+        self._replace(bucket, prefix, files, lambda path, target: _s3().upload_file(str(path), bucket, target))
+
+    def _replace(self, bucket: str, prefix: str, files: dict, put) -> None:
+        if self.partitioned:
+            folders = sorted({relative.rpartition("/")[0] for relative in files})
+            targets = [f"s3://{bucket}/{prefix}/{folder}/" for folder in folders]
+        else:
+            targets = [f"s3://{bucket}/{prefix}/"]
+        for target in targets:
+            delete_prefix(target)
+        for relative, source in files.items():
+            put(source, f"{prefix}/{relative}")
+
+    def discard(self) -> None:
+        if is_local():
+            shutil.rmtree(self.location, ignore_errors=True)
+        else:
+            delete_prefix(self.location)
+
+
+def stage(df, uri: str, fmt: str, partition_by: list[str] | None = None, **options) -> StagedOutput:
+    """Write ``df`` for ``uri`` without replacing anything yet (see ``StagedOutput``)."""
     writer = df.write.format(fmt).mode("overwrite").options(**options)
     if partition_by:
         writer = writer.partitionBy(*partition_by)
+    if is_local():
+        location = str(Path(tempfile.mkdtemp(dir=_scratch(), prefix="out-")) / "data")
+    elif partition_by:  # beside the partitions it replaces
+        location = f"{uri.rstrip('/')}/_staging-{uuid.uuid4().hex}/"
+    else:  # beside the prefix it replaces, which publish empties first
+        location = f"{uri.rstrip('/')}_staging-{uuid.uuid4().hex}/"
+    writer.save(location)
+    return StagedOutput(uri, location, partitioned=bool(partition_by))
+
+
+def write(df, uri: str, fmt: str, partition_by: list[str] | None = None, **options) -> None:
+    """Overwrite ``uri`` with ``df``; with ``partition_by``, only the partitions ``df`` contains."""
     if not is_local():
+        writer = df.write.format(fmt).mode("overwrite").options(**options)
+        if partition_by:
+            writer = writer.partitionBy(*partition_by)
         writer.save(uri)
         return
-    staged = Path(tempfile.mkdtemp(dir=_scratch(), prefix="out-")) / "data"
-    writer.save(str(staged))
-    _replace_prefixes_with(staged, uri, partitioned=bool(partition_by))
-
-
-def _replace_prefixes_with(staged: Path, uri: str, partitioned: bool) -> None:
-    bucket, prefix = split_uri(uri)
-    prefix = prefix.rstrip("/")
-    client = _s3()
-    files = [path for path in staged.rglob("*") if path.is_file() and not path.name.endswith(".crc")]
-    files = [path for path in files if path.name != "_SUCCESS"]
-    if partitioned:
-        replaced = {str(path.parent.relative_to(staged)) for path in files}
-        targets = [f"s3://{bucket}/{prefix}/{folder}/" for folder in sorted(replaced)]
-    else:
-        targets = [f"s3://{bucket}/{prefix}/"]
-    for target in targets:
-        delete_prefix(target)
-    for path in files:
-        key = f"{prefix}/{path.relative_to(staged).as_posix()}"
-        client.upload_file(str(path), bucket, key)
+    stage(df, uri, fmt, partition_by, **options).publish()
 
 
 def delete_prefix(uri: str) -> int:
