@@ -1,4 +1,4 @@
-"""The Redshift Data API on the local platform runs SQL on PostgreSQL (local_platform/aws/compute/redshift_data.py)."""
+"""The Redshift Data API on the local platform runs SQL on PostgreSQL (local_platform/aws/compute/redshift_data/)."""
 
 from __future__ import annotations
 

@@ -7,9 +7,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from local_platform.aws.compute.glue_crawlers import (
+from local_platform.aws.compute.glue_crawlers.catalog import combine_schemas
+from local_platform.aws.compute.glue_crawlers.layout import (
     TablePlan,
-    combine_schemas,
     is_data_object,
     is_excluded,
     plan_tables,

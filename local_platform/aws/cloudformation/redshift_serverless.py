@@ -1,7 +1,7 @@
 """``AWS::RedshiftServerless::Namespace`` and ``AWS::RedshiftServerless::Workgroup``, as records.
 
 moto 5.2.5 has no Redshift Serverless. The local platform needs none to run SQL: the Redshift Data API
-extension (``compute/redshift_data.py``) stands in any ``WorkgroupName`` + database with a PostgreSQL database.
+extension (``compute/redshift_data/``) stands in any ``WorkgroupName`` + database with a PostgreSQL database.
 These models keep what a stack declared (names, capacity, network) so that Ref and GetAtt resolve as on AWS
 (Ref = the name; ``Workgroup.WorkgroupArn``, ``Workgroup.WorkgroupId``, ``Workgroup.Endpoint.Address``,
 ``Namespace.NamespaceArn``, ``Namespace.NamespaceId``), a workgroup must name a namespace of the same account

@@ -27,10 +27,8 @@ import uuid
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from local_platform.aws.compute import ComputeConfig
+from local_platform.aws.compute import ComputeConfig, patch
 
 RUNTIME = Path(__file__).with_name("lambda_runtime.py")
 LOG_TAIL_BYTES = 4096  # what LogType=Tail returns, as on AWS
@@ -58,7 +56,7 @@ def install(config: ComputeConfig) -> None:
         response_headers["x-amz-log-result"] = base64.b64encode(invocation.log_tail()).decode()
         return invocation.payload
 
-    LambdaFunction.invoke = invoke
+    patch(LambdaFunction, invoke)
 
 
 class Invocation:

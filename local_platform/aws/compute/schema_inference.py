@@ -1,6 +1,6 @@
 """Schema inference the way AWS Glue's built-in classifiers do it, for CSV, JSON lines and Parquet.
 
-Pure functions over bytes and text, no AWS: the crawler (``glue_crawlers.py``) feeds them S3 objects.
+Pure functions over bytes and text, no AWS: the crawler (``glue_crawlers/``) feeds them S3 objects.
 Types are Glue (Hive) type names. Internally a type is a primitive name (``"bigint"``), ``("array", t)``
 or ``("struct", {name: t})``; ``None`` means "only nulls seen so far" and ends up as ``string``.
 """
