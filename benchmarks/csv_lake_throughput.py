@@ -42,7 +42,8 @@ def spark_convert(spark, csv_path: Path, out_dir: Path) -> dict:
     counts = Observation()
     good, _ = split_good_and_quarantine(cast.observe(counts, *report_counts()))
     good.withColumn("dt", F.lit(DAY.isoformat())).write.mode("overwrite").partitionBy("dt").parquet(
-        str(out_dir / "billing"), compression="snappy")
+        str(out_dir / "billing"), compression="snappy"
+    )
     read, distinct, quarantined, _ = counted(counts.get)
     if quarantined:
         _, rejected = split_good_and_quarantine(cast)
@@ -75,8 +76,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--bad-rows", type=int, default=0,
-                        help="rows the job must quarantine; pyarrow then reads every column as text")
+    parser.add_argument(
+        "--bad-rows", type=int, default=0, help="rows the job must quarantine; pyarrow then reads every column as text"
+    )
     parser.add_argument("--duplicates", type=int, default=0, help="exact duplicate lines the job drops")
     args = parser.parse_args()
 
@@ -119,12 +121,16 @@ def main() -> int:
     print(f"Spark fixed start-up (session + 1,000-row warm-up): {startup:.1f} s (not in the figures below)")
     print(f"{'engine':<28} {'seconds':>8} {'rows/s':>12} {'MB/s':>8}")
     arrow_name = "pyarrow, typed convert" if not args.bad_rows else "pyarrow, text convert"
-    print(f"Spark: read {counts['read']:,}, loaded {counts['loaded']:,}, quarantined {counts['quarantined']:,}, "
-          f"duplicates {counts['duplicates']:,}")
+    print(
+        f"Spark: read {counts['read']:,}, loaded {counts['loaded']:,}, quarantined {counts['quarantined']:,}, "
+        f"duplicates {counts['duplicates']:,}"
+    )
     for name, seconds in (("Spark, the job's transform", spark_seconds), (arrow_name, arrow_seconds)):
         print(f"{name:<28} {seconds:>8.1f} {args.rows / seconds:>12,.0f} {size_mb / seconds:>8.1f}")
-    print(f"Spark / pyarrow time: {spark_seconds / arrow_seconds:.1f}x (target <= 8x) "
-          f"(Spark incl. start-up: {(spark_seconds + startup) / arrow_seconds:.1f}x)")
+    print(
+        f"Spark / pyarrow time: {spark_seconds / arrow_seconds:.1f}x (target <= 8x) "
+        f"(Spark incl. start-up: {(spark_seconds + startup) / arrow_seconds:.1f}x)"
+    )
     return 0
 
 

@@ -31,8 +31,15 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(PROJECT_ROOT), str(PROJECT_ROOT / "plugins"), str(PROJECT_ROOT / "include" / "glue")]
 
 RUN_DATE = datetime(2026, 6, 1, tzinfo=UTC)
-LANDING_TO_TABLE = ("wait_for_landing", "crawl_landing", "transform_transactions", "read_job_report",
-                    "create_tables", "stage_deliveries", "apply_deliveries")
+LANDING_TO_TABLE = (
+    "wait_for_landing",
+    "crawl_landing",
+    "transform_transactions",
+    "read_job_report",
+    "create_tables",
+    "stage_deliveries",
+    "apply_deliveries",
+)
 AFTER_LOAD = ("check_loaded_rows", "verify_loaded_rows")
 
 
@@ -52,6 +59,7 @@ def span(times: dict, task_ids: tuple[str, ...]) -> float:
 def landed_as_csv(s3, bucket: str, key: str) -> tuple[bytes, int]:
     """The landed JSON records as the CSV a plain COPY takes (typed columns in table order)."""
     from toll_transform import STAGED_COLUMNS as COLUMNS
+
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(COLUMNS)
@@ -85,13 +93,20 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     state = Path(tempfile.mkdtemp(prefix="bench-toll-"))
-    os.environ.update({
-        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
-        "AIRFLOW_HOME": str(state / "airflow"), "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"), "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
-    })
+    os.environ.update(
+        {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_CONFIG_FILE": "/dev/null",
+            "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+            "AIRFLOW_HOME": str(state / "airflow"),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
+            "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+        }
+    )
     import psycopg2
 
     from local_platform.aws.compute.redshift_data import standin_database_name
@@ -123,8 +138,9 @@ def main(argv: list[str] | None = None) -> int:
         payload = result.xcom("check_generator_payload")
         body, unique = landed_as_csv(aws.client("s3"), payload["bucket"], payload["key"])
         settings = variables()["toll_plaza"]
-        dsn = database_dsn(server_dsn, standin_database_name(namespace, settings["redshift_workgroup"],
-                                                             settings["redshift_database"]))
+        dsn = database_dsn(
+            server_dsn, standin_database_name(namespace, settings["redshift_workgroup"], settings["redshift_database"])
+        )
         conn = psycopg2.connect(dsn)
         with conn.cursor() as cur:
             cur.execute("CREATE TABLE public.toll_table_plain_copy (LIKE public.toll_table INCLUDING ALL)")
@@ -133,8 +149,11 @@ def main(argv: list[str] | None = None) -> int:
             cur.copy_expert("COPY public.toll_table_plain_copy FROM STDIN (FORMAT csv, HEADER true)", io.BytesIO(body))
             conn.commit()
             copy_s = time.perf_counter() - copy_started
-            cur.execute("SELECT (SELECT count(*) FROM public.toll_table_plain_copy), "
-                        "(SELECT count(*) FROM public.toll_table WHERE landing_date = %s)", (RUN_DATE.date(),))
+            cur.execute(
+                "SELECT (SELECT count(*) FROM public.toll_table_plain_copy), "
+                "(SELECT count(*) FROM public.toll_table WHERE landing_date = %s)",
+                (RUN_DATE.date(),),
+            )
             copied, loaded = cur.fetchone()
         conn.close()
         assert copied == loaded == unique == args.rows, (copied, loaded, unique)

@@ -23,7 +23,7 @@ def retail_prefix(run_date: date | str) -> str:
 def upload_retail_seed(s3_client, bucket: str, run_date: date | str, seed_dir: Path | None = None) -> list[str]:
     """Upload the three retail CSVs, then the ``_SUCCESS`` marker (last, as a real producer would), under the
     date's prefix. Returns the keys written."""
-    folder = (seed_dir or SEED_DATA_DIR / "retail")
+    folder = seed_dir or SEED_DATA_DIR / "retail"
     prefix = retail_prefix(run_date)
     keys = []
     for name in RETAIL_FILES:

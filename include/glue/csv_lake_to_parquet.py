@@ -95,7 +95,8 @@ def drop_exact_duplicates(df: DataFrame, schema=BILLING_SCHEMA) -> DataFrame:
     """One row per distinct line of data with the number of ``copies`` it had; of copies in several files,
     the first file by name is kept (so reruns give the same rows)."""
     return df.groupBy(*[name for name, _, _ in schema], STRUCTURE_ERROR).agg(
-        F.min("source_file").alias("source_file"), F.count(F.lit(1)).alias(COPIES))
+        F.min("source_file").alias("source_file"), F.count(F.lit(1)).alias(COPIES)
+    )
 
 
 def cannot_cast(name: str, sql_type: str) -> str:
@@ -108,8 +109,10 @@ def missing_value(name: str) -> str:
 
 def reasons(schema=BILLING_SCHEMA) -> tuple[str, ...]:
     """Every first reason a row can be quarantined for, in the order the checks run."""
-    per_column = [[cannot_cast(name, sql_type)] + ([missing_value(name)] if required else [])
-                  for name, sql_type, required in schema]
+    per_column = [
+        [cannot_cast(name, sql_type)] + ([missing_value(name)] if required else [])
+        for name, sql_type, required in schema
+    ]
     return (MORE_FIELDS, *[reason for column in per_column for reason in column])
 
 
@@ -129,22 +132,27 @@ def cast_with_errors(df: DataFrame, schema=BILLING_SCHEMA) -> DataFrame:
             kinds.append(F.when(raw.isNull(), F.lit(missing_value(name))))
         typed.append(value.alias(name))
     reason = F.concat_ws("; ", F.array(*errors))
-    others = [F.col(column) for column in df.columns
-              if column not in {name for name, _, _ in schema} | {STRUCTURE_ERROR}]
-    return df.select(*typed, *others, F.when(reason != "", reason).alias(REASON),
-                     F.coalesce(*kinds).alias(FIRST_REASON),
-                     *[F.col(name).alias(f"_raw_{name}") for name, _, _ in schema])
+    others = [
+        F.col(column) for column in df.columns if column not in {name for name, _, _ in schema} | {STRUCTURE_ERROR}
+    ]
+    return df.select(
+        *typed,
+        *others,
+        F.when(reason != "", reason).alias(REASON),
+        F.coalesce(*kinds).alias(FIRST_REASON),
+        *[F.col(name).alias(f"_raw_{name}") for name, _, _ in schema],
+    )
 
 
 def split_good_and_quarantine(df: DataFrame, schema=BILLING_SCHEMA) -> tuple[DataFrame, DataFrame]:
     """(typed rows without errors, the rejected rows as they arrived, with ``reason``)."""
     data = [name for name, _, _ in schema]
     raw = [f"_raw_{name}" for name in data]
-    others = [column for column in df.columns
-              if column not in set(data) | set(raw) | {REASON, FIRST_REASON, COPIES}]
+    others = [column for column in df.columns if column not in set(data) | set(raw) | {REASON, FIRST_REASON, COPIES}]
     good = df.filter(F.col(REASON).isNull()).select(*data, *others)
     rejected = df.filter(F.col(REASON).isNotNull()).select(
-        *[F.col(f"_raw_{name}").alias(name) for name in data], *others, REASON)
+        *[F.col(f"_raw_{name}").alias(name) for name in data], *others, REASON
+    )
     return good, rejected
 
 
@@ -173,14 +181,21 @@ def transform(files: list[DataFrame], ingested_at: datetime, schema=BILLING_SCHE
 def report_counts(schema=BILLING_SCHEMA) -> list:
     """The report's counts as aggregates over ``transform``'s rows: rows read (the copies each distinct row stood
     for), distinct rows, and the quarantined ones by first reason."""
-    return [F.sum(COPIES).alias("read"), F.count(F.lit(1)).alias("distinct"),
-            *glue_io.reason_tallies(F.col(FIRST_REASON), reasons(schema))]
+    return [
+        F.sum(COPIES).alias("read"),
+        F.count(F.lit(1)).alias("distinct"),
+        *glue_io.reason_tallies(F.col(FIRST_REASON), reasons(schema)),
+    ]
 
 
 def counted(counts: dict, schema=BILLING_SCHEMA) -> tuple[int, int, int, dict[str, int]]:
     """(rows read, distinct rows, quarantined rows, {first reason: rows}) from ``report_counts``' values."""
-    return (int(counts["read"] or 0), int(counts["distinct"] or 0), int(counts["quarantined"] or 0),
-            glue_io.tallied_reasons(counts, reasons(schema)))
+    return (
+        int(counts["read"] or 0),
+        int(counts["distinct"] or 0),
+        int(counts["quarantined"] or 0),
+        glue_io.tallied_reasons(counts, reasons(schema)),
+    )
 
 
 def count_rows(cast: DataFrame, schema=BILLING_SCHEMA) -> tuple[int, int, int, dict[str, int]]:
@@ -188,8 +203,15 @@ def count_rows(cast: DataFrame, schema=BILLING_SCHEMA) -> tuple[int, int, int, d
     return counted(cast.agg(*report_counts(schema)).first().asDict(), schema)
 
 
-def report(read: int, distinct: int, quarantined: int, quarantine_reasons: dict[str, int], max_reject_rate: float,
-           run_date: str, files: list[str]) -> glue_io.JobReport:
+def report(
+    read: int,
+    distinct: int,
+    quarantined: int,
+    quarantine_reasons: dict[str, int],
+    max_reject_rate: float,
+    run_date: str,
+    files: list[str],
+) -> glue_io.JobReport:
     """The job report: ``status`` "loaded", "empty", or "rejected" (reject rate above the maximum: nothing is
     written, and the good rows are counted as ``held_back``)."""
     reject_rate = round(quarantined / distinct, 6) if distinct else 0.0
@@ -201,20 +223,27 @@ def report(read: int, distinct: int, quarantined: int, quarantine_reasons: dict[
         status = "loaded"
     good = distinct - quarantined
     return glue_io.JobReport(
-        run_date=run_date, read=read, loaded=good if status != "rejected" else 0, quarantined=quarantined,
-        duplicates=read - distinct, held_back=good if status == "rejected" else 0,
+        run_date=run_date,
+        read=read,
+        loaded=good if status != "rejected" else 0,
+        quarantined=quarantined,
+        duplicates=read - distinct,
+        held_back=good if status == "rejected" else 0,
         quarantine_reasons=quarantine_reasons,
-        details={"status": status, "files": files, "reject_rate": reject_rate, "max_reject_rate": max_reject_rate})
+        details={"status": status, "files": files, "reject_rate": reject_rate, "max_reject_rate": max_reject_rate},
+    )
 
 
 def main(argv: list[str]) -> dict:
-    args = glue_io.resolve_args(argv, ["raw_uri", "output_uri", "quarantine_uri", "report_uri", "run_date"],
-                                {"max_reject_rate": "0.05"})
+    args = glue_io.resolve_args(
+        argv, ["raw_uri", "output_uri", "quarantine_uri", "report_uri", "run_date"], {"max_reject_rate": "0.05"}
+    )
     run_date, max_reject_rate = args["run_date"], float(args["max_reject_rate"])
     datetime.strptime(run_date, "%Y-%m-%d")  # a malformed date must not create a stray partition
     bucket, _ = glue_io.split_uri(args["raw_uri"])
-    sources = sorted(f"s3://{bucket}/{key}" for key in glue_io.list_keys(args["raw_uri"])
-                     if key.lower().endswith(".csv"))
+    sources = sorted(
+        f"s3://{bucket}/{key}" for key in glue_io.list_keys(args["raw_uri"]) if key.lower().endswith(".csv")
+    )
     if not sources:
         raise FileNotFoundError(f"no .csv files under {args['raw_uri']}")
     spark = glue_io.spark_session("csv_lake_to_parquet")
@@ -230,8 +259,9 @@ def main(argv: list[str]) -> dict:
     good, _ = split_good_and_quarantine(cast.observe(counts, *report_counts()))
     # One pass: the good rows are staged while the counts are taken; the counts decide whether they replace the
     # partition.
-    staged = glue_io.stage(good.withColumn("dt", F.lit(run_date)), args["output_uri"], "parquet",
-                           partition_by=["dt"], compression="snappy")
+    staged = glue_io.stage(
+        good.withColumn("dt", F.lit(run_date)), args["output_uri"], "parquet", partition_by=["dt"], compression="snappy"
+    )
     result = report(*counted(counts.get), max_reject_rate, run_date, sources)
     status = result.details["status"]
     partition_uri = f"{args['output_uri'].rstrip('/')}/dt={run_date}/"
@@ -248,7 +278,8 @@ def main(argv: list[str]) -> dict:
         raise glue_io.DataError(
             f"reject rate {result.details['reject_rate']:.2%} is above the maximum {max_reject_rate:.2%}: "
             f"{result.quarantined} of {result.read - result.duplicates} rows quarantined to "
-            f"{args['quarantine_uri']}; partition {partition_uri} left unchanged")
+            f"{args['quarantine_uri']}; partition {partition_uri} left unchanged"
+        )
     return written
 
 

@@ -118,7 +118,7 @@ def _download(uri: str) -> str:
     client = _s3()
     single_object = keys == [prefix]
     for key in keys:
-        relative = Path(key).name if single_object else key[len(prefix):].lstrip("/")
+        relative = Path(key).name if single_object else key[len(prefix) :].lstrip("/")
         path = target / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         client.download_file(bucket, key, str(path))
@@ -170,10 +170,20 @@ def read_csv(spark, uri: str):
     header = read_csv_header(uri)
     if not header:
         return None
-    schema = StructType([StructField(f"_c{i}", StringType()) for i in range(len(header))]
-                        + [StructField(EXTRA_FIELDS, StringType())])
-    frame = read(spark, uri, "csv", schema=schema, header="true", enforceSchema="true", multiLine="true",
-                 escape='"', mode="PERMISSIVE")
+    schema = StructType(
+        [StructField(f"_c{i}", StringType()) for i in range(len(header))] + [StructField(EXTRA_FIELDS, StringType())]
+    )
+    frame = read(
+        spark,
+        uri,
+        "csv",
+        schema=schema,
+        header="true",
+        enforceSchema="true",
+        multiLine="true",
+        escape='"',
+        mode="PERMISSIVE",
+    )
     return frame.toDF(*header, EXTRA_FIELDS)
 
 
@@ -192,14 +202,23 @@ class StagedOutput:
         prefix = prefix.rstrip("/")
         if not is_local():
             _, staged_prefix = split_uri(self.location)
-            files = {key[len(staged_prefix):]: key for key in list_keys(self.location)}
-            self._replace(bucket, prefix, files, lambda key, target: _s3().copy_object(
-                Bucket=bucket, Key=target, CopySource={"Bucket": bucket, "Key": key}))
+            files = {key[len(staged_prefix) :]: key for key in list_keys(self.location)}
+            self._replace(
+                bucket,
+                prefix,
+                files,
+                lambda key, target: _s3().copy_object(
+                    Bucket=bucket, Key=target, CopySource={"Bucket": bucket, "Key": key}
+                ),
+            )
             delete_prefix(self.location)
             return
         staged = Path(self.location)
-        files = {path.relative_to(staged).as_posix(): path for path in staged.rglob("*")
-                 if path.is_file() and not path.name.endswith(".crc") and path.name != "_SUCCESS"}
+        files = {
+            path.relative_to(staged).as_posix(): path
+            for path in staged.rglob("*")
+            if path.is_file() and not path.name.endswith(".crc") and path.name != "_SUCCESS"
+        }
         self._replace(bucket, prefix, files, lambda path, target: _s3().upload_file(str(path), bucket, target))
 
     def _replace(self, bucket: str, prefix: str, files: dict, put) -> None:
@@ -254,7 +273,7 @@ def delete_prefix(uri: str) -> int:
     for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         keys.extend({"Key": item["Key"]} for item in page.get("Contents", []))
     for start in range(0, len(keys), 1000):
-        client.delete_objects(Bucket=bucket, Delete={"Objects": keys[start:start + 1000]})
+        client.delete_objects(Bucket=bucket, Delete={"Objects": keys[start : start + 1000]})
     return len(keys)
 
 
@@ -292,17 +311,22 @@ class JobReport:
         if any(value < 0 for value in counts.values()):
             raise ValueError(f"negative count in job report: {counts}")
         if self.read != self.loaded + self.quarantined + self.duplicates + self.held_back:
-            raise ValueError(f"job report does not add up: read {self.read} != loaded {self.loaded} + quarantined "
-                             f"{self.quarantined} + duplicates {self.duplicates} + held_back {self.held_back}")
+            raise ValueError(
+                f"job report does not add up: read {self.read} != loaded {self.loaded} + quarantined "
+                f"{self.quarantined} + duplicates {self.duplicates} + held_back {self.held_back}"
+            )
         if sum(self.quarantine_reasons.values()) != self.quarantined:
-            raise ValueError(f"quarantine reasons {self.quarantine_reasons} do not sum to {self.quarantined} "
-                             "quarantined rows")
+            raise ValueError(
+                f"quarantine reasons {self.quarantine_reasons} do not sum to {self.quarantined} quarantined rows"
+            )
         clash = set(self.details) & {field.name for field in dataclasses.fields(self)}
         if clash:
             raise ValueError(f"details may not redefine the report's own fields: {sorted(clash)}")
 
     def as_dict(self) -> dict:
-        counts = {field.name: getattr(self, field.name) for field in dataclasses.fields(self) if field.name != "details"}
+        counts = {
+            field.name: getattr(self, field.name) for field in dataclasses.fields(self) if field.name != "details"
+        }
         return {**counts, "quarantine_reasons": dict(sorted(self.quarantine_reasons.items())), **self.details}
 
 
@@ -312,9 +336,10 @@ def reason_tallies(reason, reasons: tuple[str, ...]) -> list:
     cost no pass of their own; a reason missing from ``reasons`` makes the report fail to add up, loudly."""
     from pyspark.sql import functions as F
 
-    return [F.sum(F.when(reason.isNotNull(), 1).otherwise(0)).alias("quarantined"),
-            *[F.sum(F.when(reason == text, 1).otherwise(0)).alias(f"reason_{index}")
-              for index, text in enumerate(reasons)]]
+    return [
+        F.sum(F.when(reason.isNotNull(), 1).otherwise(0)).alias("quarantined"),
+        *[F.sum(F.when(reason == text, 1).otherwise(0)).alias(f"reason_{index}") for index, text in enumerate(reasons)],
+    ]
 
 
 def tallied_reasons(observed: dict, reasons: tuple[str, ...]) -> dict[str, int]:

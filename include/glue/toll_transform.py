@@ -21,16 +21,30 @@ from pyspark.sql import DataFrame, Observation, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-RAW_FIELDS = ("transaction_id", "transaction_date", "toll_booth", "vehicle_make", "vehicle_category",
-              "transaction_amount")
+RAW_FIELDS = (
+    "transaction_id",
+    "transaction_date",
+    "toll_booth",
+    "vehicle_make",
+    "vehicle_category",
+    "transaction_amount",
+)
 # Column order of toll_table: the staged files and the COPY column list follow it.
-STAGED_COLUMNS = ("transaction_id", "transaction_date", "toll_booth", "vehicle_make", "vehicle_category",
-                  "transaction_amount", "landing_date")
+STAGED_COLUMNS = (
+    "transaction_id",
+    "transaction_date",
+    "toll_booth",
+    "vehicle_make",
+    "vehicle_category",
+    "transaction_amount",
+    "landing_date",
+)
 QUARANTINE_COLUMNS = ("source_file", "line", "reason", "landing_date")
 _CORRUPT = "_corrupt_record"
 # Every field is read as text (numbers keep their literal digits) and typed by ``validate``.
-_RAW_SCHEMA = T.StructType([T.StructField(name, T.StringType()) for name in RAW_FIELDS]
-                           + [T.StructField(_CORRUPT, T.StringType())])
+_RAW_SCHEMA = T.StructType(
+    [T.StructField(name, T.StringType()) for name in RAW_FIELDS] + [T.StructField(_CORRUPT, T.StringType())]
+)
 _STRICT_JSON = {"allowSingleQuotes": "false", "mode": "PERMISSIVE", "columnNameOfCorruptRecord": _CORRUPT}
 _DICT_LITERAL = {**_STRICT_JSON, "allowSingleQuotes": "true"}
 # Python's words for null and booleans where a value starts (after ':', ',' or '['), as JSON spells them.
@@ -80,7 +94,9 @@ def parse_lines(lines: DataFrame) -> DataFrame:
     literal = F.from_json(_as_json_words(F.col("line")), _RAW_SCHEMA, _DICT_LITERAL)
     record = F.when(_is_object(strict), strict).otherwise(literal)
     return lines.withColumn("record", record).select(
-        "source_file", "position", "line",
+        "source_file",
+        "position",
+        "line",
         *[F.col(f"record.{name}").alias(name) for name in RAW_FIELDS],
         _is_object(F.col("record")).alias("parsed"),
     )
@@ -89,20 +105,27 @@ def parse_lines(lines: DataFrame) -> DataFrame:
 def _parse_date(text):
     """yyyy/mm/dd (original generator) or ISO yyyy-mm-dd[Thh:mm...]; impossible dates become null."""
     parts = F.regexp_extract(text, r"^\s*(\d{4})[-/](\d{2})[-/](\d{2})(?:[T ].*)?$", 0)
-    return F.when(parts != "", F.make_date(
-        F.regexp_extract(text, r"^\s*(\d{4})", 1).cast("int"),
-        F.regexp_extract(text, r"^\s*\d{4}[-/](\d{2})", 1).cast("int"),
-        F.regexp_extract(text, r"^\s*\d{4}[-/]\d{2}[-/](\d{2})", 1).cast("int"),
-    ))
+    return F.when(
+        parts != "",
+        F.make_date(
+            F.regexp_extract(text, r"^\s*(\d{4})", 1).cast("int"),
+            F.regexp_extract(text, r"^\s*\d{4}[-/](\d{2})", 1).cast("int"),
+            F.regexp_extract(text, r"^\s*\d{4}[-/]\d{2}[-/](\d{2})", 1).cast("int"),
+        ),
+    )
 
 
 def validate(parsed: DataFrame, landing_date: str) -> DataFrame:
     """Cast to the table's types; ``reason`` names the first problem of a bad record (null when good)."""
     typed = parsed.select(
-        "source_file", "position", "line", "parsed",
+        "source_file",
+        "position",
+        "line",
+        "parsed",
         *[F.trim(F.col(name)).alias(f"raw_{name}") for name in RAW_FIELDS],
-        F.when(F.trim("transaction_id").rlike(r"^\d{1,18}$"), F.trim("transaction_id").cast("bigint"))
-        .alias("transaction_id"),
+        F.when(F.trim("transaction_id").rlike(r"^\d{1,18}$"), F.trim("transaction_id").cast("bigint")).alias(
+            "transaction_id"
+        ),
         _parse_date(F.col("transaction_date")).alias("transaction_date"),
         F.trim("toll_booth").alias("toll_booth"),
         F.trim("vehicle_make").alias("vehicle_make"),
@@ -146,16 +169,25 @@ def quarantined_rows(marked: DataFrame) -> DataFrame:
 
 def report_counts() -> list:
     """The report's counts as aggregates over ``transform``'s rows, to observe while they are written."""
-    return [F.count(F.lit(1)).alias("read"), F.sum(F.when(F.col("duplicate"), 1).otherwise(0)).alias("duplicates"),
-            *glue_io.reason_tallies(F.col("reason"), REASONS)]
+    return [
+        F.count(F.lit(1)).alias("read"),
+        F.sum(F.when(F.col("duplicate"), 1).otherwise(0)).alias("duplicates"),
+        *glue_io.reason_tallies(F.col("reason"), REASONS),
+    ]
 
 
 def job_report(run_date: str, observed: dict, details: dict | None = None) -> glue_io.JobReport:
     """The job report from the counts of ``report_counts``; JobReport checks that they add up."""
     read, quarantined, duplicates = (int(observed[name] or 0) for name in ("read", "quarantined", "duplicates"))
-    return glue_io.JobReport(run_date=run_date, read=read, loaded=read - quarantined - duplicates,
-                             quarantined=quarantined, duplicates=duplicates,
-                             quarantine_reasons=glue_io.tallied_reasons(observed, REASONS), details=details or {})
+    return glue_io.JobReport(
+        run_date=run_date,
+        read=read,
+        loaded=read - quarantined - duplicates,
+        quarantined=quarantined,
+        duplicates=duplicates,
+        quarantine_reasons=glue_io.tallied_reasons(observed, REASONS),
+        details=details or {},
+    )
 
 
 def summarize(marked: DataFrame, run_date: str) -> glue_io.JobReport:
@@ -170,7 +202,8 @@ def transform(lines: DataFrame, landing_date: str) -> DataFrame:
 
 def main(argv: list[str]) -> dict:
     args = glue_io.resolve_args(
-        argv, ["run_date", "landing_uri", "staging_uri", "quarantine_uri", "report_uri"],
+        argv,
+        ["run_date", "landing_uri", "staging_uri", "quarantine_uri", "report_uri"],
         optional={"staging_format": "csv"},
     )
     spark = glue_io.spark_session("toll_transform")
@@ -178,11 +211,18 @@ def main(argv: list[str]) -> dict:
     marked = mark_duplicates(validated)
     counts = Observation("toll_report")
     options = {"header": "true"} if args["staging_format"] == "csv" else {}
-    glue_io.write(staged_rows(marked.observe(counts, *report_counts())), args["staging_uri"],
-                  args["staging_format"], **options)
-    report = job_report(args["run_date"], counts.get, {
-        "staging_uri": args["staging_uri"], "staging_format": args["staging_format"],
-        "quarantine_uri": args["quarantine_uri"]})
+    glue_io.write(
+        staged_rows(marked.observe(counts, *report_counts())), args["staging_uri"], args["staging_format"], **options
+    )
+    report = job_report(
+        args["run_date"],
+        counts.get,
+        {
+            "staging_uri": args["staging_uri"],
+            "staging_format": args["staging_format"],
+            "quarantine_uri": args["quarantine_uri"],
+        },
+    )
     # Quarantined rows never depend on the duplicate check: read again without its shuffle, and only if any.
     glue_io.write_quarantine(quarantined_rows(validated), args["quarantine_uri"], report.quarantined)
     return glue_io.write_report(args["report_uri"], report)

@@ -21,13 +21,30 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 RAW_COLUMNS = [
-    "RECORDED_DATE", "CLOSE_PRICE", "INDEX_CHANGE", "MACHED_VOLUME", "MACHED_AMOUNT",
-    "SELF_DEALED_VOLUME", "SELF_DEALED_AMOUNT", "OPEN_PRICE", "HIGHEST_PRICE", "LOWEST_PRICE",
+    "RECORDED_DATE",
+    "CLOSE_PRICE",
+    "INDEX_CHANGE",
+    "MACHED_VOLUME",
+    "MACHED_AMOUNT",
+    "SELF_DEALED_VOLUME",
+    "SELF_DEALED_AMOUNT",
+    "OPEN_PRICE",
+    "HIGHEST_PRICE",
+    "LOWEST_PRICE",
 ]
 RAW_SCHEMA = T.StructType([T.StructField(name, T.StringType()) for name in RAW_COLUMNS])
 CLEAN_COLUMNS = [
-    "trading_date", "close_price", "change_value", "change_percent", "matched_volume", "matched_amount",
-    "deal_volume", "deal_amount", "open_price", "high_price", "low_price",
+    "trading_date",
+    "close_price",
+    "change_value",
+    "change_percent",
+    "matched_volume",
+    "matched_amount",
+    "deal_volume",
+    "deal_amount",
+    "open_price",
+    "high_price",
+    "low_price",
 ]
 # "-1.61(-0.15 %)": change in points, then in percent of the previous close.
 CHANGE_PATTERN = r"^\s*([+-]?[0-9][0-9,]*(?:\.[0-9]+)?)\s*\(\s*([+-]?[0-9]+(?:\.[0-9]+)?)\s*%\s*\)\s*$"
@@ -86,17 +103,28 @@ def typed(raw: DataFrame) -> DataFrame:
 
 # (raw column, the typed column it becomes): a raw value that does not parse is the row's reason.
 _PARSED_FROM = [
-    ("RECORDED_DATE", "trading_date"), ("CLOSE_PRICE", "close_price"), ("INDEX_CHANGE", "change_value"),
-    ("MACHED_VOLUME", "matched_volume"), ("MACHED_AMOUNT", "matched_amount"),
-    ("SELF_DEALED_VOLUME", "deal_volume"), ("SELF_DEALED_AMOUNT", "deal_amount"),
-    ("OPEN_PRICE", "open_price"), ("HIGHEST_PRICE", "high_price"), ("LOWEST_PRICE", "low_price"),
+    ("RECORDED_DATE", "trading_date"),
+    ("CLOSE_PRICE", "close_price"),
+    ("INDEX_CHANGE", "change_value"),
+    ("MACHED_VOLUME", "matched_volume"),
+    ("MACHED_AMOUNT", "matched_amount"),
+    ("SELF_DEALED_VOLUME", "deal_volume"),
+    ("SELF_DEALED_AMOUNT", "deal_amount"),
+    ("OPEN_PRICE", "open_price"),
+    ("HIGHEST_PRICE", "high_price"),
+    ("LOWEST_PRICE", "low_price"),
 ]
 NO_RESULTS = "no-results marker row"
 HIGH_BELOW_LOW = "high_price below low_price"
 DUPLICATE_DATE = "duplicate RECORDED_DATE"
 # Every first reason a row can be quarantined for (the report counts rows per reason, values left out).
-REASONS = (NO_RESULTS, *[f"unparseable {raw}" for raw, _ in _PARSED_FROM],
-           *[f"{price} not positive" for price in PRICES], HIGH_BELOW_LOW, DUPLICATE_DATE)
+REASONS = (
+    NO_RESULTS,
+    *[f"unparseable {raw}" for raw, _ in _PARSED_FROM],
+    *[f"{price} not positive" for price in PRICES],
+    HIGH_BELOW_LOW,
+    DUPLICATE_DATE,
+)
 
 
 def _rules():
@@ -122,24 +150,31 @@ def checked(raw: DataFrame) -> DataFrame:
     (the same rule as the report counts it). One row per trading date: a date seen twice keeps its first row and
     quarantines the others."""
     rules = _rules()
-    rows = typed(raw).withColumns({"reason": _first(rules, lambda rule: rule[2]),
-                                   "first_reason": _first(rules, lambda rule: F.lit(rule[1]))})
+    rows = typed(raw).withColumns(
+        {"reason": _first(rules, lambda rule: rule[2]), "first_reason": _first(rules, lambda rule: F.lit(rule[1]))}
+    )
     first = Window.partitionBy("trading_date").orderBy(F.monotonically_increasing_id())
     repeated = F.col("reason").isNull() & (F.row_number().over(first) > 1)
-    return rows.withColumns({"reason": F.when(repeated, F.lit(DUPLICATE_DATE)).otherwise(F.col("reason")),
-                             "first_reason": F.when(repeated, F.lit(DUPLICATE_DATE)).otherwise(F.col("first_reason"))})
+    return rows.withColumns(
+        {
+            "reason": F.when(repeated, F.lit(DUPLICATE_DATE)).otherwise(F.col("reason")),
+            "first_reason": F.when(repeated, F.lit(DUPLICATE_DATE)).otherwise(F.col("first_reason")),
+        }
+    )
 
 
 def good_rows(rows: DataFrame) -> DataFrame:
     """Clean rows with CLEAN_COLUMNS + dt."""
-    return (rows.where(F.col("reason").isNull())
-            .select(*CLEAN_COLUMNS, F.date_format("trading_date", "yyyy-MM-dd").alias("dt")))
+    return rows.where(F.col("reason").isNull()).select(
+        *CLEAN_COLUMNS, F.date_format("trading_date", "yyyy-MM-dd").alias("dt")
+    )
 
 
 def quarantined_rows(rows: DataFrame) -> DataFrame:
     """The rejected rows as they were scraped, with their ``reason``."""
     return rows.where(F.col("reason").isNotNull()).select(
-        *(F.col(raw_name(column)).alias(column) for column in RAW_COLUMNS), "reason")
+        *(F.col(raw_name(column)).alias(column) for column in RAW_COLUMNS), "reason"
+    )
 
 
 def clean(raw: DataFrame) -> tuple[DataFrame, DataFrame]:
@@ -151,16 +186,24 @@ def clean(raw: DataFrame) -> tuple[DataFrame, DataFrame]:
 def report_counts() -> list:
     """The report's counts over ``checked`` rows, to observe while the clean rows are written."""
     trading_date = F.when(F.col("reason").isNull(), F.date_format("trading_date", "yyyy-MM-dd"))
-    return [F.count(F.lit(1)).alias("read"), F.collect_set(trading_date).alias("trading_dates"),
-            *glue_io.reason_tallies(F.col("first_reason"), REASONS)]
+    return [
+        F.count(F.lit(1)).alias("read"),
+        F.collect_set(trading_date).alias("trading_dates"),
+        *glue_io.reason_tallies(F.col("first_reason"), REASONS),
+    ]
 
 
 def report(observed: dict, run_date: str, details: dict | None = None) -> glue_io.JobReport:
     read, quarantined = int(observed["read"]), int(observed["quarantined"] or 0)
     return glue_io.JobReport(
-        run_date=run_date, read=read, loaded=read - quarantined, quarantined=quarantined, duplicates=0,
+        run_date=run_date,
+        read=read,
+        loaded=read - quarantined,
+        quarantined=quarantined,
+        duplicates=0,
         quarantine_reasons=glue_io.tallied_reasons(observed, REASONS),
-        details={"trading_dates": sorted(observed["trading_dates"]), **(details or {})})
+        details={"trading_dates": sorted(observed["trading_dates"]), **(details or {})},
+    )
 
 
 def summarize(rows: DataFrame, run_date: str) -> glue_io.JobReport:
@@ -174,10 +217,12 @@ def main(argv: list[str]) -> dict:
     uris = [uri.strip() for uri in args["raw_uris"].split(",") if uri.strip()]
     rows = checked(glue_io.read(spark, uris, "csv", schema=RAW_SCHEMA, header="true", encoding="UTF-8"))
     counts = Observation("vn_stock_report")
-    glue_io.write(good_rows(rows.observe(counts, *report_counts())), args["clean_uri"], "csv", partition_by=["dt"],
-                  header="true")
-    result = report(counts.get, args["run_date"], {"clean_uri": args["clean_uri"],
-                                                   "quarantine_uri": args["quarantine_uri"]})
+    glue_io.write(
+        good_rows(rows.observe(counts, *report_counts())), args["clean_uri"], "csv", partition_by=["dt"], header="true"
+    )
+    result = report(
+        counts.get, args["run_date"], {"clean_uri": args["clean_uri"], "quarantine_uri": args["quarantine_uri"]}
+    )
     glue_io.write_quarantine(quarantined_rows(rows), args["quarantine_uri"], result.quarantined, "csv")
     return glue_io.write_report(args["report_uri"], result)
 

@@ -24,11 +24,21 @@ pytestmark = pytest.mark.dag_run
 
 DATABASE = "csv_lake_billing"
 EXPECTED_SCHEMA = {
-    "invoice_id": pa.string(), "invoice_date": pa.date32(), "customer_id": pa.string(),
-    "customer_name": pa.string(), "product_code": pa.string(), "product_description": pa.string(),
-    "category": pa.string(), "quantity_kg": pa.decimal128(12, 3), "unit_price": pa.decimal128(12, 2),
-    "currency": pa.string(), "vat_rate": pa.decimal128(5, 3), "line_total": pa.decimal128(14, 2),
-    "payment_status": pa.string(), "due_date": pa.date32(), "source_file": pa.string(),
+    "invoice_id": pa.string(),
+    "invoice_date": pa.date32(),
+    "customer_id": pa.string(),
+    "customer_name": pa.string(),
+    "product_code": pa.string(),
+    "product_description": pa.string(),
+    "category": pa.string(),
+    "quantity_kg": pa.decimal128(12, 3),
+    "unit_price": pa.decimal128(12, 2),
+    "currency": pa.string(),
+    "vat_rate": pa.decimal128(5, 3),
+    "line_total": pa.decimal128(14, 2),
+    "payment_status": pa.string(),
+    "due_date": pa.date32(),
+    "source_file": pa.string(),
     "ingested_at": pa.timestamp("us", tz="UTC"),
 }
 

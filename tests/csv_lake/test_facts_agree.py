@@ -9,15 +9,22 @@ DATASET = module_constant("dags/csv_lake.py", "DATASET")
 
 
 def test_the_crawlers_read_the_prefix_the_dag_writes():
-    paths = sorted(target["Path"]["Fn::Sub"] for crawler in resources_of_type("csv_lake", "AWS::Glue::Crawler").values()
-                   for target in crawler["Targets"]["S3Targets"])
+    paths = sorted(
+        target["Path"]["Fn::Sub"]
+        for crawler in resources_of_type("csv_lake", "AWS::Glue::Crawler").values()
+        for target in crawler["Targets"]["S3Targets"]
+    )
     assert paths == sorted([f"s3://${{ProcessedBucket}}/{DATASET}/", f"s3://${{RawBucket}}/{DATASET}/"])
 
 
 def test_the_job_may_read_and_write_the_prefixes_the_dag_passes_it():
     granted = set(strings_in(resources_of_type("csv_lake", "AWS::IAM::Role")))
-    assert {f"${{RawBucket.Arn}}/{DATASET}/*", f"${{ProcessedBucket.Arn}}/{DATASET}/*",
-            f"${{ProcessedBucket.Arn}}/quarantine/{DATASET}/*", f"${{ProcessedBucket.Arn}}/reports/{DATASET}/*"} <= granted
+    assert {
+        f"${{RawBucket.Arn}}/{DATASET}/*",
+        f"${{ProcessedBucket.Arn}}/{DATASET}/*",
+        f"${{ProcessedBucket.Arn}}/quarantine/{DATASET}/*",
+        f"${{ProcessedBucket.Arn}}/reports/{DATASET}/*",
+    } <= granted
 
 
 def test_the_stack_runs_the_job_script_in_the_repository():

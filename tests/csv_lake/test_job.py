@@ -17,13 +17,21 @@ pytestmark = pytest.mark.spark
 
 
 def job_args(day: date, max_reject_rate: float = 0.05) -> list[str]:
-    return ["csv_lake_to_parquet.py",
-            "--run_date", str(day),
-            "--raw_uri", f"s3://{RAW}/billing/dt={day}/",
-            "--output_uri", f"s3://{PROCESSED}/billing/",
-            "--quarantine_uri", f"s3://{PROCESSED}/quarantine/billing/dt={day}/",
-            "--report_uri", f"s3://{PROCESSED}/reports/billing/dt={day}/report.json",
-            "--max_reject_rate", str(max_reject_rate)]
+    return [
+        "csv_lake_to_parquet.py",
+        "--run_date",
+        str(day),
+        "--raw_uri",
+        f"s3://{RAW}/billing/dt={day}/",
+        "--output_uri",
+        f"s3://{PROCESSED}/billing/",
+        "--quarantine_uri",
+        f"s3://{PROCESSED}/quarantine/billing/dt={day}/",
+        "--report_uri",
+        f"s3://{PROCESSED}/reports/billing/dt={day}/report.json",
+        "--max_reject_rate",
+        str(max_reject_rate),
+    ]
 
 
 @pytest.fixture
@@ -80,10 +88,12 @@ def test_a_quoted_line_break_is_one_record_and_a_record_with_surplus_fields_is_q
     assert (result["read"], result["loaded"], result["quarantined"]) == (21, 20, 1)
     descriptions = read_partition(job_env, day).column("product_description").to_pylist()
     assert 'Beef rib,\nfor the "big" roast' in descriptions
-    quarantined = list(csv.DictReader(io.StringIO(
-        read_text(job_env, PROCESSED, f"quarantine/billing/dt={day}/", ".csv"))))
-    assert [(row["invoice_id"], row["reason"]) for row in quarantined
-            if row["invoice_id"] != "invoice_id"] == [("INV-SURPLUS", "more fields than the header")]  # a header per file
+    quarantined = list(
+        csv.DictReader(io.StringIO(read_text(job_env, PROCESSED, f"quarantine/billing/dt={day}/", ".csv")))
+    )
+    assert [(row["invoice_id"], row["reason"]) for row in quarantined if row["invoice_id"] != "invoice_id"] == [
+        ("INV-SURPLUS", "more fields than the header")
+    ]  # a header per file
 
 
 def test_a_header_without_a_required_column_fails_with_a_data_error_and_keeps_the_partition(job_env):

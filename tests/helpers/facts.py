@@ -16,7 +16,9 @@ def module_constant(relative_path: str, name: str):
     """The literal value a module assigns to ``name`` at top level, read without importing it."""
     tree = ast.parse((PROJECT_ROOT / relative_path).read_text())
     for node in tree.body:
-        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+        targets = (
+            node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+        )
         if any(isinstance(target, ast.Name) and target.id == name for target in targets):
             return ast.literal_eval(node.value)
     raise LookupError(f"{relative_path} assigns no literal {name}")

@@ -32,9 +32,13 @@ def test_landing_prefix_is_the_same_in_the_dag_the_lambda_and_the_stack():
     assert generator["Environment"]["Variables"]["LANDING_PREFIX"] == prefix
     [crawler] = resources_of_type("toll_plaza", "AWS::Glue::Crawler").values()
     assert [target["Path"]["Fn::Sub"] for target in crawler["Targets"]["S3Targets"]] == [
-        f"s3://${{LandingBucket}}/{prefix}/"]
-    landing_arns = [text for text in strings_in(resources_of_type("toll_plaza", "AWS::IAM::Role"))
-                    if text.startswith("${LandingBucket.Arn}/")]
+        f"s3://${{LandingBucket}}/{prefix}/"
+    ]
+    landing_arns = [
+        text
+        for text in strings_in(resources_of_type("toll_plaza", "AWS::IAM::Role"))
+        if text.startswith("${LandingBucket.Arn}/")
+    ]
     assert landing_arns and set(landing_arns) == {f"${{LandingBucket.Arn}}/{prefix}/*"}
 
 

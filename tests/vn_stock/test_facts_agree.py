@@ -20,7 +20,8 @@ from tests.helpers.facts import (
 
 def test_clean_columns_are_the_tables_columns_in_order():
     assert module_constant("include/glue/vn_stock_clean.py", "CLEAN_COLUMNS") == ddl_columns(
-        "include/sql/vn_stock/create_daily_index.sql", "vn_stock.daily_index")
+        "include/sql/vn_stock/create_daily_index.sql", "vn_stock.daily_index"
+    )
 
 
 def test_raw_prefix_is_the_same_in_the_scraper_and_the_stack(monkeypatch):
@@ -33,8 +34,9 @@ def test_raw_prefix_is_the_same_in_the_scraper_and_the_stack(monkeypatch):
 
 
 def test_the_dags_clean_prefix_is_the_one_the_job_may_write():
-    [clean_prefix] = re.findall(r'CLEAN_URI = f"s3://\{RAW_BUCKET\}/([^"]+)"', (PROJECT_ROOT / "dags" / "vn_stock.py")
-                                .read_text())
+    [clean_prefix] = re.findall(
+        r'CLEAN_URI = f"s3://\{RAW_BUCKET\}/([^"]+)"', (PROJECT_ROOT / "dags" / "vn_stock.py").read_text()
+    )
     assert f"${{RawBucket.Arn}}/{clean_prefix}*" in strings_in(resources_of_type("vn_stock", "AWS::IAM::Role"))
 
 

@@ -51,7 +51,11 @@ def install(config: ComputeConfig) -> None:
     responses.use(config, FakeCrawler.as_dict)
     FakeCrawler.status = property(responses.crawler_status)
     patch(FakeCrawler, responses.as_dict)
-    patch(GlueBackend, responses.start_crawler, responses.stop_crawler, responses.delete_crawler,
-          responses.update_crawler)
-    patch(GlueResponse, update_crawler=responses.respond_update_crawler,
-          get_crawler_metrics=responses.respond_get_crawler_metrics)
+    patch(
+        GlueBackend, responses.start_crawler, responses.stop_crawler, responses.delete_crawler, responses.update_crawler
+    )
+    patch(
+        GlueResponse,
+        update_crawler=responses.respond_update_crawler,
+        get_crawler_metrics=responses.respond_get_crawler_metrics,
+    )

@@ -15,8 +15,10 @@ from local_platform.aws.compute.schema_inference import (
 FORMATS = {
     "csv": ("org.apache.hadoop.mapred.TextInputFormat", "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat"),
     "json": ("org.apache.hadoop.mapred.TextInputFormat", "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat"),
-    "parquet": ("org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
-                "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"),
+    "parquet": (
+        "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
+        "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
+    ),
 }
 
 
@@ -30,15 +32,20 @@ def combine_schemas(location: str, schemas: list[FileSchema]) -> FileSchema:
         raise SchemaError(f"{location}: CSV files with different delimiters {sorted(layouts)}")
     first = schemas[0]
     layout = first.csv_layout and dataclasses.replace(
-        first.csv_layout, has_header=any(s.csv_layout.has_header for s in schemas),
-        quoted=any(s.csv_layout.quoted for s in schemas))
-    return FileSchema(first.classification, merge_columns([s.columns for s in schemas]),
-                      sum(s.record_count for s in schemas),
-                      "gzip" if any(s.compression == "gzip" for s in schemas) else "none", layout)
+        first.csv_layout,
+        has_header=any(s.csv_layout.has_header for s in schemas),
+        quoted=any(s.csv_layout.quoted for s in schemas),
+    )
+    return FileSchema(
+        first.classification,
+        merge_columns([s.columns for s in schemas]),
+        sum(s.record_count for s in schemas),
+        "gzip" if any(s.compression == "gzip" for s in schemas) else "none",
+        layout,
+    )
 
 
-def storage_descriptor(schema: FileSchema, location: str, crawler_name: str, object_count: int,
-                       size: int) -> dict:
+def storage_descriptor(schema: FileSchema, location: str, crawler_name: str, object_count: int, size: int) -> dict:
     """The StorageDescriptor a Glue crawler writes for this format (also used as the table's Parameters)."""
     input_format, output_format = FORMATS[schema.classification]
     columns = render_columns(schema.columns)
@@ -56,20 +63,32 @@ def storage_descriptor(schema: FileSchema, location: str, crawler_name: str, obj
     }
     if schema.classification == "csv":
         layout = schema.csv_layout
-        parameters.update(delimiter=layout.delimiter, columnsOrdered="true",
-                          areColumnsQuoted=str(layout.quoted).lower())
+        parameters.update(
+            delimiter=layout.delimiter, columnsOrdered="true", areColumnsQuoted=str(layout.quoted).lower()
+        )
         if layout.has_header:
             parameters["skip.header.line.count"] = "1"
-        serde = ({"SerializationLibrary": "org.apache.hadoop.hive.serde2.OpenCSVSerde",
-                  "Parameters": {"separatorChar": layout.delimiter, "quoteChar": '"'}} if layout.quoted else
-                 {"SerializationLibrary": "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe",
-                  "Parameters": {"field.delim": layout.delimiter}})
+        serde = (
+            {
+                "SerializationLibrary": "org.apache.hadoop.hive.serde2.OpenCSVSerde",
+                "Parameters": {"separatorChar": layout.delimiter, "quoteChar": '"'},
+            }
+            if layout.quoted
+            else {
+                "SerializationLibrary": "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe",
+                "Parameters": {"field.delim": layout.delimiter},
+            }
+        )
     elif schema.classification == "json":
-        serde = {"SerializationLibrary": "org.openx.data.jsonserde.JsonSerDe",
-                 "Parameters": {"paths": ",".join(sorted(name for name, _ in columns))}}
+        serde = {
+            "SerializationLibrary": "org.openx.data.jsonserde.JsonSerDe",
+            "Parameters": {"paths": ",".join(sorted(name for name, _ in columns))},
+        }
     else:
-        serde = {"SerializationLibrary": "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe",
-                 "Parameters": {"serialization.format": "1"}}
+        serde = {
+            "SerializationLibrary": "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe",
+            "Parameters": {"serialization.format": "1"},
+        }
     return {
         "Columns": [{"Name": name, "Type": glue_type} for name, glue_type in columns],
         "Location": location,
@@ -87,8 +106,12 @@ def storage_descriptor(schema: FileSchema, location: str, crawler_name: str, obj
 
 def reader_shape(descriptor: dict) -> tuple:
     """What makes two storage descriptors different for a reader (statistics are not)."""
-    return (descriptor.get("Columns"), descriptor.get("Location"), descriptor.get("InputFormat"),
-            descriptor.get("SerdeInfo"))
+    return (
+        descriptor.get("Columns"),
+        descriptor.get("Location"),
+        descriptor.get("InputFormat"),
+        descriptor.get("SerdeInfo"),
+    )
 
 
 @dataclasses.dataclass
@@ -113,4 +136,3 @@ class CrawledTable:
 def current_version(table) -> dict:
     """The TableInput of a moto FakeTable's current version."""
     return table.versions[str(max(int(version) for version in table.versions))]
-

@@ -58,8 +58,11 @@ class Crawl:
             outcome, run.error_message = "FAILED", str(exc)
         except Exception as exc:  # noqa: BLE001  (any error ends the crawl FAILED, as on AWS)
             outcome, run.error_message = "FAILED", f"{type(exc).__name__}: {exc}"
-        self.log(f"Crawl finished: {outcome}" + (f": {run.error_message}" if run.error_message else "") +
-                 f" (tables created {run.tables_created}, updated {run.tables_updated}, deleted {run.tables_deleted})")
+        self.log(
+            f"Crawl finished: {outcome}"
+            + (f": {run.error_message}" if run.error_message else "")
+            + f" (tables created {run.tables_created}, updated {run.tables_updated}, deleted {run.tables_deleted})"
+        )
         self.crawler.__dict__["local_state"] = "STOPPING"
         time.sleep(STOPPING_SECONDS)
         run.outcome = outcome
@@ -100,7 +103,7 @@ class Crawl:
         objects = {}
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=list_prefix):
             for item in page.get("Contents", []):
-                relative = item["Key"][len(list_prefix):]
+                relative = item["Key"][len(list_prefix) :]
                 if is_data_object(relative, item["Size"]) and not is_excluded(relative, exclusions):
                     objects[item["Key"]] = item["Size"]
         return objects
@@ -117,12 +120,20 @@ class Crawl:
         partitions = {}
         for values, schemas in by_partition.items():
             keys = [key for key, partition in plan.files.items() if partition == values]
-            partitions[values] = CrawledFolder(combine_schemas(plan.partitions.get(values, plan.location), schemas),
-                                               len(keys), sum(sizes[key] for key in keys))
-        table = CrawledFolder(combine_schemas(plan.location, [p.schema for p in partitions.values()]),
-                              len(plan.files), sum(p.size for p in partitions.values()))
-        self.log(f"{plan.location}: table {plan.name}, {table.schema.classification}, "
-                 f"{len(table.schema.columns)} columns, {len(plan.partitions)} partitions")
+            partitions[values] = CrawledFolder(
+                combine_schemas(plan.partitions.get(values, plan.location), schemas),
+                len(keys),
+                sum(sizes[key] for key in keys),
+            )
+        table = CrawledFolder(
+            combine_schemas(plan.location, [p.schema for p in partitions.values()]),
+            len(plan.files),
+            sum(p.size for p in partitions.values()),
+        )
+        self.log(
+            f"{plan.location}: table {plan.name}, {table.schema.classification}, "
+            f"{len(table.schema.columns)} columns, {len(plan.partitions)} partitions"
+        )
         return CrawledTable(plan, table, partitions)
 
     @staticmethod
@@ -148,8 +159,12 @@ class Crawl:
             plan = crawled.plan
             descriptor = crawled.table.descriptor(plan.location, crawler.name)
             table_input = {
-                "Name": plan.name, "Owner": "owner", "Retention": 0, "TableType": "EXTERNAL_TABLE",
-                "StorageDescriptor": descriptor, "Parameters": dict(descriptor["Parameters"]),
+                "Name": plan.name,
+                "Owner": "owner",
+                "Retention": 0,
+                "TableType": "EXTERNAL_TABLE",
+                "StorageDescriptor": descriptor,
+                "Parameters": dict(descriptor["Parameters"]),
                 "PartitionKeys": [{"Name": key, "Type": "string"} for key in plan.partition_keys],
             }
             existing = database.tables.get(plan.name)
@@ -160,8 +175,10 @@ class Crawl:
                 self.log(f"Created table {plan.name}")
             else:
                 current = current_version(existing)
-                if (reader_shape(current.get("StorageDescriptor") or {}) != reader_shape(descriptor)
-                        or current.get("PartitionKeys") != table_input["PartitionKeys"]):
+                if (
+                    reader_shape(current.get("StorageDescriptor") or {}) != reader_shape(descriptor)
+                    or current.get("PartitionKeys") != table_input["PartitionKeys"]
+                ):
                     if update:
                         table_input["Parameters"] = {**(current.get("Parameters") or {}), **table_input["Parameters"]}
                         backend.update_table(crawler.database_name, plan.name, table_input)
@@ -171,8 +188,9 @@ class Crawl:
             table = database.tables[plan.name]
             for values, folder in crawled.partitions.items():
                 if values:
-                    changed |= self._write_partition(table, values, folder.descriptor(
-                        plan.partitions[values], crawler.name), update)
+                    changed |= self._write_partition(
+                        table, values, folder.descriptor(plan.partitions[values], crawler.name), update
+                    )
             if existing is not None and policy.get("DeleteBehavior") == "DELETE_FROM_DATABASE":
                 for partition in list(table.partitions.values()):
                     if tuple(partition.values) not in crawled.partitions:
@@ -184,8 +202,11 @@ class Crawl:
         self._retire_missing_tables(database, {crawled.plan.name for crawled in tables}, policy)
 
     def _write_partition(self, table, values: tuple[str, ...], descriptor: dict, update: bool) -> bool:
-        partition_input = {"Values": list(values), "StorageDescriptor": descriptor,
-                           "Parameters": dict(descriptor["Parameters"])}
+        partition_input = {
+            "Values": list(values),
+            "StorageDescriptor": descriptor,
+            "Parameters": dict(descriptor["Parameters"]),
+        }
         existing = table.partitions.get(str(list(values)))
         if existing is None:
             table.create_partition(partition_input)
@@ -198,22 +219,30 @@ class Crawl:
     def _retire_missing_tables(self, database, crawled: set[str], policy: dict) -> None:
         """Tables this crawler made under its include paths whose folders are gone, per DeleteBehavior."""
         behavior = policy.get("DeleteBehavior", "DEPRECATE_IN_DATABASE")
-        roots = tuple("s3://{}/{}".format(*parse_s3_path(t["Path"])).rstrip("/") + "/"
-                      for t in (self.crawler.targets or {}).get("S3Targets") or [])
+        roots = tuple(
+            "s3://{}/{}".format(*parse_s3_path(t["Path"])).rstrip("/") + "/"
+            for t in (self.crawler.targets or {}).get("S3Targets") or []
+        )
         for name, table in list(database.tables.items()):
             current = current_version(table)
             location = (current.get("StorageDescriptor") or {}).get("Location") or ""
             params = current.get("Parameters") or {}
-            if (name in crawled or params.get("UPDATED_BY_CRAWLER") != self.crawler.name
-                    or not location.startswith(roots)):
+            if (
+                name in crawled
+                or params.get("UPDATED_BY_CRAWLER") != self.crawler.name
+                or not location.startswith(roots)
+            ):
                 continue
             if behavior == "DELETE_FROM_DATABASE":
                 self.backend.delete_table(database.name, name)
                 self.run_info.tables_deleted += 1
                 self.log(f"Deleted table {name}: {location} has no data any more")
             elif behavior == "DEPRECATE_IN_DATABASE" and "DEPRECATED_BY_CRAWLER" not in params:
-                self.backend.update_table(database.name, name, {
-                    **current, "Parameters": {**params, "DEPRECATED_BY_CRAWLER": self.crawler.name}})
+                self.backend.update_table(
+                    database.name,
+                    name,
+                    {**current, "Parameters": {**params, "DEPRECATED_BY_CRAWLER": self.crawler.name}},
+                )
                 self.log(f"Deprecated table {name}: {location} has no data any more")
 
     # -- logging --
@@ -235,5 +264,6 @@ class Crawl:
         logs.ensure_log_group(LOG_GROUP)
         logs.ensure_log_stream(LOG_GROUP, self.crawler.name)
         now = int(time.time() * 1000)
-        logs.put_log_events(LOG_GROUP, self.crawler.name,
-                            [{"timestamp": now, "message": line} for line in self.log_lines])
+        logs.put_log_events(
+            LOG_GROUP, self.crawler.name, [{"timestamp": now, "message": line} for line in self.log_lines]
+        )

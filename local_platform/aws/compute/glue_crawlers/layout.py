@@ -45,7 +45,7 @@ def glob_to_regex(pattern: str) -> re.Pattern:
             if end == -1:
                 out.append(re.escape(char))
             else:
-                body = pattern[i + 1:end]
+                body = pattern[i + 1 : end]
                 out.append("[" + ("^" + body[1:] if body.startswith("!") else body) + "]")
                 i = end
         elif char == "{":
@@ -53,7 +53,7 @@ def glob_to_regex(pattern: str) -> re.Pattern:
             if end == -1:
                 out.append(re.escape(char))
             else:
-                out.append("(?:" + "|".join(re.escape(alt) for alt in pattern[i + 1:end].split(",")) + ")")
+                out.append("(?:" + "|".join(re.escape(alt) for alt in pattern[i + 1 : end].split(",")) + ")")
                 i = end
         else:
             out.append(re.escape(char))
@@ -67,16 +67,20 @@ def is_excluded(relative_key: str, exclusions: list[str]) -> bool:
 
 def is_data_object(relative_key: str, size: int) -> bool:
     """Skip folder markers, empty objects and Hadoop's hidden files (``_SUCCESS``, ``.part.crc``, ``_temporary/``)."""
-    return size > 0 and not relative_key.endswith("/") and not any(
-        part.startswith(("_", ".")) for part in relative_key.split("/"))
+    return (
+        size > 0
+        and not relative_key.endswith("/")
+        and not any(part.startswith(("_", ".")) for part in relative_key.split("/"))
+    )
 
 
 def table_name(prefix: str, folder: str) -> str:
     return re.sub(r"[^a-z0-9_]", "_", (prefix + folder).lower())
 
 
-def plan_tables(bucket: str, prefix: str, keys: list[str], table_prefix: str = "",
-                table_level: int | None = None) -> list[TablePlan]:
+def plan_tables(
+    bucket: str, prefix: str, keys: list[str], table_prefix: str = "", table_level: int | None = None
+) -> list[TablePlan]:
     """Group the data objects under one include path into tables and partitions (see the module's contract)."""
     root = [bucket, *filter(None, prefix.split("/"))]
     groups: dict[tuple[str, ...], dict[str, list[tuple[str, str]]]] = {}
@@ -91,7 +95,9 @@ def plan_tables(bucket: str, prefix: str, keys: list[str], table_prefix: str = "
             while split > len(root) and "=" in folders[split - 1]:
                 split -= 1
             table_folders, partition_folders = folders[:split], folders[split:]
-        partition = [(*f.split("=", 1),) if "=" in f else (f"partition_{i}", f) for i, f in enumerate(partition_folders)]
+        partition = [
+            (*f.split("=", 1),) if "=" in f else (f"partition_{i}", f) for i, f in enumerate(partition_folders)
+        ]
         groups.setdefault(tuple(table_folders), {})[key] = [(name, unquote(value)) for name, value in partition]
 
     plans: list[TablePlan] = []
@@ -105,7 +111,7 @@ def plan_tables(bucket: str, prefix: str, keys: list[str], table_prefix: str = "
             values = tuple(value for _, value in partition)
             plan.files[key] = values
             if values:
-                plan.partitions[values] = location + "".join(f"{f}/" for f in key.split("/")[-1 - len(values):-1])
+                plan.partitions[values] = location + "".join(f"{f}/" for f in key.split("/")[-1 - len(values) : -1])
         plans.append(plan)
     return _dedupe_names(plans)
 
@@ -118,4 +124,3 @@ def _dedupe_names(plans: list[TablePlan]) -> list[TablePlan]:
             plan.name = f"{plan.name}_{hashlib.md5(plan.location.encode()).hexdigest()[:8]}"
         seen.add(plan.name)
     return plans
-

@@ -58,19 +58,36 @@ class CrawlRun:
         """moto's ListCrawls advances its simulated crawls; a real one moves by itself."""
 
     def last_crawl(self) -> dict:
-        info = {"Status": self.outcome, "LogGroup": self.log_group, "LogStream": self.log_stream,
-                "MessagePrefix": self.message_prefix, "StartTime": self.start_time}
+        info = {
+            "Status": self.outcome,
+            "LogGroup": self.log_group,
+            "LogStream": self.log_stream,
+            "MessagePrefix": self.message_prefix,
+            "StartTime": self.start_time,
+        }
         if self.error_message:
             info["ErrorMessage"] = self.error_message
         return info
 
     def as_dict(self) -> dict:
-        crawl = {"CrawlId": self.crawl_id, "State": self.status, "StartTime": self.start_time,
-                 "LogGroup": self.log_group, "LogStream": self.log_stream, "MessagePrefix": self.message_prefix,
-                 "DPUHour": round(self.seconds / 3600, 6),
-                 "Summary": json.dumps({"TABLE": {"ADD": {"Count": self.tables_created},
-                                                  "UPDATE": {"Count": self.tables_updated},
-                                                  "DELETE": {"Count": self.tables_deleted}}})}
+        crawl = {
+            "CrawlId": self.crawl_id,
+            "State": self.status,
+            "StartTime": self.start_time,
+            "LogGroup": self.log_group,
+            "LogStream": self.log_stream,
+            "MessagePrefix": self.message_prefix,
+            "DPUHour": round(self.seconds / 3600, 6),
+            "Summary": json.dumps(
+                {
+                    "TABLE": {
+                        "ADD": {"Count": self.tables_created},
+                        "UPDATE": {"Count": self.tables_updated},
+                        "DELETE": {"Count": self.tables_deleted},
+                    }
+                }
+            ),
+        }
         if self.end_time:
             crawl["EndTime"] = self.end_time
         if self.error_message:
@@ -96,4 +113,3 @@ def crawler_metrics(crawler) -> dict:
         "TablesUpdated": last.tables_updated,
         "TablesDeleted": last.tables_deleted,
     }
-

@@ -23,8 +23,9 @@ def load_object(conn, command: CopyCommand, columns: list[str], body: bytes) -> 
             options = cur.mogrify("FORMAT csv, DELIMITER %s, QUOTE %s", (command.delimiter, command.quote))
             if command.null_as is not None:
                 options += cur.mogrify(", NULL %s", (command.null_as,))
-            cur.copy_expert(f"COPY {command.table} ({column_sql}) FROM STDIN WITH ({options.decode()})",
-                            io.BytesIO(body))
+            cur.copy_expert(
+                f"COPY {command.table} ({column_sql}) FROM STDIN WITH ({options.decode()})", io.BytesIO(body)
+            )
             return cur.rowcount
     if command.format == "json":
         rows = [json_row(obj, columns, command.json_ignore_case) for obj in json_objects(body.decode("utf-8"))]
@@ -72,10 +73,10 @@ def parquet_rows(body: bytes, columns: list[str]) -> list[list]:
     if table.num_columns != len(columns):
         raise StatementError(
             f"ERROR: Parquet file has {table.num_columns} columns ({', '.join(table.column_names)}) but the COPY "
-            f"targets {len(columns)} ({', '.join(columns)}); columnar COPY matches columns by position")
+            f"targets {len(columns)} ({', '.join(columns)}); columnar COPY matches columns by position"
+        )
     return [[_sql_value(value) for value in row.values()] for row in table.to_pylist()]
 
 
 def _sql_value(value):
     return json.dumps(value, default=str) if isinstance(value, (dict, list)) else value
-

@@ -45,9 +45,15 @@ class Query:
 
     def describe(self) -> dict:
         data = {
-            "Id": self.id, "QueryString": self.query_string, "Status": self.status,
-            "CreatedAt": self.created_at, "UpdatedAt": self.updated_at, "Duration": self.duration_ns,
-            "HasResultSet": self.has_result_set, "ResultRows": self.result_rows, "ResultSize": self.result_size,
+            "Id": self.id,
+            "QueryString": self.query_string,
+            "Status": self.status,
+            "CreatedAt": self.created_at,
+            "UpdatedAt": self.updated_at,
+            "Duration": self.duration_ns,
+            "HasResultSet": self.has_result_set,
+            "ResultRows": self.result_rows,
+            "ResultSize": self.result_size,
             "RedshiftQueryId": self.redshift_query_id,
         }
         if self.error:
@@ -79,16 +85,19 @@ class Statement(Query):
 
     def identity(self) -> dict:
         data = {"Id": self.id, "CreatedAt": self.created_at, "Database": self.database}
-        for key, value in (("ClusterIdentifier", self.cluster_identifier), ("WorkgroupName", self.workgroup_name),
-                           ("DbUser", self.db_user), ("SecretArn", self.secret_arn)):
+        for key, value in (
+            ("ClusterIdentifier", self.cluster_identifier),
+            ("WorkgroupName", self.workgroup_name),
+            ("DbUser", self.db_user),
+            ("SecretArn", self.secret_arn),
+        ):
             if value:
                 data[key] = value
         return data
 
     def describe(self) -> dict:
         with STATE_LOCK:
-            data = {**super().describe(), **self.identity(), "RedshiftPid": self.redshift_pid,
-                    "ResultFormat": "JSON"}
+            data = {**super().describe(), **self.identity(), "RedshiftPid": self.redshift_pid, "ResultFormat": "JSON"}
             if self.parameters:
                 data["QueryParameters"] = self.parameters
             if self.is_batch:
@@ -98,15 +107,23 @@ class Statement(Query):
 
     def listing(self) -> dict:
         with STATE_LOCK:
-            data = {"Id": self.id, "Status": self.status, "CreatedAt": self.created_at,
-                    "UpdatedAt": self.updated_at, "IsBatchStatement": self.is_batch, "ResultFormat": "JSON"}
+            data = {
+                "Id": self.id,
+                "Status": self.status,
+                "CreatedAt": self.created_at,
+                "UpdatedAt": self.updated_at,
+                "IsBatchStatement": self.is_batch,
+                "ResultFormat": "JSON",
+            }
             if self.is_batch:
                 data["QueryStrings"] = [sub.query_string for sub in self.sub_statements]
             else:
                 data["QueryString"] = self.query_string
-            for key, value in (("StatementName", self.statement_name), ("SecretArn", self.secret_arn),
-                               ("QueryParameters", self.parameters)):
+            for key, value in (
+                ("StatementName", self.statement_name),
+                ("SecretArn", self.secret_arn),
+                ("QueryParameters", self.parameters),
+            ):
                 if value:
                     data[key] = value
             return data
-

@@ -49,8 +49,9 @@ def _wait(statement: Statement, seconds) -> None:
 def submit(backend, sqls: list[str], is_batch: bool, params: dict) -> Statement:
     cluster, workgroup = params.get("ClusterIdentifier"), params.get("WorkgroupName")
     if params.get("SessionId") or params.get("SessionKeepAliveSeconds"):
-        raise _validation("Sessions (SessionId, SessionKeepAliveSeconds) are not supported by the local "
-                          "Redshift stand-in")
+        raise _validation(
+            "Sessions (SessionId, SessionKeepAliveSeconds) are not supported by the local Redshift stand-in"
+        )
     if bool(cluster) == bool(workgroup):
         raise _validation("Exactly one of ClusterIdentifier or WorkgroupName must be provided")
     if not params.get("Database"):
@@ -61,14 +62,21 @@ def submit(backend, sqls: list[str], is_batch: bool, params: dict) -> Statement:
         raise _validation("Sql must not be empty")
     statement_id = str(uuid.uuid4())
     statement = Statement(
-        id=statement_id, query_string=sqls[0] if not is_batch else "", is_batch=is_batch,
-        database=params["Database"], cluster_identifier=cluster, workgroup_name=workgroup,
-        db_user=params.get("DbUser"), secret_arn=params.get("SecretArn"),
-        statement_name=params.get("StatementName"), parameters=params.get("Parameters"),
+        id=statement_id,
+        query_string=sqls[0] if not is_batch else "",
+        is_batch=is_batch,
+        database=params["Database"],
+        cluster_identifier=cluster,
+        workgroup_name=workgroup,
+        db_user=params.get("DbUser"),
+        secret_arn=params.get("SecretArn"),
+        statement_name=params.get("StatementName"),
+        parameters=params.get("Parameters"),
     )
     if is_batch:
-        statement.sub_statements = [Query(id=f"{statement_id}:{n}", query_string=sql)
-                                    for n, sql in enumerate(sqls, start=1)]
+        statement.sub_statements = [
+            Query(id=f"{statement_id}:{n}", query_string=sql) for n, sql in enumerate(sqls, start=1)
+        ]
     with STATE_LOCK:
         backend.statements[statement_id] = statement
     _runner.start(statement)
@@ -78,8 +86,14 @@ def submit(backend, sqls: list[str], is_batch: bool, params: dict) -> Statement:
 
 def _submitted(statement: Statement) -> str:
     with STATE_LOCK:
-        return json.dumps({**statement.identity(), "Status": statement.status,
-                           "RedshiftPid": statement.redshift_pid, "HasResultSet": statement.has_result_set})
+        return json.dumps(
+            {
+                **statement.identity(),
+                "Status": statement.status,
+                "RedshiftPid": statement.redshift_pid,
+                "HasResultSet": statement.has_result_set,
+            }
+        )
 
 
 def _params(response) -> dict:
@@ -112,8 +126,10 @@ def get_statement_result(self):
     _wait(statement, params.get("WaitTimeSeconds"))
     with STATE_LOCK:
         if query is statement and statement.is_batch:
-            raise _validation("A batch statement has no result of its own: get the result of a sub-statement "
-                              "(Id <id>:<n> from DescribeStatement's SubStatements)")
+            raise _validation(
+                "A batch statement has no result of its own: get the result of a sub-statement "
+                "(Id <id>:<n> from DescribeStatement's SubStatements)"
+            )
         if query.status != "FINISHED":
             raise _validation(f"Query does not have result. Query is in {query.status} state.")
         if not query.has_result_set:
@@ -124,8 +140,11 @@ def get_statement_result(self):
         except ValueError as exc:
             raise _validation("Invalid NextToken") from exc
         end = offset + RESULT_PAGE_ROWS
-        page = {"Records": query.records[offset:end], "ColumnMetadata": query.columns,
-                "TotalNumRows": len(query.records)}
+        page = {
+            "Records": query.records[offset:end],
+            "ColumnMetadata": query.columns,
+            "TotalNumRows": len(query.records),
+        }
         if end < len(query.records):
             page["NextToken"] = base64.urlsafe_b64encode(str(end).encode()).decode()
     return 200, {}, json.dumps(page)
@@ -135,8 +154,9 @@ def cancel_statement(self):
     statement, query = _find(self.redshiftdata_backend, _params(self).get("Id", ""))
     with STATE_LOCK:
         if statement.status not in RUNNING:
-            raise _validation(f"Could not cancel a query that is already in {statement.status} state "
-                              f"with ID: {statement.id}")
+            raise _validation(
+                f"Could not cancel a query that is already in {statement.status} state with ID: {statement.id}"
+            )
         statement.cancel_requested = True
         if statement.status == "SUBMITTED":
             for query in statement.queries:
@@ -154,21 +174,33 @@ def list_statements(self):
     with STATE_LOCK:  # submissions add to the dict meanwhile
         statements = list(self.redshiftdata_backend.statements.values())
     wanted = [
-        statement for statement in statements
+        statement
+        for statement in statements
         if (status == "ALL" or statement.status == status)
         and (not name or (statement.statement_name or "").startswith(name))
-        and all(not params.get(key) or params[key] == value for key, value in (
-            ("Database", statement.database), ("ClusterIdentifier", statement.cluster_identifier),
-            ("WorkgroupName", statement.workgroup_name)))
+        and all(
+            not params.get(key) or params[key] == value
+            for key, value in (
+                ("Database", statement.database),
+                ("ClusterIdentifier", statement.cluster_identifier),
+                ("WorkgroupName", statement.workgroup_name),
+            )
+        )
     ]
     wanted.sort(key=lambda s: s.created_at, reverse=True)
     size = min(int(params.get("MaxResults") or 100), 100)
     offset = int(params["NextToken"]) if params.get("NextToken") else 0
-    body = {"Statements": [statement.listing() for statement in wanted[offset:offset + size]]}
+    body = {"Statements": [statement.listing() for statement in wanted[offset : offset + size]]}
     if offset + size < len(wanted):
         body["NextToken"] = str(offset + size)
     return 200, {}, json.dumps(body)
 
 
-HANDLERS = (execute_statement, batch_execute_statement, describe_statement, get_statement_result, cancel_statement,
-            list_statements)
+HANDLERS = (
+    execute_statement,
+    batch_execute_statement,
+    describe_statement,
+    get_statement_result,
+    cancel_statement,
+    list_statements,
+)

@@ -16,18 +16,29 @@ _TEXT_TYPES = {"varchar", "bpchar", "text", "name", "char"}
 def result_set(conn, description, rows) -> tuple[list[dict], list[list[dict]]]:
     """Column metadata and typed records, as GetStatementResult returns them."""
     with conn.cursor() as cur:
-        cur.execute("SELECT oid::int, typname FROM pg_type WHERE oid = ANY(%s)",
-                    ([column.type_code for column in description],))
+        cur.execute(
+            "SELECT oid::int, typname FROM pg_type WHERE oid = ANY(%s)", ([column.type_code for column in description],)
+        )
         type_names = dict(cur.fetchall())
     columns = []
     for column in description:
         type_name = type_names.get(column.type_code, "unknown")
-        columns.append({
-            "name": column.name, "label": column.name, "typeName": type_name, "nullable": 1,
-            "isSigned": type_name in _SIGNED_TYPES, "isCaseSensitive": type_name in _TEXT_TYPES,
-            "isCurrency": False, "length": max(column.internal_size or 0, 0), "precision": column.precision or 0,
-            "scale": column.scale or 0, "schemaName": "", "tableName": "",
-        })
+        columns.append(
+            {
+                "name": column.name,
+                "label": column.name,
+                "typeName": type_name,
+                "nullable": 1,
+                "isSigned": type_name in _SIGNED_TYPES,
+                "isCaseSensitive": type_name in _TEXT_TYPES,
+                "isCurrency": False,
+                "length": max(column.internal_size or 0, 0),
+                "precision": column.precision or 0,
+                "scale": column.scale or 0,
+                "schemaName": "",
+                "tableName": "",
+            }
+        )
     return columns, [[field(value) for value in row] for row in rows]
 
 
@@ -58,4 +69,3 @@ def error_message(exc: Exception) -> str:
         return f"{message} Detail: {diag.message_detail}" if diag.message_detail else message
     text = str(exc).strip()
     return text if text.startswith("ERROR:") else f"ERROR: {text}"
-

@@ -45,8 +45,9 @@ class Runner:
         self._s3_client = None
 
     def start(self, statement: Statement) -> None:
-        threading.Thread(target=self._run, args=(statement,), name=f"redshift-data-{statement.id[:8]}",
-                         daemon=True).start()
+        threading.Thread(
+            target=self._run, args=(statement,), name=f"redshift-data-{statement.id[:8]}", daemon=True
+        ).start()
 
     def _connect(self, statement: Statement):
         import psycopg2
@@ -54,8 +55,10 @@ class Runner:
         from local_platform.postgres import create_database, database_dsn
 
         if not self.config.postgres_dsn:
-            raise StatementError("ERROR: the local Redshift stand-in has no PostgreSQL server "
-                                 "(start the server with LOCAL_AWS_POSTGRES_DSN or --postgres-dsn)")
+            raise StatementError(
+                "ERROR: the local Redshift stand-in has no PostgreSQL server "
+                "(start the server with LOCAL_AWS_POSTGRES_DSN or --postgres-dsn)"
+            )
         identifier = statement.cluster_identifier or statement.workgroup_name
         name = standin_database_name(self.config.namespace, identifier, statement.database)
         with self._create_lock:
@@ -65,8 +68,11 @@ class Runner:
                 except psycopg2.errors.DuplicateDatabase:
                     pass  # created by another server on the same PostgreSQL meanwhile
                 self._created.add(name)
-        return psycopg2.connect(database_dsn(self.config.postgres_dsn, name), options="-c TimeZone=UTC -c DateStyle=ISO,MDY",
-                                application_name=f"redshift-data {statement.id}")
+        return psycopg2.connect(
+            database_dsn(self.config.postgres_dsn, name),
+            options="-c TimeZone=UTC -c DateStyle=ISO,MDY",
+            application_name=f"redshift-data {statement.id}",
+        )
 
     def _run(self, statement: Statement) -> None:
         import psycopg2
@@ -108,8 +114,9 @@ class Runner:
                 statement.duration_ns = int((time.monotonic() - started) * 1e9)
                 statement.connection = None
             statement.done.set()
-            log.info("statement %s %s%s", statement.id, statement.status,
-                     f": {statement.error}" if statement.error else "")
+            log.info(
+                "statement %s %s%s", statement.id, statement.status, f": {statement.error}" if statement.error else ""
+            )
 
     def _fail(self, statement: Statement, failed: Query | None, exc: Exception) -> None:
         message = error_message(exc)
@@ -171,20 +178,24 @@ class Runner:
             if self._s3_client is None:
                 import boto3
 
-                self._s3_client = boto3.client("s3", endpoint_url=self.config.endpoint_url,
-                                               region_name=self.config.region)
+                self._s3_client = boto3.client(
+                    "s3", endpoint_url=self.config.endpoint_url, region_name=self.config.region
+                )
             return self._s3_client
 
     def _copy(self, conn, command: CopyCommand) -> int:
         import psycopg2
         from botocore.exceptions import ClientError
 
-        bucket, _, prefix = command.source[len("s3://"):].partition("/")
+        bucket, _, prefix = command.source[len("s3://") :].partition("/")
         s3 = self._s3()
         try:
-            keys = [obj["Key"]
-                    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
-                    for obj in page.get("Contents", []) if not obj["Key"].endswith("/")]
+            keys = [
+                obj["Key"]
+                for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+                for obj in page.get("Contents", [])
+                if not obj["Key"].endswith("/")
+            ]
         except ClientError as exc:
             raise StatementError(f"ERROR: cannot list {command.source}: {exc}") from exc
         if not keys:
@@ -203,6 +214,6 @@ class Runner:
             except psycopg2.Error as exc:
                 raise StatementError(
                     f"ERROR: Load into table '{command.table}' failed for s3://{bucket}/{key}: "
-                    f"{error_message(exc).removeprefix('ERROR: ')}") from exc
+                    f"{error_message(exc).removeprefix('ERROR: ')}"
+                ) from exc
         return loaded
-
