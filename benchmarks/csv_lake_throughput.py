@@ -133,13 +133,15 @@ def main() -> int:
     )
     from benchmarks.support.headline import headline
 
-    headline(
-        __file__,
-        measures=f"CSV → Parquet of {args.rows:,} billing rows: the Glue job's transform on local Spark (its passes, "
-        "counts observed while writing) beside pyarrow's typed convert; Spark start-up separately",
-        result=f"Spark {spark_seconds / arrow_seconds:.1f}× pyarrow (target ≤ 8×; "
-        f"{(spark_seconds + startup) / arrow_seconds:.1f}× with its {startup:.0f} s start-up)",
+    measures = (
+        f"CSV → Parquet of {args.rows:,} billing rows: the Glue job's transform on local Spark (its passes, "
+        "counts observed while writing) beside pyarrow's typed convert; Spark start-up separately"
     )
+    result = (
+        f"Spark {spark_seconds / arrow_seconds:.1f}× pyarrow (target ≤ 8×; "
+        f"{(spark_seconds + startup) / arrow_seconds:.1f}× with its {startup:.0f} s start-up)"
+    )
+    headline(__file__, measures=measures, result=result)
     return 0
 
 

@@ -172,13 +172,15 @@ def main(argv: list[str] | None = None) -> int:
         print("  per step: " + ", ".join(f"{t} {span(times, (t,)):.1f}s" for t in LANDING_TO_TABLE + AFTER_LOAD))
         from benchmarks.support.headline import headline
 
-        headline(
-            __file__,
-            measures=f"{args.rows:,} generated toll records from landing JSON to the Redshift table on the local "
-            "platform (sensor, crawler, Glue job, COPY, apply) beside a plain `COPY` of the same rows",
-            result=f"{landing_s / copy_s:.1f}× a plain COPY (target ≤ 6×; Glue job "
-            f"{span(times, ('transform_transactions',)):.0f} s)",
+        measures = (
+            f"{args.rows:,} generated toll records from landing JSON to the Redshift table on the local "
+            "platform (sensor, crawler, Glue job, COPY, apply) beside a plain `COPY` of the same rows"
         )
+        result = (
+            f"{landing_s / copy_s:.1f}× a plain COPY (target ≤ 6×; Glue job "
+            f"{span(times, ('transform_transactions',)):.0f} s)"
+        )
+        headline(__file__, measures=measures, result=result)
     finally:
         aws.stop()
         drop_standin_databases(server_dsn, namespace)
