@@ -33,21 +33,28 @@ DAY = date(2024, 3, 1)
 def spark_convert(spark, csv_path: Path, out_dir: Path) -> dict:
     """The job's transform and writes as ``csv_lake_to_parquet.main`` does them, on local paths: the good rows
     written while the report's counts are observed, the quarantine written only when it has rows."""
-    from csv_lake_to_parquet import counted, prepare_file, report_counts, split_good_and_quarantine, transform
+    from csv_lake_to_parquet import (
+        REASON,
+        counted,
+        good_rows,
+        prepare_file,
+        quarantined_rows,
+        report_counts,
+        transform,
+    )
     from pyspark.sql import Observation
     from pyspark.sql import functions as F
 
     raw = spark.read.csv(str(csv_path), header=True, inferSchema=False)
     cast = transform([prepare_file(raw, csv_path.name)], datetime.now(UTC).replace(tzinfo=None))
     counts = Observation()
-    good, _ = split_good_and_quarantine(cast.observe(counts, *report_counts()))
+    good = good_rows(cast.drop(REASON).observe(counts, *report_counts()))
     good.withColumn("dt", F.lit(DAY.isoformat())).write.mode("overwrite").partitionBy("dt").parquet(
         str(out_dir / "billing"), compression="snappy"
     )
     read, distinct, quarantined, _ = counted(counts.get)
     if quarantined:
-        _, rejected = split_good_and_quarantine(cast)
-        rejected.write.mode("overwrite").csv(str(out_dir / "quarantine"), header=True)
+        quarantined_rows(cast).write.mode("overwrite").csv(str(out_dir / "quarantine"), header=True)
     return {"read": read, "loaded": distinct - quarantined, "quarantined": quarantined, "duplicates": read - distinct}
 
 

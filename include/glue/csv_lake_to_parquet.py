@@ -144,16 +144,31 @@ def cast_with_errors(df: DataFrame, schema=BILLING_SCHEMA) -> DataFrame:
     )
 
 
-def split_good_and_quarantine(df: DataFrame, schema=BILLING_SCHEMA) -> tuple[DataFrame, DataFrame]:
-    """(typed rows without errors, the rejected rows as they arrived, with ``reason``)."""
-    data = [name for name, _, _ in schema]
-    raw = [f"_raw_{name}" for name in data]
-    others = [column for column in df.columns if column not in set(data) | set(raw) | {REASON, FIRST_REASON, COPIES}]
-    good = df.filter(F.col(REASON).isNull()).select(*data, *others)
-    rejected = df.filter(F.col(REASON).isNotNull()).select(
-        *[F.col(f"_raw_{name}").alias(name) for name in data], *others, REASON
+def _others(df: DataFrame, schema) -> list[str]:
+    data = {name for name, _, _ in schema}
+    return [
+        column
+        for column in df.columns
+        if column not in data | {f"_raw_{name}" for name in data} | {REASON, FIRST_REASON, COPIES}
+    ]
+
+
+def good_rows(df: DataFrame, schema=BILLING_SCHEMA) -> DataFrame:
+    """The typed rows without errors. A row has a first reason exactly when it has any, so the full ``reason``
+    text is not needed here: drop it before this (and before observing counts) and it is never built."""
+    return df.filter(F.col(FIRST_REASON).isNull()).select(*[name for name, _, _ in schema], *_others(df, schema))
+
+
+def quarantined_rows(df: DataFrame, schema=BILLING_SCHEMA) -> DataFrame:
+    """The rejected rows as they arrived, with ``reason``."""
+    return df.filter(F.col(FIRST_REASON).isNotNull()).select(
+        *[F.col(f"_raw_{name}").alias(name) for name, _, _ in schema], *_others(df, schema), REASON
     )
-    return good, rejected
+
+
+def split_good_and_quarantine(df: DataFrame, schema=BILLING_SCHEMA) -> tuple[DataFrame, DataFrame]:
+    """(``good_rows``, ``quarantined_rows``)."""
+    return good_rows(df, schema), quarantined_rows(df, schema)
 
 
 def prepare_file(df: DataFrame, source_file: str, schema=BILLING_SCHEMA) -> DataFrame:
@@ -256,7 +271,7 @@ def main(argv: list[str]) -> dict:
     files = [prepare_file(frame, uri) for uri, frame in frames.items() if frame is not None] or [empty_file(spark)]
     cast = transform(files, ingested_at)
     counts = Observation("csv_lake_report")
-    good, _ = split_good_and_quarantine(cast.observe(counts, *report_counts()))
+    good = good_rows(cast.drop(REASON).observe(counts, *report_counts()))
     # One pass: the good rows are staged while the counts are taken; the counts decide whether they replace the
     # partition.
     staged = glue_io.stage(
@@ -271,8 +286,7 @@ def main(argv: list[str]) -> dict:
         staged.discard()
     if status == "empty":
         glue_io.delete_prefix(partition_uri)
-    _, rejected = split_good_and_quarantine(cast)
-    glue_io.write_quarantine(rejected, args["quarantine_uri"], result.quarantined, "csv")
+    glue_io.write_quarantine(quarantined_rows(cast), args["quarantine_uri"], result.quarantined, "csv")
     written = glue_io.write_report(args["report_uri"], result)
     if status == "rejected":
         raise glue_io.DataError(
