@@ -38,16 +38,8 @@ REPORT_KEY = f"reports/{DATASET}/dt={RUN_DATE}/report.json"
 RAW_CRAWLER = SETTINGS.raw_crawler
 PROCESSED_CRAWLER = SETTINGS.processed_crawler
 CONVERT_JOB = SETTINGS.convert_job
-SUMMARY_FIELDS = (
-    "run_date",
-    "files",
-    "read",
-    "loaded",
-    "quarantined",
-    "duplicates",
-    "quarantine_reasons",
-    "reject_rate",
-)
+SUMMARY_FIELDS = ("run_date", "files", "read", "loaded", "quarantined", "duplicates", "quarantine_reasons",
+                  "reject_rate")
 
 
 @task.branch
@@ -68,10 +60,8 @@ def report_empty_delivery(report: dict, database: str, table: str) -> dict:
         partition_removed = True
     except glue.exceptions.EntityNotFoundException:
         partition_removed = False
-    print(
-        f"no data rows in {report['files']}: no partition for dt={report['run_date']} "
-        f"({'removed the catalogued one' if partition_removed else 'none was catalogued'})"
-    )
+    print(f"no data rows in {report['files']}: no partition for dt={report['run_date']} "
+          f"({'removed the catalogued one' if partition_removed else 'none was catalogued'})")
     return {**{field: report[field] for field in SUMMARY_FIELDS}, "catalog_partition_removed": partition_removed}
 
 
@@ -87,15 +77,10 @@ def verify_partition(report: dict, database: str, table: str) -> dict:
     bucket, prefix = S3Hook.parse_s3_url(location)
     parquet_files = [key for key in S3Hook().list_keys(bucket, prefix) if key.endswith(".parquet")]
     if not parquet_files or report["loaded"] <= 0:
-        raise AirflowFailException(
-            f"partition {location} holds {len(parquet_files)} Parquet files and the job "
-            f"reports {report['loaded']} rows loaded"
-        )
-    return {
-        **{field: report[field] for field in SUMMARY_FIELDS},
-        "partition": location,
-        "parquet_files": len(parquet_files),
-    }
+        raise AirflowFailException(f"partition {location} holds {len(parquet_files)} Parquet files and the job "
+                                   f"reports {report['loaded']} rows loaded")
+    return {**{field: report[field] for field in SUMMARY_FIELDS}, "partition": location,
+            "parquet_files": len(parquet_files)}
 
 
 with DAG(
@@ -141,7 +126,8 @@ with DAG(
     route = route_by_rows(job_report)
     empty_delivery = report_empty_delivery(job_report, GLUE_DATABASE, PROCESSED_TABLE)
 
-    crawl_processed = GlueCrawlerRunOperator(task_id="crawl_processed", crawler_name=PROCESSED_CRAWLER, poll_interval=5)
+    crawl_processed = GlueCrawlerRunOperator(task_id="crawl_processed", crawler_name=PROCESSED_CRAWLER,
+                                             poll_interval=5)
 
     wait_for_partition = GlueCatalogPartitionSensor(
         task_id="wait_for_partition",
@@ -155,17 +141,11 @@ with DAG(
 
     chain(
         # wait for the day's files and catalogue them
-        wait_for_csv,
-        crawl_raw,
+        wait_for_csv, crawl_raw,
         # convert, then stop here if the files held no rows
-        convert_to_parquet,
-        job_report,
-        route,
-        [crawl_processed, empty_delivery],
+        convert_to_parquet, job_report, route, [crawl_processed, empty_delivery],
     )
     chain(
         # catalogue the new partition and prove it holds data
-        crawl_processed,
-        wait_for_partition,
-        verified,
+        crawl_processed, wait_for_partition, verified,
     )
