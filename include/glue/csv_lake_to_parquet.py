@@ -176,6 +176,9 @@ def main(argv: list[str]) -> dict:
     spark = glue_io.spark_session("csv_lake_to_parquet")
     # Spark's default INT96 timestamps are legacy; microseconds read the same in Athena, pyarrow and pandas.
     spark.conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
+    # Dates as they are (proleptic Gregorian, as Athena and pyarrow read them): Spark 3's default refuses to write
+    # a date before 1582-10-15, so one far-past invoice_date would fail the whole day.
+    spark.conf.set("spark.sql.parquet.datetimeRebaseModeInWrite", "CORRECTED")
     ingested_at = datetime.now(UTC).replace(microsecond=0, tzinfo=None)
     # One read per file: each file's header is normalised on its own, and source_file is the S3 URI
     # (input_file_name() would name the local staging copy).
