@@ -43,6 +43,7 @@ BILLING_SCHEMA = (
 )
 REJECT_REASON = "reject_reason"
 STRUCTURE_ERROR = "structure_error"
+ISO_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 COPIES = "copies"  # lines each distinct row stood for, so the rows read are counted without a second pass
 
 
@@ -98,7 +99,11 @@ def cast_with_errors(df: DataFrame, schema=BILLING_SCHEMA) -> DataFrame:
     typed = []
     for name, sql_type, required in schema:
         raw, value = F.col(name), F.col(name).cast(sql_type)
-        errors.append(F.when(raw.isNotNull() & value.isNull(),
+        if sql_type == "date":  # Spark's cast reads "2025" and "2025-01" as January 1st, "2025-01-15 25:99" as the 15th
+            value = F.when(raw.rlike(ISO_DATE), value)
+        # Spark decodes bytes that are not UTF-8 as U+FFFD: the value as sent is lost, so it cannot load.
+        errors.append(F.when(raw.contains("\ufffd"), F.lit(f"{name}: not valid UTF-8")))
+        errors.append(F.when(raw.isNotNull() & value.isNull() & ~raw.contains("\ufffd"),
                              F.concat(F.lit(f"{name}: cannot cast '"), raw, F.lit(f"' to {sql_type}"))))
         if required:
             errors.append(F.when(raw.isNull(), F.lit(f"{name}: required value missing")))
