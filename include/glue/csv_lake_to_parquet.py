@@ -50,6 +50,7 @@ REASON = "reason"  # every problem of a quarantined row, in the quarantine file
 FIRST_REASON = "first_reason"  # its first problem without the value, as the report counts it
 STRUCTURE_ERROR = "structure_error"
 MORE_FIELDS = "more fields than the header"
+ISO_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 COPIES = "copies"  # lines each distinct row stood for, so the rows read are counted without a second pass
 
 
@@ -107,10 +108,14 @@ def missing_value(name: str) -> str:
     return f"{name}: required value missing"
 
 
+def not_utf8(name: str) -> str:
+    return f"{name}: not valid UTF-8"
+
+
 def reasons(schema=BILLING_SCHEMA) -> tuple[str, ...]:
     """Every first reason a row can be quarantined for, in the order the checks run."""
     per_column = [
-        [cannot_cast(name, sql_type)] + ([missing_value(name)] if required else [])
+        [not_utf8(name), cannot_cast(name, sql_type)] + ([missing_value(name)] if required else [])
         for name, sql_type, required in schema
     ]
     return (MORE_FIELDS, *[reason for column in per_column for reason in column])
@@ -124,7 +129,13 @@ def cast_with_errors(df: DataFrame, schema=BILLING_SCHEMA) -> DataFrame:
     typed = []
     for name, sql_type, required in schema:
         raw, value = F.col(name), F.col(name).cast(sql_type)
-        failed = raw.isNotNull() & value.isNull()
+        if sql_type == "date":  # Spark's cast reads "2025" and "2025-01" as January 1st, "2025-01-15 25:99" as the 15th
+            value = F.when(raw.rlike(ISO_DATE), value)
+        # Spark decodes bytes that are not UTF-8 as U+FFFD: the value as sent is lost, so it cannot load.
+        garbled = raw.contains("\ufffd")
+        errors.append(F.when(garbled, F.lit(not_utf8(name))))
+        kinds.append(F.when(garbled, F.lit(not_utf8(name))))
+        failed = raw.isNotNull() & value.isNull() & ~garbled
         errors.append(F.when(failed, F.concat(F.lit(f"{name}: cannot cast '"), raw, F.lit(f"' to {sql_type}"))))
         kinds.append(F.when(failed, F.lit(cannot_cast(name, sql_type))))
         if required:
@@ -264,6 +275,9 @@ def main(argv: list[str]) -> dict:
     spark = glue_io.spark_session("csv_lake_to_parquet")
     # Spark's default INT96 timestamps are legacy; microseconds read the same in Athena, pyarrow and pandas.
     spark.conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
+    # Dates as they are (proleptic Gregorian, as Athena and pyarrow read them): Spark 3's default refuses to write
+    # a date before 1582-10-15, so one far-past invoice_date would fail the whole day.
+    spark.conf.set("spark.sql.parquet.datetimeRebaseModeInWrite", "CORRECTED")
     ingested_at = datetime.now(UTC).replace(microsecond=0, tzinfo=None)
     # One read per file: each file's header is normalised on its own, and source_file is the S3 URI
     # (input_file_name() would name the local staging copy).
