@@ -27,108 +27,155 @@ import threading
 import traceback
 
 MARKER = "\x1eglue-warm-driver"
-# Read by the server too: the JVM and the Python workers (daemon included) inherit this process's environment.
-STATIC_CONF = {
-    "spark.app.name": "local-glue-warm-driver",
-    "spark.ui.enabled": "false",
-    # A reused Python worker keeps the modules a UDF imported: a later run would see a previous run's code.
-    "spark.python.worker.reuse": "false",
-}
+
+
+def submit_args(warehouse_dir: str) -> str:
+    """PYSPARK_SUBMIT_ARGS of a driver: defaults under whatever the scripts' builders set."""
+    return " ".join([
+        # A reused Python worker keeps the modules a UDF imported: a later run would see a previous run's code.
+        "--conf spark.python.worker.reuse=false",
+        f"--conf spark.sql.warehouse.dir={warehouse_dir}",
+        "pyspark-shell",
+    ])
 
 
 class Driver:
-    def __init__(self, warehouse_dir: str):
-        from pyspark import SparkConf, SparkContext
+    """The Spark side of the runs. No JVM until a script asks for Spark: the first such run starts the context
+    with its own builder's settings (as a cold run would), and the context stays for the runs after it."""
+
+    def __init__(self):
+        import boto3  # noqa: F401  (imported once here rather than by every run's script)
+        import pyspark.sql.functions  # noqa: F401
+        from pyspark import SparkContext
         from pyspark.sql import SparkSession
 
-        conf = SparkConf().setMaster(os.environ.get("SPARK_MASTER", "local[2]")).setAll(STATIC_CONF.items())
-        conf.set("spark.sql.warehouse.dir", warehouse_dir)
-        self.context = SparkContext(conf=conf)
-        self.base = SparkSession(self.context)  # never handed to a script: the root of every run's session
-        self._clear_default_session()
+        self.base = None  # every run's session is a new session of this one, which no script is given
         self.library_roots = tuple({os.path.realpath(path) + os.sep for key in ("stdlib", "platstdlib", "purelib",
                                                                                   "platlib")
                                     if (path := sysconfig.get_paths().get(key))})
-        self._real_stops = (SparkSession.stop, SparkContext.stop)
+        self._real_methods = (SparkSession.stop, SparkContext.stop, SparkContext._do_init)
+        self._stopped_session = None
+
+    @staticmethod
+    def context():
+        from pyspark import SparkContext
+
+        return SparkContext._active_spark_context
 
     def healthy(self) -> bool:
+        if self.context() is None:
+            return True
         try:
-            return not self.context._jsc.sc().isStopped()
+            return not self.context()._jsc.sc().isStopped()
         except Exception:  # the JVM is gone
             return False
 
     def run(self, request: dict) -> int:
         saved = _PythonState.capture()
-        session = self._open_session(request["python_path"])
+        self._open_session(request["python_path"])
         try:
             return run_script(request["script"], request["argv"], request["cwd"], request["python_path"])
         finally:
-            self._close_session(session)
+            self._close_session()
             saved.restore(self.library_roots)
 
-    def _open_session(self, python_path: list[str]):
+    def _open_session(self, python_path: list[str]) -> None:
         from pyspark import SparkContext
         from pyspark.sql import SparkSession
 
-        session = SparkSession(self.context, jsparkSession=self.base._jsparkSession.newSession())
-        self._make_default(session)
         driver = self
 
-        def stop_session(_self=None) -> None:
+        def stop_session(stopped=None) -> None:
             """What a script's spark.stop() or sc.stop() means here: the run is done with its session."""
+            if isinstance(stopped, SparkSession) or SparkSession._instantiatedSession is not None:
+                driver._stopped_session = stopped if isinstance(stopped, SparkSession) else (
+                    SparkSession._instantiatedSession)
             driver._clear_default_session()
+
+        real_do_init = self._real_methods[2]
+
+        def start_context(context, *args, **kwargs) -> None:
+            """The first Spark run starts the context; its Python workers get the run's path as later ones do."""
+            real_do_init(context, *args, **kwargs)
+            context._python_includes[:0] = python_path
+            driver._saved_environment = dict(context.environment)
+            # Sessions take their SQL defaults from the context's conf: this run's builder settings stay this
+            # run's (its session has them as options), not every later session's.
+            sql_conf = context._jvm.org.apache.spark.sql.internal.SQLConf
+            for key, _ in context.getConf().getAll():
+                if key.startswith("spark.sql.") and not sql_conf.isStaticConfigKey(key):
+                    context._jsc.sc().conf().remove(key)
 
         SparkSession.stop = stop_session
         SparkContext.stop = stop_session
-        # Spark's Python workers put these first on their path (what PYTHONPATH gives them on a cold run).
-        self._saved_includes = list(self.context._python_includes)
-        self._saved_environment = dict(self.context.environment)
-        self.context._python_includes[:0] = python_path
-        return session
+        SparkContext._do_init = start_context
+        self._stopped_session = None
+        # Spark's Python workers put these first on their path (what PYTHONPATH gives them on a cold run). Never
+        # through the environment: the JVM and its Python daemon would keep the first run's path for good.
+        self._python_path = python_path
+        context = self.context()
+        if context is not None:
+            self._make_default(SparkSession(context, jsparkSession=self.base._jsparkSession.newSession()))
+            context._python_includes[:0] = python_path
 
-    def _close_session(self, session) -> None:
+    def _close_session(self) -> None:
         from pyspark import SparkContext
         from pyspark.sql import SparkSession
 
-        SparkSession.stop, SparkContext.stop = self._real_stops
-        self.context._python_includes[:] = self._saved_includes
-        self.context.environment.clear()
-        self.context.environment.update(self._saved_environment)
-        self._clear_default_session()
-        if not self.healthy():
+        SparkSession.stop, SparkContext.stop, SparkContext._do_init = self._real_methods
+        context = self.context()
+        if context is None or not self.healthy():
+            self._clear_default_session()
             return
-        self.context.cancelAllJobs()
-        self.context._jsc.sc().localProperties().remove()
-        catalog = self.base.catalog
-        catalog.clearCache()
-        for rdd in self.context._jsc.getPersistentRDDs().values():
-            rdd.unpersist()
-        global_views = self.base.conf.get("spark.sql.globalTempDatabase")
-        for view in catalog.listTables(global_views):
-            catalog.dropGlobalTempView(view.name)
-        for database in catalog.listDatabases():
-            if database.name == "default":
-                for table in catalog.listTables("default"):
-                    if not table.isTemporary:
-                        self.base.sql(f"DROP TABLE IF EXISTS default.`{table.name}`")
-            else:
-                self.base.sql(f"DROP DATABASE IF EXISTS `{database.name}` CASCADE")
+        del context._python_includes[:len(self._python_path)]
+        run_session = SparkSession._instantiatedSession or self._stopped_session
+        self._clear_default_session()
+        self._stopped_session = None
+        context.environment.clear()
+        context.environment.update(self._saved_environment)
+        context.cancelAllJobs()
+        context._jsc.sc().localProperties().remove()
+        if self.base is None:
+            # This run started the context. Its session's shared state was made with its builder's settings,
+            # which sessions made from it would inherit: later runs get sessions of a new one.
+            if run_session is not None:
+                _clear_shared_state(context, run_session)
+            self.base = SparkSession(context)
+            self._clear_default_session()
+        _clear_shared_state(context, self.base)
 
     def _make_default(self, session) -> None:
         from pyspark.sql import SparkSession
 
         SparkSession._instantiatedSession = SparkSession._activeSession = session
-        self.context._jvm.SparkSession.setDefaultSession(session._jsparkSession)
-        self.context._jvm.SparkSession.setActiveSession(session._jsparkSession)
+        session._jvm.SparkSession.setDefaultSession(session._jsparkSession)
+        session._jvm.SparkSession.setActiveSession(session._jsparkSession)
 
     def _clear_default_session(self) -> None:
         from pyspark.sql import SparkSession, SQLContext
 
         SparkSession._instantiatedSession = SparkSession._activeSession = None
         SQLContext._instantiatedContext = None
-        if self.healthy():
-            self.context._jvm.SparkSession.clearDefaultSession()
-            self.context._jvm.SparkSession.clearActiveSession()
+        if self.context() is not None and self.healthy():
+            self.context()._jvm.SparkSession.clearDefaultSession()
+            self.context()._jvm.SparkSession.clearActiveSession()
+
+
+def _clear_shared_state(context, session) -> None:
+    """What sessions on one shared state share: cached tables, global temporary views, the catalog's tables and
+    databases; and persisted RDDs, which the context holds."""
+    catalog = session.catalog
+    catalog.clearCache()
+    for rdd in context._jsc.getPersistentRDDs().values():
+        rdd.unpersist()
+    for view in catalog.listTables(session.conf.get("spark.sql.globalTempDatabase")):
+        catalog.dropGlobalTempView(view.name)
+    for database in catalog.listDatabases():
+        if database.name != "default":
+            session.sql(f"DROP DATABASE IF EXISTS `{database.name}` CASCADE")
+    for table in catalog.listTables("default"):
+        if not table.isTemporary:
+            session.sql(f"DROP TABLE IF EXISTS default.`{table.name}`")
 
 
 class _PythonState:
@@ -230,7 +277,8 @@ def main() -> int:
     requests = os.fdopen(os.dup(0), "r")  # the server's; a script reading stdin reads nothing, as on Glue
     os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
     sys.stdin = sys.__stdin__ = open(os.devnull)
-    driver = Driver(warehouse_dir=sys.argv[1])
+    os.environ["PYSPARK_SUBMIT_ARGS"] = submit_args(warehouse_dir=sys.argv[1])
+    driver = Driver()
     for line in requests:
         request = json.loads(line)
         _mark("start", request["token"])
