@@ -39,7 +39,7 @@ down:
 	$(BIN)/python -m local_platform down
 
 benchmarks: setup
-	@for script in benchmarks/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+	$(BIN)/python -m benchmarks.support.run_all
 
 clean: down
 	rm -rf .local
