@@ -13,7 +13,7 @@ files hold no data rows (empty or header-only) writes no partition and ends in a
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from airflow.providers.amazon.aws.operators.glue_crawler import GlueCrawlerRunOperator
 from airflow.providers.amazon.aws.sensors.glue_catalog_partition import GlueCatalogPartitionSensor
@@ -91,7 +91,8 @@ with DAG(
     # Each run owns its day's partition: a run waiting for its files must not hold up a manual run or a rerun
     # of another day. Two runs crawling at once: the second crawl fails (already running) and is retried.
     max_active_runs=3,
-    **dag_defaults(PIPELINE),
+    # Late (an alert) when not done in time: the files may come until the sensor gives up (12 h), then minutes of work.
+    **dag_defaults(PIPELINE, must_finish_within=timedelta(hours=13)),
     tags=["csv_lake", "s3", "glue"],
     doc_md=__doc__,
 ) as dag:

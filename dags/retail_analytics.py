@@ -142,7 +142,8 @@ with DAG(
     # Each run owns its drop's slice of staging: a run waiting for its drop must not hold up a manual run or a
     # rerun of another day (backfills count apart in Airflow 3 and are as safe).
     max_active_runs=3,
-    **dag_defaults(PIPELINE),
+    # Late (an alert) when not done in time: the drop may come until the sensor gives up (20 h), then minutes of work.
+    **dag_defaults(PIPELINE, must_finish_within=timedelta(hours=21)),
     template_searchpath=[sql_dir()],
     params={
         "holiday_country": Param("NG", type="string", description="ISO country of the public-holiday calendar"),

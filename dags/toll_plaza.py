@@ -14,7 +14,7 @@ many of its transactions earlier days own and how many it owns that later days d
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from airflow.providers.amazon.aws.operators.glue_crawler import GlueCrawlerRunOperator
 from airflow.providers.amazon.aws.operators.lambda_function import LambdaInvokeFunctionOperator
@@ -111,7 +111,8 @@ with DAG(
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,
-    **dag_defaults(PIPELINE),
+    # Late (an alert) when not done in time: minutes of work; an hour means something is stuck.
+    **dag_defaults(PIPELINE, must_finish_within=timedelta(hours=1)),
     template_searchpath=[sql_dir()],
     params={
         "records": Param(100, type="integer", minimum=1, description="transactions the generator writes"),

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import timedelta
 
 import pendulum
 from airflow.providers.amazon.aws.operators.lambda_function import LambdaInvokeFunctionOperator
@@ -132,7 +133,8 @@ with DAG(
     start_date=pendulum.datetime(2000, 7, 28, tz=MARKET_TZ),
     catchup=False,  # missed days: a date_from/date_to run or `airflow backfill create` (see the docstring)
     max_active_runs=1,  # runs share one cluster: a run must not stop it under another
-    **dag_defaults(PIPELINE),
+    # Late (an alert) when not done in time: Aurora start and stop take up to 15 minutes each, the rest minutes.
+    **dag_defaults(PIPELINE, must_finish_within=timedelta(hours=2)),
     template_searchpath=sql_dir(),
     params={
         "date_from": Param(None, type=["null", "string"], format="date",
