@@ -52,8 +52,22 @@ def _is_sensor_timeout(exception) -> bool:
     return isinstance(exception, AirflowSensorTimeout)
 
 
-def alert_message(pipeline: str, event: str, context, summary_task: str | None = None) -> dict[str, Any]:
-    """The alert as a dict: what ran, where to look, and the error (failures) or the run's summary (others).
+def run_cost(cost_spec: dict, context) -> dict[str, Any]:
+    """What the run would have cost on AWS (``pipeline_kit.cost``), from its usage as AWS reports it
+    (``pipeline_kit.usage``). A measurement that fails is stated in the alert instead of stopping it."""
+    from pipeline_kit.cost import price_usage
+    from pipeline_kit.usage import run_usage
+
+    try:
+        return price_usage(run_usage(cost_spec, context))
+    except Exception as exc:  # the alert still goes out, saying why it has no cost
+        return {"error": f"{type(exc).__name__}: {exc}"}
+
+
+def alert_message(pipeline: str, event: str, context, summary_task: str | None = None,
+                  charts_task: str | None = None, cost_spec: dict | None = None) -> dict[str, Any]:
+    """The alert as a dict: what ran, where to look, and the error (failures) or the run's summary (others),
+    with the run's charts (``charts_task``'s return value) and AWS cost (measured as ``cost_spec`` says).
     A sensor's timeout is the event ``stuck``, with what the sensor was waiting for."""
     ti = context["ti"]
     exception = context.get("exception")
@@ -76,14 +90,22 @@ def alert_message(pipeline: str, event: str, context, summary_task: str | None =
             message["waiting_for"] = sensor_target(ti.task)
     else:
         message["summary"] = ti.xcom_pull(task_ids=summary_task or ti.task_id)
+        if charts_task:
+            message["charts"] = ti.xcom_pull(task_ids=charts_task)
+        if cost_spec is not None:
+            message["cost"] = run_cost(cost_spec, context)
     return message
 
 
 class PipelineAlert(SnsNotifier):
     """One pipeline's alert of one kind (``failure``, ``success``, ``no_data``, ...): subject ``[KIND] pipeline``,
-    a JSON message (``alert_message``), and ``event``/``pipeline`` message attributes for subscription filters."""
+    a JSON message (``alert_message``), and ``event``/``pipeline`` message attributes for subscription filters.
+    ``cost_spec`` holds templates (resource names from the pipeline's settings), rendered as the alert is sent."""
 
-    def __init__(self, pipeline: str, event: str, summary_task: str | None = None):
+    template_fields = (*SnsNotifier.template_fields, "cost_spec")
+
+    def __init__(self, pipeline: str, event: str, summary_task: str | None = None, charts_task: str | None = None,
+                 cost_spec: dict | None = None):
         super().__init__(
             target_arn=TOPIC_ARN,
             message="",
@@ -91,9 +113,11 @@ class PipelineAlert(SnsNotifier):
             message_attributes={"event": event, "pipeline": pipeline},
         )
         self.pipeline, self.event, self.summary_task = pipeline, event, summary_task
+        self.charts_task, self.cost_spec = charts_task, cost_spec
 
     def _prepare(self, context) -> None:
-        message = alert_message(self.pipeline, self.event, context, self.summary_task)
+        message = alert_message(self.pipeline, self.event, context, self.summary_task, self.charts_task,
+                                self.cost_spec)
         self.message = json.dumps(message, default=str)
         self.subject = f"[{message['event'].upper()}] {self.pipeline}"
         self.message_attributes = {"event": message["event"], "pipeline": self.pipeline}
@@ -112,9 +136,11 @@ def failure_notifier(pipeline: str) -> PipelineAlert:
     return PipelineAlert(pipeline, "failure")
 
 
-def success_notifier(pipeline: str, event: str = "success", summary_task: str | None = None) -> PipelineAlert:
-    """Alert when the run's last task succeeded, with its return value (or ``summary_task``'s) as the summary."""
-    return PipelineAlert(pipeline, event, summary_task)
+def success_notifier(pipeline: str, event: str = "success", summary_task: str | None = None,
+                     charts_task: str | None = None, cost_spec: dict | None = None) -> PipelineAlert:
+    """Alert when the run's last task succeeded, with its return value (or ``summary_task``'s) as the summary,
+    the charts ``charts_task`` drew and the run's AWS cost measured as ``cost_spec`` says (``pipeline_kit.usage``)."""
+    return PipelineAlert(pipeline, event, summary_task, charts_task, cost_spec)
 
 
 def late_message(pipeline: str, must_finish_within_s: float, context: dict) -> dict[str, Any]:

@@ -11,7 +11,7 @@ A usage record is a plain dict (it travels in XComs and alerts) with a ``service
 - ``athena``: ``bytes_scanned`` (GetQueryExecution DataScannedInBytes), 10 MB minimum per query.
 - ``redshift_serverless``: ``intervals`` ([start, end] epoch seconds of the statements) and ``base_rpu``: the
   workgroup bills RPU-seconds while statements run (overlaps counted once), 60 s minimum.
-- ``aurora``: ``seconds`` running and ``instance_class``; ``db.serverless`` bills ``acu`` x hours (the cluster's
+- ``aurora``: ``seconds`` running, ``instances`` (default 1) and their ``instance_class``; ``db.serverless`` bills ``acu`` x hours (the cluster's
   minimum capacity: a lower bound), a provisioned class its hourly price, per second with a 10-minute minimum.
 """
 
@@ -106,7 +106,7 @@ def redshift_serverless_cost(usage: dict, prices: dict) -> dict:
 
 def aurora_cost(usage: dict, prices: dict) -> dict:
     rates = prices["aurora"]
-    seconds = float(usage["seconds"])
+    seconds = float(usage["seconds"]) * int(usage.get("instances", 1))
     instance_class = usage["instance_class"]
     if instance_class == "db.serverless":
         acu_seconds = seconds * float(usage["acu"])
