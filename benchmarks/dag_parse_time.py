@@ -47,6 +47,7 @@ def main() -> int:
     os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
     os.environ["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "WARNING"
     os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(ROOT / "plugins")
+    os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(ROOT / "dags")  # include/ is found from it
     sys.path[:0] = [str(ROOT / "plugins"), str(ROOT)]
     from benchmarks.support.headline import headline
 
