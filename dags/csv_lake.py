@@ -13,7 +13,7 @@ files hold no data rows (empty or header-only) writes no partition and ends in a
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from airflow.providers.amazon.aws.operators.glue_crawler import GlueCrawlerRunOperator
 from airflow.providers.amazon.aws.sensors.glue_catalog_partition import GlueCatalogPartitionSensor
@@ -38,6 +38,8 @@ REPORT_KEY = f"reports/{DATASET}/dt={RUN_DATE}/report.json"
 RAW_CRAWLER = SETTINGS.raw_crawler
 PROCESSED_CRAWLER = SETTINGS.processed_crawler
 CONVERT_JOB = SETTINGS.convert_job
+# What the run used on AWS, priced in its success alert (pipeline_kit.usage, pipeline_kit.cost).
+RUN_COST = {"glue_jobs": {"convert_to_parquet": CONVERT_JOB}}
 SUMMARY_FIELDS = ("run_date", "files", "read", "loaded", "quarantined", "duplicates", "quarantine_reasons",
                   "reject_rate")
 
@@ -48,7 +50,7 @@ def route_by_rows(report: dict) -> str:
     return "crawl_processed" if report["loaded"] else "report_empty_delivery"
 
 
-@task(on_success_callback=[success_notifier(PIPELINE, event="no_data")])
+@task(on_success_callback=[success_notifier(PIPELINE, event="no_data", cost_spec=RUN_COST)])
 def report_empty_delivery(report: dict, database: str, table: str) -> dict:
     """The day's files hold no data rows (empty or header-only): no partition, a [NO_DATA] alert. The job removed
     any earlier data of the day, so a catalogued partition of it (from a rerun) goes too."""
@@ -65,7 +67,23 @@ def report_empty_delivery(report: dict, database: str, table: str) -> dict:
     return {**{field: report[field] for field in SUMMARY_FIELDS}, "catalog_partition_removed": partition_removed}
 
 
-@task(on_success_callback=[success_notifier(PIPELINE)])
+@task
+def draw_partition_chart(bucket: str, run_date: str) -> list[dict]:
+    """Rows written and quarantined per partition, from every day's job report, beside the lake."""
+    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+    from pipeline_kit import figures
+    from pipeline_kit.charts import save_chart
+    from pipeline_kit.glue import load_job_report
+
+    report_keys = [key for key in S3Hook().list_keys(bucket, f"reports/{DATASET}/") if key.endswith("/report.json")]
+    reports = [load_job_report(bucket, key) for key in report_keys]
+    rows = [(report["dt"], report["written"], report["quarantined"]) for report in reports]
+    title = f"{DATASET}: rows written and quarantined per partition (as of dt={run_date})"
+    return [{"title": title, **save_chart(figures.partition_rows(rows), bucket=bucket, title=title,
+                                          key_prefix=f"charts/{DATASET}/dt={run_date}/rows_per_partition")}]
+
+
+@task(on_success_callback=[success_notifier(PIPELINE, charts_task="draw_partition_chart", cost_spec=RUN_COST)])
 def verify_partition(report: dict, database: str, table: str) -> dict:
     """The catalogued partition points at Parquet files and the job wrote rows into it."""
     from airflow.providers.amazon.aws.hooks.glue_catalog import GlueCatalogHook
@@ -92,7 +110,8 @@ with DAG(
     # Each run owns its day's partition: a run waiting for its files must not hold up a manual run or a rerun
     # of another day. Two runs crawling at once: the second crawl fails (already running) and is retried.
     max_active_runs=3,
-    **dag_defaults(PIPELINE),
+    # Late (an alert) when not done in time: the files may come until the sensor gives up (12 h), then minutes of work.
+    **dag_defaults(PIPELINE, must_finish_within=timedelta(hours=13)),
     tags=["csv_lake", "s3", "glue"],
     doc_md=__doc__,
 ) as dag:
@@ -137,6 +156,7 @@ with DAG(
         poke_interval=10,
         timeout=10 * 60,
     )
+    partition_chart = draw_partition_chart(PROCESSED_BUCKET, RUN_DATE)
     verified = verify_partition(job_report, GLUE_DATABASE, PROCESSED_TABLE)
 
     chain(
@@ -146,6 +166,6 @@ with DAG(
         convert_to_parquet, job_report, route, [crawl_processed, empty_delivery],
     )
     chain(
-        # catalogue the new partition and prove it holds data
-        crawl_processed, wait_for_partition, verified,
+        # catalogue the new partition, chart the lake's partitions, prove the new one holds data
+        crawl_processed, wait_for_partition, partition_chart, verified,
     )
