@@ -69,7 +69,7 @@ def report_empty_delivery(report: dict, database: str, table: str) -> dict:
 
 @task
 def draw_partition_chart(bucket: str, run_date: str) -> list[dict]:
-    """Rows written and quarantined per partition, from every day's job report, beside the lake."""
+    """Rows loaded and quarantined per partition, from every day's job report, beside the lake."""
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
     from pipeline_kit import figures
     from pipeline_kit.charts import save_chart
@@ -77,8 +77,8 @@ def draw_partition_chart(bucket: str, run_date: str) -> list[dict]:
 
     report_keys = [key for key in S3Hook().list_keys(bucket, f"reports/{DATASET}/") if key.endswith("/report.json")]
     reports = [load_job_report(bucket, key) for key in report_keys]
-    rows = [(report["dt"], report["written"], report["quarantined"]) for report in reports]
-    title = f"{DATASET}: rows written and quarantined per partition (as of dt={run_date})"
+    rows = [(report["run_date"], report["loaded"], report["quarantined"]) for report in reports]
+    title = f"{DATASET}: rows loaded and quarantined per partition (as of dt={run_date})"
     return [{"title": title, **save_chart(figures.partition_rows(rows), bucket=bucket, title=title,
                                           key_prefix=f"charts/{DATASET}/dt={run_date}/rows_per_partition")}]
 

@@ -88,14 +88,14 @@ def star_distribution(product_id: int, percentages: Sequence[float]):
 
 
 def partition_rows(rows: Sequence[tuple[str, int, int]]):
-    """Rows written and rows quarantined per partition (stacked bars), partitions in order."""
+    """Rows loaded and rows quarantined per partition (stacked bars), partitions in order."""
     _require(rows, "rows per partition")
     rows = sorted(rows)
     names = [row[0] for row in rows]
-    written = [row[1] for row in rows]
+    loaded = [row[1] for row in rows]
     figure, (axes,) = _figure()
-    axes.bar(names, written, label="written", color="tab:green")
-    axes.bar(names, [row[2] for row in rows], bottom=written, label="quarantined", color="tab:red")
+    axes.bar(names, loaded, label="loaded", color="tab:green")
+    axes.bar(names, [row[2] for row in rows], bottom=loaded, label="quarantined", color="tab:red")
     axes.set_ylabel("rows")
     axes.legend()
     axes.grid(axis="y", alpha=0.3)

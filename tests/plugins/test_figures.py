@@ -58,12 +58,12 @@ def test_star_distribution_draws_five_labelled_percentages():
         figures.star_distribution(42, [50.0, 50.0])
 
 
-def test_partition_rows_stacks_quarantined_on_written_in_partition_order():
+def test_partition_rows_stacks_quarantined_on_loaded_in_partition_order():
     figure = figures.partition_rows([("2023-05-02", 90, 10), ("2023-05-01", 200, 0)])
 
     (axes,) = figure.axes
-    written, quarantined = axes.containers
-    assert [patch.get_height() for patch in written] == [200, 90]
+    loaded, quarantined = axes.containers
+    assert [patch.get_height() for patch in loaded] == [200, 90]
     assert [(patch.get_y(), patch.get_height()) for patch in quarantined] == [(200, 0), (90, 10)]
 
 
