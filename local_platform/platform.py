@@ -54,6 +54,7 @@ class LocalPlatform:
         self.worker_concurrency = int(os.environ.get("AIRFLOW_WORKER_CONCURRENCY", "4"))
         self.aws_pid = self.state_dir / "aws.pid"
         self.airflow_pid = self.state_dir / "airflow.pid"
+        self.airflow_started_env = self.state_dir / "airflow.started.json"
         self.embedded_postgres = EmbeddedPostgres(self.state_dir / "postgres", self.postgres_port)
 
     @property
@@ -104,16 +105,17 @@ class LocalPlatform:
     def executor_environment(self, postgres_dsn: str) -> dict[str, str]:
         """MWAA's executor: Celery, SQS as the broker (here the local AWS server's), results in PostgreSQL."""
         metadata = database_dsn(postgres_dsn, AIRFLOW_DATABASE).replace("postgresql://", "postgresql+psycopg2://", 1)
-        transport = {"region": "us-east-1", "is_secure": False,
-                     # A task runs for minutes at most here; a lost worker's task is redelivered after an hour.
-                     "visibility_timeout": 3600,
+        visibility_timeout_s = 3600  # a task runs for minutes here; a lost worker's task is redelivered after an hour
+        transport = {"region": "us-east-1", "is_secure": False, "visibility_timeout": visibility_timeout_s,
                      # Long polls: a queued task reaches an idle worker at once, without busy polling.
                      "wait_time_seconds": 5, "polling_interval": 0.2}
         return {
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata,
             "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
             "AIRFLOW__CELERY__BROKER_URL": f"sqs://testing:testing@127.0.0.1:{self.aws_port}",
+            # Typed options (the [celery_broker_transport_options] section gives strings, "False" included).
             "AIRFLOW__CELERY__EXTRA_CELERY_CONFIG": json.dumps({"broker_transport_options": transport}),
+            "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT": str(visibility_timeout_s),
             "AIRFLOW__CELERY__RESULT_BACKEND": f"db+{metadata}",
             "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(self.worker_concurrency),
         }
@@ -161,6 +163,7 @@ class LocalPlatform:
             return
         if processes.port_in_use(self.ui_port):
             raise PlatformError(f"port {self.ui_port} is taken by another program; set AIRFLOW_UI_PORT")
+        self.airflow_started_env.write_text(json.dumps(env, sort_keys=True))
         log = self.state_dir / "logs" / "airflow.log"
         airflow = f"{sys.executable} -m airflow"
         components = [
@@ -176,7 +179,16 @@ class LocalPlatform:
         script = " & ".join(components) + " & wait"
         processes.start_service("airflow", ["bash", "-c", script], self.airflow_pid, log, {**os.environ, **env},
                                 PROJECT_ROOT)
-        processes.wait_for_port(self.ui_port, self.airflow_pid, log, "Airflow API server", timeout_s=180)
+        # Minutes on a busy 2-core machine: the API server builds its whole application before it listens.
+        processes.wait_for_port(self.ui_port, self.airflow_pid, log, "Airflow API server", timeout_s=600)
+
+    def restart_airflow_unless_running_with(self, env: dict[str, str]) -> None:
+        """Airflow's processes read their settings when they start: one running with other settings is restarted."""
+        running = processes.read_pid(self.airflow_pid) is not None
+        if running and self.airflow_started_env.exists() and json.loads(self.airflow_started_env.read_text()) == env:
+            return
+        self.stop_airflow()
+        self.start_airflow(env)
 
     def stop_airflow(self) -> bool:
         return processes.stop_service(self.airflow_pid)

@@ -47,4 +47,5 @@ def report(ctx: DemoContext) -> PipelineReport:
                           rows_quarantined=sum(r["quarantined"] for r in job_reports), outputs=outputs)
 
 
-SCENARIO = DemoScenario(dag_id="csv_lake", dates=DATES, prepare=prepare, report=report)
+# The three days as one Airflow backfill, as a user would load a past range.
+SCENARIO = DemoScenario(dag_id="csv_lake", dates=DATES, prepare=prepare, report=report, backfill=True)
