@@ -171,10 +171,11 @@ class LocalPlatform:
             f"{airflow} scheduler --skip-serve-logs",
             f"{airflow} dag-processor",
             f"{airflow} triggerer --skip-serve-logs",
-            # Workers share nothing but the broker, the metadata database and S3, as MWAA's do. SQS has no
-            # broadcast, so no gossip or mingle between them.
+            # Workers share nothing but the broker, the metadata database and S3, as MWAA's do; each logs to
+            # logs/worker-N.log. SQS has no broadcast, so no gossip or mingle between them.
             *(f"{airflow} celery worker --celery-hostname worker-{number}@%h --skip-serve-logs --without-gossip "
-              f"--without-mingle" for number in range(1, self.celery_workers + 1)),
+              f"--without-mingle > {log.parent / f'worker-{number}.log'} 2>&1"
+              for number in range(1, self.celery_workers + 1)),
         ]
         script = " & ".join(components) + " & wait"
         processes.start_service("airflow", ["bash", "-c", script], self.airflow_pid, log, {**os.environ, **env},

@@ -40,12 +40,18 @@ def load_scenarios(pipelines: list[str]) -> list[DemoScenario]:
 
 
 def launch(api: AirflowApi, scenario: DemoScenario) -> list[LaunchedRun]:
+    """Unpause the DAG, remove earlier runs of the scenario's dates (a demo run again starts afresh: the pipelines
+    are idempotent per date), then trigger a run per date or one backfill."""
     api.unpause(scenario.dag_id)
+    for run in api.runs(scenario.dag_id):
+        if (run["logical_date"] or "")[:10] in scenario.dates:
+            api.delete_run(scenario.dag_id, run["dag_run_id"])
     if not scenario.backfill:
         return [LaunchedRun(scenario.dag_id, date, api.trigger(scenario.dag_id, date)["dag_run_id"])
                 for date in scenario.dates]
     backfill = api.backfill(scenario.dag_id, scenario.dates[0], scenario.dates[-1])
-    runs = [run for run in api.runs(scenario.dag_id) if run.get("backfill_id") == backfill["id"]]
+    runs = [run for run in api.runs(scenario.dag_id)
+            if run["run_type"] == "backfill" and (run["logical_date"] or "")[:10] in scenario.dates]
     dates = sorted(run["logical_date"][:10] for run in runs)
     if dates != sorted(scenario.dates):
         raise AirflowApiError(f"backfill {backfill['id']} of {scenario.dag_id} made runs for {dates}, "
