@@ -69,10 +69,18 @@ class AirflowApi:
 
     def backfill(self, dag_id: str, from_date: str, to_date: str, max_active_runs: int = 10) -> dict:
         """An Airflow 3 backfill: one run per schedule interval from ``from_date`` to ``to_date`` (ISO dates)."""
-        return self.post("/backfills", {"dag_id": dag_id, "from_date": f"{from_date}T00:00:00Z",
-                                        "to_date": f"{to_date}T00:00:00Z", "reprocess_behavior": "completed",
-                                        "max_active_runs": max_active_runs, "run_backwards": False,
-                                        "dag_run_conf": {}})
+        return self.post(
+            "/backfills",
+            {
+                "dag_id": dag_id,
+                "from_date": f"{from_date}T00:00:00Z",
+                "to_date": f"{to_date}T00:00:00Z",
+                "reprocess_behavior": "completed",
+                "max_active_runs": max_active_runs,
+                "run_backwards": False,
+                "dag_run_conf": {},
+            },
+        )
 
     def get_backfill(self, backfill_id: int) -> dict:
         return self.get(f"/backfills/{backfill_id}")
@@ -87,10 +95,11 @@ class AirflowApi:
         return self.get(f"/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}")
 
     def task_instances(self, dag_id: str, run_id: str) -> list[dict]:
-        return self.get(f"/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}/taskInstances",
-                        limit=1000)["task_instances"]
+        return self.get(f"/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}/taskInstances", limit=1000)["task_instances"]
 
     def xcom(self, dag_id: str, run_id: str, task_id: str, key: str = "return_value"):
-        entry = self.get(f"/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}/taskInstances/{task_id}/xcomEntries/{key}",
-                         deserialize=True)
+        entry = self.get(
+            f"/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}/taskInstances/{task_id}/xcomEntries/{key}",
+            deserialize=True,
+        )
         return entry["value"]

@@ -47,15 +47,22 @@ def launch(api: AirflowApi, scenario: DemoScenario) -> list[LaunchedRun]:
         if (run["logical_date"] or "")[:10] in scenario.dates:
             api.delete_run(scenario.dag_id, run["dag_run_id"])
     if not scenario.backfill:
-        return [LaunchedRun(scenario.dag_id, date, api.trigger(scenario.dag_id, date)["dag_run_id"])
-                for date in scenario.dates]
+        return [
+            LaunchedRun(scenario.dag_id, date, api.trigger(scenario.dag_id, date)["dag_run_id"])
+            for date in scenario.dates
+        ]
     backfill = api.backfill(scenario.dag_id, scenario.dates[0], scenario.dates[-1])
-    runs = [run for run in api.runs(scenario.dag_id)
-            if run["run_type"] == "backfill" and (run["logical_date"] or "")[:10] in scenario.dates]
+    runs = [
+        run
+        for run in api.runs(scenario.dag_id)
+        if run["run_type"] == "backfill" and (run["logical_date"] or "")[:10] in scenario.dates
+    ]
     dates = sorted(run["logical_date"][:10] for run in runs)
     if dates != sorted(scenario.dates):
-        raise AirflowApiError(f"backfill {backfill['id']} of {scenario.dag_id} made runs for {dates}, "
-                              f"the scenario asks for {scenario.dates}")
+        raise AirflowApiError(
+            f"backfill {backfill['id']} of {scenario.dag_id} made runs for {dates}, "
+            f"the scenario asks for {scenario.dates}"
+        )
     print(f"   backfill {backfill['id']} of {scenario.dag_id}: {len(runs)} runs", flush=True)
     return [LaunchedRun(scenario.dag_id, run["logical_date"][:10], run["dag_run_id"]) for run in runs]
 
@@ -69,8 +76,10 @@ def watch(api: AirflowApi, runs: list[LaunchedRun], started: float, timeout_s: f
     deadline = time.monotonic() + timeout_s
     while pending := [run for run in runs if run.state not in TERMINAL_RUN_STATES]:
         if time.monotonic() > deadline:
-            raise AirflowApiError(f"runs still unfinished after {timeout_s:.0f}s: "
-                                  f"{[(run.dag_id, run.date, run.state) for run in pending]}")
+            raise AirflowApiError(
+                f"runs still unfinished after {timeout_s:.0f}s: "
+                f"{[(run.dag_id, run.date, run.state) for run in pending]}"
+            )
         for run in pending:
             elapsed = time.monotonic() - started
             for ti in api.task_instances(run.dag_id, run.run_id):
@@ -91,16 +100,26 @@ def _wall_s(runs: list[LaunchedRun]) -> float:
     return (max(ends) - min(starts)).total_seconds() if starts and ends else 0.0
 
 
-def outcome_of(scenario: DemoScenario, runs: list[LaunchedRun], alerts: list[dict], ctx: DemoContext,
-               ui_url: str) -> DemoOutcome:
+def outcome_of(
+    scenario: DemoScenario, runs: list[LaunchedRun], alerts: list[dict], ctx: DemoContext, ui_url: str
+) -> DemoOutcome:
     own_alerts = [alert for alert in alerts if alert.get("dag_id") == scenario.dag_id]
     run_dicts = []
     for run in runs:
-        summary_alert = next((alert for alert in own_alerts
-                              if alert.get("run_id") == run.run_id and alert.get("event") != "failure"), {})
-        run_dicts.append({"date": run.date, "run_id": run.run_id, "state": run.state, "task_states": run.task_states,
-                          "log": f"{ui_url}/dags/{run.dag_id}/runs/{run.run_id}",
-                          "event": summary_alert.get("event"), "summary": summary_alert.get("summary")})
+        summary_alert = next(
+            (alert for alert in own_alerts if alert.get("run_id") == run.run_id and alert.get("event") != "failure"), {}
+        )
+        run_dicts.append(
+            {
+                "date": run.date,
+                "run_id": run.run_id,
+                "state": run.state,
+                "task_states": run.task_states,
+                "log": f"{ui_url}/dags/{run.dag_id}/runs/{run.run_id}",
+                "event": summary_alert.get("event"),
+                "summary": summary_alert.get("summary"),
+            }
+        )
     try:
         report, error = scenario.report(ctx), None
     except Exception as exc:  # the demo reports every pipeline, even after one breaks
@@ -111,9 +130,15 @@ def outcome_of(scenario: DemoScenario, runs: list[LaunchedRun], alerts: list[dic
 def run_demo(platform: LocalPlatform, pipelines: list[str]) -> int:
     setup_started = time.monotonic()
     env = platform.up()
-    ctx = DemoContext(endpoint=platform.aws_endpoint, postgres_dsn=platform.postgres_dsn(),
-                      databases=platform.databases(), env=env, variables=variables(), namespace=NAMESPACE,
-                      state_dir=platform.state_dir)
+    ctx = DemoContext(
+        endpoint=platform.aws_endpoint,
+        postgres_dsn=platform.postgres_dsn(),
+        databases=platform.databases(),
+        env=env,
+        variables=variables(),
+        namespace=NAMESPACE,
+        state_dir=platform.state_dir,
+    )
     scenarios = load_scenarios(pipelines)
     try:
         for scenario in scenarios:
@@ -132,33 +157,54 @@ def run_demo(platform: LocalPlatform, pipelines: list[str]) -> int:
         launched: dict[str, list[LaunchedRun]] = {}
         for scenario in scenarios:
             launched[scenario.dag_id] = launch(api, scenario)
-            print(f"== {scenario.dag_id}: {'backfill' if scenario.backfill else 'runs'} for "
-                  f"{', '.join(scenario.dates)}", flush=True)
+            print(
+                f"== {scenario.dag_id}: {'backfill' if scenario.backfill else 'runs'} for {', '.join(scenario.dates)}",
+                flush=True,
+            )
         watch(api, [run for runs in launched.values() for run in runs], pipelines_started)
         pipelines_s = time.monotonic() - pipelines_started
         alerts = drain_alerts(ctx)
-        outcomes = [outcome_of(scenario, launched[scenario.dag_id], alerts, ctx, platform.ui_url)
-                    for scenario in scenarios]
+        outcomes = [
+            outcome_of(scenario, launched[scenario.dag_id], alerts, ctx, platform.ui_url) for scenario in scenarios
+        ]
     finally:
         for scenario in scenarios:
             scenario.cleanup()
     print()
     print(format_summary(outcomes))
-    print(f"\nTiming: pipelines {pipelines_s:.1f}s (every run, first trigger to last run finished); "
-          f"set-up {setup_s:.1f}s")
+    print(
+        f"\nTiming: pipelines {pipelines_s:.1f}s (every run, first trigger to last run finished); set-up {setup_s:.1f}s"
+    )
     write_summary(platform, outcomes, setup_s, pipelines_s)
-    print(f"Airflow UI (still running): {platform.ui_url}, no login (every visitor is admin, on 127.0.0.1 only); "
-          f"stop: make down")
+    print(
+        f"Airflow UI (still running): {platform.ui_url}, no login (every visitor is admin, on 127.0.0.1 only); "
+        f"stop: make down"
+    )
     return 0 if all(outcome.ok for outcome in outcomes) else 1
 
 
 def write_summary(platform: LocalPlatform, outcomes: list[DemoOutcome], setup_s: float, pipelines_s: float) -> None:
     path = platform.state_dir / "demo" / "summary.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({
-        "setup_s": round(setup_s, 1), "pipelines_s": round(pipelines_s, 1),
-        "pipelines": [{"dag_id": outcome.dag_id, "ok": outcome.ok, "runs": outcome.runs,
-                       "report": dataclasses.asdict(outcome.report) if outcome.report else None,
-                       "alerts": outcome.alerts, "wall_s": outcome.wall_s, "error": outcome.error}
-                      for outcome in outcomes],
-    }, indent=2, default=str))
+    path.write_text(
+        json.dumps(
+            {
+                "setup_s": round(setup_s, 1),
+                "pipelines_s": round(pipelines_s, 1),
+                "pipelines": [
+                    {
+                        "dag_id": outcome.dag_id,
+                        "ok": outcome.ok,
+                        "runs": outcome.runs,
+                        "report": dataclasses.asdict(outcome.report) if outcome.report else None,
+                        "alerts": outcome.alerts,
+                        "wall_s": outcome.wall_s,
+                        "error": outcome.error,
+                    }
+                    for outcome in outcomes
+                ],
+            },
+            indent=2,
+            default=str,
+        )
+    )

@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -23,16 +22,28 @@ def demo_platform(tmp_path_factory):
     from local_platform.platform import LocalPlatform
 
     state_dir = tmp_path_factory.mktemp("demo-platform")
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("AIRFLOW", "LOCAL_", "PG"))}  # nothing of the test session's own Airflow
-    env.update(LOCAL_STATE_DIR=str(state_dir), LOCAL_AWS_PORT=str(free_port()), LOCAL_POSTGRES_PORT=str(free_port()),
-               AIRFLOW_UI_PORT=str(free_port()), LOCAL_CAFEF_PORT=str(free_port()))
+    env = {
+        key: value for key, value in os.environ.items() if not key.startswith(("AIRFLOW", "LOCAL_", "PG"))
+    }  # nothing of the test session's own Airflow
+    env.update(
+        LOCAL_STATE_DIR=str(state_dir),
+        LOCAL_AWS_PORT=str(free_port()),
+        LOCAL_POSTGRES_PORT=str(free_port()),
+        AIRFLOW_UI_PORT=str(free_port()),
+        LOCAL_CAFEF_PORT=str(free_port()),
+    )
     saved = {key: os.environ.get(key) for key in env if key.startswith(("LOCAL_", "AIRFLOW_UI"))}
     os.environ.update({key: env[key] for key in saved})
     platform = LocalPlatform(state_dir=state_dir)
     try:
-        demo = subprocess.run([sys.executable, "-m", "local_platform", "demo"], cwd=PROJECT_ROOT, env=env,
-                              capture_output=True, text=True, timeout=40 * 60)
+        demo = subprocess.run(
+            [sys.executable, "-m", "local_platform", "demo"],
+            cwd=PROJECT_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=40 * 60,
+        )
         output = demo.stdout + demo.stderr
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         (ARTIFACTS / "demo-output.txt").write_text(output)
