@@ -26,7 +26,8 @@ class AirflowApi:
         self.session.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
 
     def _call(self, method: str, path: str, **kwargs):
-        response = self.session.request(method, f"{self.base_url}/api/v2{path}", timeout=60, **kwargs)
+        # Generous: on a busy 2-core machine the API server shares the CPU with Spark and the workers.
+        response = self.session.request(method, f"{self.base_url}/api/v2{path}", timeout=180, **kwargs)
         if response.status_code >= 400:
             raise AirflowApiError(f"{method} {path}: {response.status_code} {response.text[:1000]}")
         return response.json() if response.content else None
@@ -89,7 +90,11 @@ class AirflowApi:
         return self.get(f"/dags/{dag_id}/dagRuns", limit=1000, order_by="logical_date", **filters)["dag_runs"]
 
     def delete_run(self, dag_id: str, run_id: str) -> None:
-        self._call("DELETE", f"/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}")
+        """Delete a run, marking it failed first if it is still going (a running run cannot be deleted)."""
+        path = f"/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}"
+        if self.get(path)["state"] not in TERMINAL_RUN_STATES:
+            self.patch(path, {"state": "failed"})
+        self._call("DELETE", path)
 
     def run(self, dag_id: str, run_id: str) -> dict:
         return self.get(f"/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}")

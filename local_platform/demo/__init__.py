@@ -51,8 +51,10 @@ class DemoScenario:
     report: Callable[[DemoContext], PipelineReport]
     extra_env: Callable[[DemoContext], dict[str, str]] = lambda ctx: {}
     cleanup: Callable[[], None] = lambda: None
-    # Run the dates as one Airflow backfill (POST /api/v2/backfills) instead of one triggered run each.
+    # Run the dates as one Airflow backfill (POST /api/v2/backfills) instead of one triggered run each, with at most
+    # this many runs at once.
     backfill: bool = False
+    backfill_max_active_runs: int = 1
 
 
 @dataclasses.dataclass

@@ -51,7 +51,8 @@ def launch(api: AirflowApi, scenario: DemoScenario) -> list[LaunchedRun]:
             LaunchedRun(scenario.dag_id, date, api.trigger(scenario.dag_id, date)["dag_run_id"])
             for date in scenario.dates
         ]
-    backfill = api.backfill(scenario.dag_id, scenario.dates[0], scenario.dates[-1])
+    backfill = api.backfill(scenario.dag_id, scenario.dates[0], scenario.dates[-1],
+                            max_active_runs=scenario.backfill_max_active_runs)
     runs = [
         run
         for run in api.runs(scenario.dag_id)
