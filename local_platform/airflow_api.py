@@ -83,6 +83,11 @@ class AirflowApi:
             },
         )
 
+    def cancel_unfinished_backfills(self, dag_id: str) -> None:
+        for backfill in self.get("/backfills", dag_id=dag_id, limit=1000)["backfills"]:
+            if backfill["completed_at"] is None:
+                self._call("PUT", f"/backfills/{backfill['id']}/cancel")
+
     def get_backfill(self, backfill_id: int) -> dict:
         return self.get(f"/backfills/{backfill_id}")
 

@@ -1,6 +1,6 @@
 """The README's pictures of the Airflow UI, taken after ``make demo`` from the running platform.
 
-    python -m local_platform.screenshots      (make screenshots) writes docs/ui-dags.png and docs/ui-csv-lake-grid.png
+python -m local_platform.screenshots      (make screenshots) writes docs/ui-dags.png and docs/ui-csv-lake-grid.png
 """
 
 from __future__ import annotations

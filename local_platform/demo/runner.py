@@ -43,6 +43,7 @@ def launch(api: AirflowApi, scenario: DemoScenario) -> list[LaunchedRun]:
     """Unpause the DAG, remove earlier runs of the scenario's dates (a demo run again starts afresh: the pipelines
     are idempotent per date), then trigger a run per date or one backfill."""
     api.unpause(scenario.dag_id)
+    api.cancel_unfinished_backfills(scenario.dag_id)
     for run in api.runs(scenario.dag_id):
         if (run["logical_date"] or "")[:10] in scenario.dates:
             api.delete_run(scenario.dag_id, run["dag_run_id"])
