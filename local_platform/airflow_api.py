@@ -107,6 +107,16 @@ class AirflowApi:
     def task_instances(self, dag_id: str, run_id: str) -> list[dict]:
         return self.get(f"/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}/taskInstances", limit=1000)["task_instances"]
 
+    def runs_of(self, dag_ids: list[str]) -> list[dict]:
+        """Every run of these DAGs, in one call."""
+        return self.post("/dags/~/dagRuns/list", {"dag_ids": dag_ids, "page_limit": 1000})["dag_runs"]
+
+    def task_instances_of(self, dag_ids: list[str], run_ids: list[str]) -> list[dict]:
+        """The task instances of these runs, in one call."""
+        return self.post(
+            "/dags/~/dagRuns/~/taskInstances/list", {"dag_ids": dag_ids, "dag_run_ids": run_ids, "page_limit": 1000}
+        )["task_instances"]
+
     def xcom(self, dag_id: str, run_id: str, task_id: str, key: str = "return_value"):
         entry = self.get(
             f"/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}/taskInstances/{task_id}/xcomEntries/{key}",

@@ -52,8 +52,9 @@ def launch(api: AirflowApi, scenario: DemoScenario) -> list[LaunchedRun]:
             LaunchedRun(scenario.dag_id, date, api.trigger(scenario.dag_id, date)["dag_run_id"])
             for date in scenario.dates
         ]
-    backfill = api.backfill(scenario.dag_id, scenario.dates[0], scenario.dates[-1],
-                            max_active_runs=scenario.backfill_max_active_runs)
+    backfill = api.backfill(
+        scenario.dag_id, scenario.dates[0], scenario.dates[-1], max_active_runs=scenario.backfill_max_active_runs
+    )
     runs = [
         run
         for run in api.runs(scenario.dag_id)
@@ -74,23 +75,30 @@ def _task_key(ti: dict) -> str:
 
 
 def watch(api: AirflowApi, runs: list[LaunchedRun], started: float, timeout_s: float = RUN_TIMEOUT_S) -> None:
-    """Until every run has finished: each change of a task's or a run's state printed with the elapsed time."""
+    """Until every run has finished: each change of a task's or a run's state printed with the elapsed time. Two
+    API calls a round, whatever the number of runs: the API server shares the machine with the workers."""
     deadline = time.monotonic() + timeout_s
+    dag_ids = sorted({run.dag_id for run in runs})
     while pending := [run for run in runs if run.state not in TERMINAL_RUN_STATES]:
         if time.monotonic() > deadline:
             raise AirflowApiError(
                 f"runs still unfinished after {timeout_s:.0f}s: "
                 f"{[(run.dag_id, run.date, run.state) for run in pending]}"
             )
-        for run in pending:
-            elapsed = time.monotonic() - started
-            for ti in api.task_instances(run.dag_id, run.run_id):
-                key, state = _task_key(ti), ti["state"] or "none"
-                if run.task_states.get(key) != state and state not in ("none", "scheduled", "queued"):
-                    print(f"[{elapsed:6.1f}s] {run.dag_id} {run.date} {key}: {state}", flush=True)
+        by_id = {(run.dag_id, run.run_id): run for run in pending}
+        details = {(detail["dag_id"], detail["dag_run_id"]): detail for detail in api.runs_of(dag_ids)}
+        task_instances = api.task_instances_of(dag_ids, [run.run_id for run in pending])
+        elapsed = time.monotonic() - started
+        for ti in sorted(task_instances, key=lambda ti: ti.get("start_date") or ""):
+            run = by_id.get((ti["dag_id"], ti["dag_run_id"]))
+            key, state = _task_key(ti), ti["state"] or "none"
+            if run and run.task_states.get(key) != state and state not in ("none", "scheduled", "queued"):
+                print(f"[{elapsed:6.1f}s] {run.dag_id} {run.date} {key}: {state}", flush=True)
+            if run:
                 run.task_states[key] = state
-            detail = api.run(run.dag_id, run.run_id)
-            if detail["state"] != run.state and detail["state"] in TERMINAL_RUN_STATES:
+        for key, run in by_id.items():
+            detail = details[key]
+            if detail["state"] in TERMINAL_RUN_STATES:
                 print(f"[{elapsed:6.1f}s] {run.dag_id} {run.date} run {detail['state'].upper()}", flush=True)
             run.state, run.start_date, run.end_date = detail["state"], detail["start_date"], detail["end_date"]
         time.sleep(PROGRESS_POLL_S)
