@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint up down status ui benchmarks clean mwaa-package mwaa-parity deploy
+.PHONY: setup demo test lint up down status ui screenshots benchmarks clean mwaa-package mwaa-parity deploy
 
 setup: $(STAMP)
 	@bash local_platform/system_deps.sh
@@ -32,6 +32,10 @@ up: setup
 
 ui: setup
 	$(BIN)/python -m local_platform ui
+
+# The README's pictures of the UI, from the Airflow that `make demo` leaves running.
+screenshots: setup
+	$(BIN)/python -m local_platform.screenshots
 
 status:
 	$(BIN)/python -m local_platform status

@@ -22,6 +22,7 @@ from airflow.sdk import DAG, chain, task
 from pipeline_kit.alerts import success_notifier
 from pipeline_kit.defaults import dag_defaults
 from pipeline_kit.glue import GlueJobRunOperator, read_job_report
+from pipeline_kit.polling import poll_interval
 from pipeline_kit.settings import RUN_DATE, PipelineSettings
 
 PIPELINE = "csv_lake"
@@ -121,11 +122,11 @@ with DAG(
         bucket_key=f"{DATASET}/dt={RUN_DATE}/*.csv",
         wildcard_match=True,
         deferrable=True,
-        poke_interval=60,
+        poke_interval=poll_interval(60),
         timeout=12 * 60 * 60,  # files arrive during the day; past that the day is late and alerts
     )
 
-    crawl_raw = GlueCrawlerRunOperator(task_id="crawl_raw", crawler_name=RAW_CRAWLER, poll_interval=5)
+    crawl_raw = GlueCrawlerRunOperator(task_id="crawl_raw", crawler_name=RAW_CRAWLER, poll_interval=poll_interval(5))
 
     convert_to_parquet = GlueJobRunOperator(
         task_id="convert_to_parquet",
@@ -138,7 +139,7 @@ with DAG(
             "--report_uri": f"s3://{PROCESSED_BUCKET}/{REPORT_KEY}",
             "--max_reject_rate": SETTINGS.max_reject_rate,
         },
-        job_poll_interval=5,
+        job_poll_interval=poll_interval(5),
         verbose=True,  # the script's output and errors in the task log
     )
     job_report = read_job_report(PROCESSED_BUCKET, REPORT_KEY)
@@ -146,14 +147,14 @@ with DAG(
     empty_delivery = report_empty_delivery(job_report, GLUE_DATABASE, PROCESSED_TABLE)
 
     crawl_processed = GlueCrawlerRunOperator(task_id="crawl_processed", crawler_name=PROCESSED_CRAWLER,
-                                             poll_interval=5)
+                                             poll_interval=poll_interval(5))
 
     wait_for_partition = GlueCatalogPartitionSensor(
         task_id="wait_for_partition",
         database_name=GLUE_DATABASE,
         table_name=PROCESSED_TABLE,
         expression=f"dt='{RUN_DATE}'",
-        poke_interval=10,
+        poke_interval=poll_interval(10),
         timeout=10 * 60,
     )
     partition_chart = draw_partition_chart(PROCESSED_BUCKET, RUN_DATE)

@@ -31,6 +31,7 @@ from airflow.sdk import DAG, Param, TaskGroup, chain, task
 from pipeline_kit.alerts import success_notifier
 from pipeline_kit.defaults import dag_defaults
 from pipeline_kit.paths import sql_dir
+from pipeline_kit.polling import poll_interval
 from pipeline_kit.s3_to_postgres import S3ToPostgresMergeOperator, SurrogateKey
 from pipeline_kit.settings import RUN_DATE, PipelineSettings
 
@@ -180,7 +181,7 @@ with DAG(
         bucket_name=RAW_BUCKET,
         bucket_key=f"{RAW_PREFIX}_SUCCESS",
         deferrable=True,
-        poke_interval=300,
+        poke_interval=poll_interval(300),
         timeout=timedelta(hours=20).total_seconds(),  # the drop comes at most once a day
     )
 

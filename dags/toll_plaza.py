@@ -26,6 +26,7 @@ from pipeline_kit.alerts import success_notifier
 from pipeline_kit.defaults import dag_defaults
 from pipeline_kit.glue import GlueJobRunOperator, read_job_report
 from pipeline_kit.paths import sql_dir, sql_statements
+from pipeline_kit.polling import poll_interval
 from pipeline_kit.settings import RUN_DATE, RUN_DATE_NODASH, PipelineSettings
 
 PIPELINE = "toll_plaza"
@@ -157,11 +158,11 @@ with DAG(
         bucket_key="s3://{{ ti.xcom_pull(task_ids='check_generator_payload')['bucket'] }}/"
                    "{{ ti.xcom_pull(task_ids='check_generator_payload')['key'] }}",
         deferrable=True,
-        poke_interval=5,
+        poke_interval=poll_interval(5),
         timeout=600,
     )
 
-    crawl_landing = GlueCrawlerRunOperator(task_id="crawl_landing", crawler_name=LANDING_CRAWLER, poll_interval=5)
+    crawl_landing = GlueCrawlerRunOperator(task_id="crawl_landing", crawler_name=LANDING_CRAWLER, poll_interval=poll_interval(5))
 
     transform_transactions = GlueJobRunOperator(
         task_id="transform_transactions",
@@ -174,7 +175,7 @@ with DAG(
             "--report_uri": f"s3://{SETTINGS.staging_bucket}/{REPORT_KEY}",
             "--staging_format": "csv",
         },
-        job_poll_interval=5,
+        job_poll_interval=poll_interval(5),
     )
     job_report = read_job_report(SETTINGS.staging_bucket, REPORT_KEY)
 
@@ -182,7 +183,7 @@ with DAG(
         task_id="create_tables",
         sql=["toll_plaza/create_toll_table.sql", "toll_plaza/create_toll_deliveries.sql",
              "toll_plaza/create_daily_booth_revenue.sql", "toll_plaza/create_day_stage.sql"],
-        poll_interval=2,
+        poll_interval=poll_interval(2),
         **REDSHIFT,
     )
 
@@ -196,13 +197,13 @@ with DAG(
         copy_options=["CSV", "IGNOREHEADER 1", "DATEFORMAT 'YYYY-MM-DD'"],
         method="REPLACE",
         redshift_conn_id="aws_default",
-        redshift_data_api_kwargs={**REDSHIFT, "poll_interval": 2},
+        redshift_data_api_kwargs={**REDSHIFT, "poll_interval": poll_interval(2)},
     )
 
     apply_deliveries = RedshiftDataOperator(
         task_id="apply_deliveries",
         sql=sql_statements("toll_plaza/apply_deliveries.sql"),
-        poll_interval=2,
+        poll_interval=poll_interval(2),
         **REDSHIFT,
     )
 
@@ -210,7 +211,7 @@ with DAG(
         task_id="check_loaded_rows",
         sql="toll_plaza/check_loaded_rows.sql",
         return_sql_result=True,
-        poll_interval=2,
+        poll_interval=poll_interval(2),
         **REDSHIFT,
     )
     read_booth_revenue = RedshiftDataOperator(

@@ -36,6 +36,7 @@ from pipeline_kit.alerts import success_notifier
 from pipeline_kit.defaults import dag_defaults
 from pipeline_kit.glue import GlueJobRunOperator, read_job_report
 from pipeline_kit.paths import sql_dir
+from pipeline_kit.polling import poll_interval
 from pipeline_kit.settings import PipelineSettings
 
 PIPELINE = "vn_stock"
@@ -172,7 +173,7 @@ with DAG(
         db_type="cluster",
         db_identifier=AURORA_CLUSTER,
         wait_for_completion=True,
-        waiter_delay=15,
+        waiter_delay=poll_interval(15),
         waiter_max_attempts=60,  # Aurora takes minutes to start
     )
 
@@ -197,7 +198,7 @@ with DAG(
             "--quarantine_uri": REJECTS_URI,
             "--report_uri": f"s3://{RAW_BUCKET}/{REPORT_KEY}",
         },
-        job_poll_interval=5,
+        job_poll_interval=poll_interval(5),
     )
     clean_report = read_job_report(RAW_BUCKET, REPORT_KEY)
 
@@ -219,7 +220,7 @@ with DAG(
         db_type="cluster",
         db_identifier=AURORA_CLUSTER,
         wait_for_completion=True,
-        waiter_delay=15,
+        waiter_delay=poll_interval(15),
         waiter_max_attempts=60,
     )
 
