@@ -56,7 +56,7 @@ def timed(action, repeat: int) -> float:
     return statistics.median(samples)
 
 
-def lambda_overhead(server, work: Path, invokes: int) -> None:
+def lambda_overhead(server, work: Path, invokes: int) -> dict:
     from deploy.stacks import zip_folder
 
     code = work / "trivial"
@@ -81,9 +81,10 @@ def lambda_overhead(server, work: Path, invokes: int) -> None:
     print(f"  through the local server   {through_server * 1000:10.1f} ms")
     print(f"  handler called in-process  {in_process * 1000:10.4f} ms   ratio {through_server / in_process:,.0f}x")
     print(f"  bare python start          {bare_python * 1000:10.1f} ms   ratio {through_server / bare_python:.1f}x")
+    return {"lambda_ms": through_server * 1000, "lambda_vs_python": through_server / bare_python}
 
 
-def glue_overhead(warm_server, cold_server, work: Path, runs: int) -> None:
+def glue_overhead(warm_server, cold_server, work: Path, runs: int) -> dict:
     script = work / "trivial_job.py"
     script.write_text(SCRIPT)
 
@@ -124,6 +125,7 @@ def glue_overhead(warm_server, cold_server, work: Path, runs: int) -> None:
           f"ratio cold/warm {through_cold / through_warm:.1f}x")
     print(f"  python script.py directly                      {direct:8.2f} s   "
           f"ratio direct/warm {direct / through_warm:.1f}x")
+    return {"warm_s": through_warm, "cold_s": through_cold}
 
 
 def main() -> int:
@@ -145,12 +147,19 @@ def main() -> int:
     try:
         for each in (server, cold_server):
             ensure_role(each, ROLE)
-        lambda_overhead(server, work, args.invokes)
-        glue_overhead(server, cold_server, work, args.runs)
+        lambdas = lambda_overhead(server, work, args.invokes)
+        glue = glue_overhead(server, cold_server, work, args.runs)
     finally:
         server.stop()
         cold_server.stop()
         stop_postgres()
+    from benchmarks.support.headline import headline
+
+    headline(__file__, measures="per-invoke cost of a local Lambda (beside a bare Python start) and a trivial Glue job "
+                                "run StartJobRun → SUCCEEDED in the warm driver beside `LOCAL_GLUE_WARM=0`",
+             result=f"Lambda {lambdas['lambda_ms']:.0f} ms per invoke ({lambdas['lambda_vs_python']:.1f}× a bare Python "
+                    f"start); Glue run warm {glue['warm_s']:.2f} s (target ≤ 2 s) vs cold {glue['cold_s']:.2f} s: "
+                    f"{glue['cold_s'] / glue['warm_s']:.1f}×")
     return 0
 
 
