@@ -94,12 +94,21 @@ class AirflowApi:
     def runs(self, dag_id: str, **filters) -> list[dict]:
         return self.get(f"/dags/{dag_id}/dagRuns", limit=1000, order_by="logical_date", **filters)["dag_runs"]
 
-    def delete_run(self, dag_id: str, run_id: str) -> None:
-        """Delete a run, marking it failed first if it is still going (a running run cannot be deleted)."""
+    def delete_run(self, dag_id: str, run_id: str, timeout_s: float = 120.0) -> None:
+        """Delete a run, marking it failed first if it is still going (a running run cannot be deleted; the
+        scheduler may start a queued one meanwhile, so until the deletion goes through)."""
         path = f"/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}"
-        if self.get(path)["state"] not in TERMINAL_RUN_STATES:
-            self.patch(path, {"state": "failed"})
-        self._call("DELETE", path)
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if self.get(path)["state"] not in TERMINAL_RUN_STATES:
+                self.patch(path, {"state": "failed"})
+            try:
+                self._call("DELETE", path)
+                return
+            except AirflowApiError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(1)
 
     def run(self, dag_id: str, run_id: str) -> dict:
         return self.get(f"/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}")
