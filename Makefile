@@ -19,8 +19,9 @@ $(STAMP): requirements.txt requirements-dev.txt
 demo: setup
 	$(BIN)/python -m local_platform demo
 
+# Two workers (the machine's two cores), each test file whole on one of them: module fixtures start once.
 test: setup
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 lint: setup
 	$(BIN)/ruff check .
@@ -43,7 +44,7 @@ down:
 	$(BIN)/python -m local_platform down
 
 benchmarks: setup
-	@for script in benchmarks/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+	$(BIN)/python -m benchmarks.support.run_all
 
 clean: down
 	rm -rf .local

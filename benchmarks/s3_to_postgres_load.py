@@ -154,6 +154,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  rerun / raw COPY             {rerun_s / copy_s:6.2f}x the time (target <= 1.5x)")
         print(f"  row-by-row / pipeline        {inserts_s / pipeline_s:6.1f}x the time (row-by-row extrapolated)")
         print(f"  row-by-row / raw COPY        {inserts_s / copy_s:6.1f}x the time (row-by-row extrapolated)")
+        from benchmarks.support.headline import headline
+
+        headline(__file__, measures=f"{args.rows:,} retail-like rows S3 → check → staging → cast/merge (the pipeline's "
+                                    "load) beside raw `COPY FROM STDIN` of the same object, and row-by-row inserts",
+                 result=f"pipeline {pipeline_s / copy_s:.2f}× raw COPY (target ≤ 2×), rerun {rerun_s / copy_s:.2f}× "
+                        f"(target ≤ 1.5×); row-by-row {inserts_s / pipeline_s:.1f}× the pipeline")
     finally:
         drop_database(server_dsn, database)
         aws.stop()

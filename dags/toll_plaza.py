@@ -14,7 +14,7 @@ many of its transactions earlier days own and how many it owns that later days d
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from airflow.providers.amazon.aws.operators.glue_crawler import GlueCrawlerRunOperator
 from airflow.providers.amazon.aws.operators.lambda_function import LambdaInvokeFunctionOperator
@@ -45,6 +45,13 @@ REDSHIFT = {
     "database": SETTINGS.redshift_database,
 }
 
+# What the run used on AWS, priced in its success alert (pipeline_kit.usage, pipeline_kit.cost).
+RUN_COST = {
+    "glue_jobs": {"transform_transactions": SETTINGS.transform_job},
+    "lambda_functions": [SETTINGS.generator_function],
+    "redshift_workgroups": [{"workgroup": SETTINGS.redshift_workgroup, "base_rpu": SETTINGS.redshift_base_rpu}],
+}
+
 GENERATOR_EVENT = (
     "{{ {"
     '"date": (logical_date or dag_run.run_after) | ds, "run_id": run_id, '
@@ -73,7 +80,22 @@ def check_generator_payload(payload: str) -> dict:
     return result
 
 
-@task(on_success_callback=[success_notifier(PIPELINE)])
+@task
+def draw_revenue_chart(statement_results: list, staging_bucket: str, run_date: str) -> list[dict]:
+    """Revenue per booth per day (the fortnight to the run's date), beside the staged data."""
+    from datetime import date
+
+    from pipeline_kit import figures
+    from pipeline_kit.charts import save_chart
+
+    values = [[next(iter(field.values())) for field in record] for record in statement_results[0]["Records"]]
+    rows = [(date.fromisoformat(day), booth, float(revenue)) for day, booth, revenue in values]
+    title = f"Toll revenue per booth per day, to {run_date}"
+    return [{"title": title, **save_chart(figures.booth_revenue(rows), bucket=staging_bucket, title=title,
+                                          key_prefix=f"charts/toll/dt={run_date}/revenue_per_booth")}]
+
+
+@task(on_success_callback=[success_notifier(PIPELINE, charts_task="draw_revenue_chart", cost_spec=RUN_COST)])
 def verify_loaded_rows(check_results: list, report: dict) -> dict:
     """Fail the run when the day's rows break a rule or disagree with what the Glue job staged; report how the
     day's transactions are shared with other days."""
@@ -84,8 +106,8 @@ def verify_loaded_rows(check_results: list, report: dict) -> dict:
     values = [next(iter(field.values())) if not field.get("isNull") else None for field in result["Records"][0]]
     facts = {name: int(value or 0) for name, value in zip(names, values, strict=True)}
     problems = []
-    if facts["delivered"] != report["staged"]:
-        problems.append(f"the day's slice holds {facts['delivered']} transactions, but the job staged {report['staged']}")
+    if facts["delivered"] != report["loaded"]:
+        problems.append(f"the day's slice holds {facts['delivered']} transactions, but the job staged {report['loaded']}")
     if facts["missing_from_table"]:
         problems.append(f"{facts['missing_from_table']} delivered transactions are missing from toll_table")
     if facts["rows_for_date"] != facts["owned"]:
@@ -100,7 +122,7 @@ def verify_loaded_rows(check_results: list, report: dict) -> dict:
                         f"the table has {facts['transactions_on_date']}")
     if problems:
         raise AirflowFailException("toll_table checks failed: " + "; ".join(problems))
-    return {**{key: report[key] for key in ("read", "staged", "quarantined", "duplicates")},
+    return {**{key: report[key] for key in ("run_date", "read", "loaded", "quarantined", "duplicates")},
             **{key: facts[key] for key in ("owned", "owned_by_earlier_days", "also_delivered_later")},
             "quarantine_reasons": report.get("quarantine_reasons", {})}
 
@@ -112,7 +134,8 @@ with DAG(
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,
-    **dag_defaults(PIPELINE),
+    # Late (an alert) when not done in time: minutes of work; an hour means something is stuck.
+    **dag_defaults(PIPELINE, must_finish_within=timedelta(hours=1)),
     template_searchpath=[sql_dir()],
     params={
         "records": Param(100, type="integer", minimum=1, description="transactions the generator writes"),
@@ -191,6 +214,14 @@ with DAG(
         poll_interval=poll_interval(2),
         **REDSHIFT,
     )
+    read_booth_revenue = RedshiftDataOperator(
+        task_id="read_booth_revenue",
+        sql="toll_plaza/booth_revenue_for_chart.sql",
+        return_sql_result=True,
+        poll_interval=2,
+        **REDSHIFT,
+    )
+    revenue_chart = draw_revenue_chart(read_booth_revenue.output, SETTINGS.staging_bucket, RUN_DATE)
     verified = verify_loaded_rows(check_loaded_rows.output, job_report)
 
     chain(
@@ -199,5 +230,7 @@ with DAG(
         # catalogue, transform, stage
         crawl_landing, transform_transactions, job_report,
         # stage the day's deliveries, apply them (slice, owners, aggregate) in one transaction, check
-        create_tables, stage_deliveries, apply_deliveries, check_loaded_rows, verified,
+        create_tables, stage_deliveries, apply_deliveries, check_loaded_rows,
+        # chart the revenue, then report
+        read_booth_revenue, revenue_chart, verified,
     )

@@ -151,6 +151,10 @@ class Deployer:
             return {"NameSuffix": self.suffix}
         if key == "toll_plaza":
             return {"NameSuffix": self.suffix, "GeneratorCodeKey": self.code_keys()["toll_generator"]}
+        if key == "tweet_hashtags":
+            code = self.code_keys()
+            return {"NameSuffix": self.suffix, "ProducerCodeKey": code["tweet_producer"],
+                    "ConsumerCodeKey": code["tweet_consumer"], "StageCodeKey": code["tweet_stage"]}
         if key == "vn_stock":
             parameters = {"NameSuffix": self.suffix, "ScraperPackageType": self.scraper_package_type}
             if self.scraper_package_type == "Image":

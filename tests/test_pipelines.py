@@ -45,3 +45,34 @@ def test_a_pipelines_files_exist_and_agree(pipeline):
 def test_the_readme_table_is_the_registrys():
     assert readme_table() in (PROJECT_ROOT / "README.md").read_text(), \
         "regenerate the README's pipeline table: python -m deploy.pipelines"
+
+
+# Properties that name an AWS artifact a pipeline owns, and the spelling AWS allows for each: the pipeline's name
+# as it is (snake_case) where underscores are allowed, with hyphens where the service refuses underscores.
+NAME_PROPERTIES = {"FunctionName": "_", "RoleName": "_", "ManagedPolicyName": "_", "Name": "_",
+                   "DBClusterIdentifier": "-", "DBSubnetGroupName": "-", "NamespaceName": "-", "WorkgroupName": "-",
+                   "StreamName": "_", "QueueName": "-", "TopicName": "-"}
+
+
+def _named_artifacts(template: dict):
+    for logical_id, resource in template["Resources"].items():
+        properties = resource.get("Properties", {})
+        for prop, value in [*properties.items(), *properties.get("DatabaseInput", {}).items(),
+                            *properties.get("TableInput", {}).items()]:
+            if prop in NAME_PROPERTIES and isinstance(value, str):
+                yield logical_id, prop, value
+
+
+@pytest.mark.parametrize("pipeline", PIPELINES, ids=lambda pipeline: pipeline.name)
+def test_every_artifact_a_pipeline_names_starts_with_the_pipelines_name(pipeline):
+    from deploy.templates import load_template
+
+    template = load_template(pipeline.template.removesuffix(".yaml"))
+    misnamed = []
+    for logical_id, prop, value in _named_artifacts(template):
+        if prop == "Name" and (value == "glueetl" or value.startswith("airflow/")):
+            continue  # a Glue command's kind; secrets are named by the secrets backend's prefix
+        spelled = pipeline.name.replace("_", NAME_PROPERTIES[prop])
+        if not value.startswith((spelled + NAME_PROPERTIES[prop], spelled + "/")) and value != spelled:
+            misnamed.append(f"{logical_id}.{prop} = {value!r} (expected to start with {spelled!r})")
+    assert not misnamed, "\n".join(misnamed)

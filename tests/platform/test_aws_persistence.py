@@ -15,9 +15,9 @@ from urllib.parse import unquote
 import pytest
 import requests
 
+from deploy.stacks import zip_folder
 from local_platform import processes
 from local_platform.platform import LocalPlatform
-from local_platform.provision import zip_folder
 from tests.helpers.platform import LocalAws, free_port, start_local_aws
 
 FIXTURES = Path(__file__).parent / "fixtures"

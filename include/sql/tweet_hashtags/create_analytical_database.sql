@@ -1,0 +1,1 @@
+CREATE DATABASE IF NOT EXISTS {{ var.json.tweet_hashtags.analytical_database }}
