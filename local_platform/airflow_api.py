@@ -135,7 +135,9 @@ class AirflowApi:
     def task_instances_of(self, dag_ids: list[str], run_ids: list[str]) -> list[dict]:
         """The task instances of these runs, in one call."""
         return self.post(
-            "/dags/~/dagRuns/~/taskInstances/list", {"dag_ids": dag_ids, "dag_run_ids": run_ids, "page_limit": 1000}
+            "/dags/~/dagRuns/~/taskInstances/list",
+            {"dag_ids": dag_ids, "dag_run_ids": run_ids, "page_limit": 1000},
+            retry=True,
         )["task_instances"]
 
     def xcom(self, dag_id: str, run_id: str, task_id: str, key: str = "return_value"):
