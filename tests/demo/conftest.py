@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -52,6 +53,8 @@ def demo_platform(tmp_path_factory):
         yield platform, json.loads(summary_path.read_text()), output
     finally:
         platform.down()
+        # The platform's own logs (Airflow's components, each worker, local AWS) beside the screenshots.
+        shutil.copytree(state_dir / "logs", ARTIFACTS / "demo-platform-logs", dirs_exist_ok=True)
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
