@@ -218,7 +218,7 @@ with DAG(
         task_id="read_booth_revenue",
         sql="toll_plaza/booth_revenue_for_chart.sql",
         return_sql_result=True,
-        poll_interval=2,
+        poll_interval=poll_interval(2),
         **REDSHIFT,
     )
     revenue_chart = draw_revenue_chart(read_booth_revenue.output, SETTINGS.staging_bucket, RUN_DATE)

@@ -25,18 +25,30 @@ class AirflowApi:
         response.raise_for_status()
         self.session.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
 
-    def _call(self, method: str, path: str, **kwargs):
-        # Generous: on a busy 2-core machine the API server shares the CPU with Spark and the workers.
-        response = self.session.request(method, f"{self.base_url}/api/v2{path}", timeout=180, **kwargs)
+    def _call(self, method: str, path: str, retry: bool = False, **kwargs):
+        """One call; a read (``retry``) is tried again after a server error or a timeout, which a busy machine
+        gives now and then."""
+        for attempt in range(4 if retry else 1):
+            try:
+                # Generous: on a busy 2-core machine the API server shares the CPU with Spark and the workers.
+                response = self.session.request(method, f"{self.base_url}/api/v2{path}", timeout=180, **kwargs)
+            except requests.RequestException:
+                if attempt == 3 or not retry:
+                    raise
+                time.sleep(2**attempt)
+                continue
+            if response.status_code < 500 or not retry or attempt == 3:
+                break
+            time.sleep(2**attempt)
         if response.status_code >= 400:
             raise AirflowApiError(f"{method} {path}: {response.status_code} {response.text[:1000]}")
         return response.json() if response.content else None
 
     def get(self, path: str, **params):
-        return self._call("GET", path, params=params)
+        return self._call("GET", path, retry=True, params=params)
 
-    def post(self, path: str, body: dict):
-        return self._call("POST", path, json=body)
+    def post(self, path: str, body: dict, retry: bool = False):
+        return self._call("POST", path, retry=retry, json=body)
 
     def patch(self, path: str, body: dict):
         return self._call("PATCH", path, json=body)
@@ -94,12 +106,21 @@ class AirflowApi:
     def runs(self, dag_id: str, **filters) -> list[dict]:
         return self.get(f"/dags/{dag_id}/dagRuns", limit=1000, order_by="logical_date", **filters)["dag_runs"]
 
-    def delete_run(self, dag_id: str, run_id: str) -> None:
-        """Delete a run, marking it failed first if it is still going (a running run cannot be deleted)."""
+    def delete_run(self, dag_id: str, run_id: str, timeout_s: float = 120.0) -> None:
+        """Delete a run, marking it failed first if it is still going (a running run cannot be deleted; the
+        scheduler may start a queued one meanwhile, so until the deletion goes through)."""
         path = f"/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}"
-        if self.get(path)["state"] not in TERMINAL_RUN_STATES:
-            self.patch(path, {"state": "failed"})
-        self._call("DELETE", path)
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if self.get(path)["state"] not in TERMINAL_RUN_STATES:
+                self.patch(path, {"state": "failed"})
+            try:
+                self._call("DELETE", path)
+                return
+            except AirflowApiError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(1)
 
     def run(self, dag_id: str, run_id: str) -> dict:
         return self.get(f"/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}")
@@ -109,12 +130,14 @@ class AirflowApi:
 
     def runs_of(self, dag_ids: list[str]) -> list[dict]:
         """Every run of these DAGs, in one call."""
-        return self.post("/dags/~/dagRuns/list", {"dag_ids": dag_ids, "page_limit": 1000})["dag_runs"]
+        return self.post("/dags/~/dagRuns/list", {"dag_ids": dag_ids, "page_limit": 1000}, retry=True)["dag_runs"]
 
     def task_instances_of(self, dag_ids: list[str], run_ids: list[str]) -> list[dict]:
         """The task instances of these runs, in one call."""
         return self.post(
-            "/dags/~/dagRuns/~/taskInstances/list", {"dag_ids": dag_ids, "dag_run_ids": run_ids, "page_limit": 1000}
+            "/dags/~/dagRuns/~/taskInstances/list",
+            {"dag_ids": dag_ids, "dag_run_ids": run_ids, "page_limit": 1000},
+            retry=True,
         )["task_instances"]
 
     def xcom(self, dag_id: str, run_id: str, task_id: str, key: str = "return_value"):

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -17,11 +20,12 @@ ARTIFACTS = PROJECT_ROOT / ".local" / "test-artifacts"
 
 
 @pytest.fixture(scope="session")
-def demo_platform(tmp_path_factory):
+def demo_platform():
     """(platform, summary, demo output): the demo has run; its Airflow is still up for the UI tests."""
     from local_platform.platform import LocalPlatform
 
-    state_dir = tmp_path_factory.mktemp("demo-platform")
+    # Not under pytest's basetemp: another pytest session on the machine may prune it while the platform runs.
+    state_dir = Path(tempfile.mkdtemp(prefix="demo-platform-"))
     env = {
         key: value for key, value in os.environ.items() if not key.startswith(("AIRFLOW", "LOCAL_", "PG"))
     }  # nothing of the test session's own Airflow
@@ -52,6 +56,9 @@ def demo_platform(tmp_path_factory):
         yield platform, json.loads(summary_path.read_text()), output
     finally:
         platform.down()
+        # The platform's own logs (Airflow's components, each worker, local AWS) beside the screenshots.
+        shutil.copytree(state_dir / "logs", ARTIFACTS / "demo-platform-logs", dirs_exist_ok=True)
+        shutil.rmtree(state_dir, ignore_errors=True)
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
