@@ -31,6 +31,14 @@ def _demo_context(platform: LocalPlatform, env: dict[str, str]):
                        state_dir=platform.state_dir)
 
 
+def results_summary(ctx, alerts: list[dict]) -> str:
+    """The runs' charts (downloaded, with an index page under <state dir>/demo/) and AWS costs, from their alerts."""
+    from local_platform.demo.report import collect_results, summary_lines, write_index
+
+    results = collect_results(alerts)
+    return "\n".join(summary_lines(results, write_index(ctx.client("s3"), results, ctx.state_dir / "demo")))
+
+
 def demo(platform: LocalPlatform, pipelines: list[str]) -> int:
     from local_platform.demo import format_summary, run_scenario
 
@@ -43,6 +51,8 @@ def demo(platform: LocalPlatform, pipelines: list[str]) -> int:
         outcomes.append(run_scenario(scenario, ctx))
     print()
     print(format_summary(outcomes))
+    print()
+    print(results_summary(ctx, [alert for outcome in outcomes for alert in outcome.alerts]))
     print(f"\nAirflow environment: source {platform.state_dir / 'airflow.env'}; UI: make ui; stop: make down")
     return 0 if all(outcome.ok for outcome in outcomes) else 1
 
