@@ -26,6 +26,10 @@ RAW_FIELDS = ("transaction_id", "transaction_date", "toll_booth", "vehicle_make"
 # Column order of toll_table: the staged files and the COPY column list follow it.
 STAGED_COLUMNS = ("transaction_id", "transaction_date", "toll_booth", "vehicle_make", "vehicle_category",
                   "transaction_amount", "landing_date")
+# What toll_table's columns hold (include/sql/toll_plaza/create_toll_table.sql): a value beyond them would fail
+# the day's COPY, so its record is quarantined instead.
+MAX_LENGTHS = {"toll_booth": 64, "vehicle_make": 64, "vehicle_category": 128}
+MAX_AMOUNT = 99_999_999.99  # DECIMAL(10, 2)
 QUARANTINE_COLUMNS = ("source_file", "line", "reason", "landing_date")
 _CORRUPT = "_corrupt_record"
 # Every field is read as text (numbers keep their literal digits) and typed by ``validate``.
@@ -73,7 +77,9 @@ def with_source(lines: DataFrame) -> DataFrame:
 def parse_lines(lines: DataFrame) -> DataFrame:
     """(source_file, position, line) -> the raw fields as text, plus ``parsed`` (false when unreadable)."""
     attempted = lines.withColumn("record", F.from_json("line", _RAW_SCHEMA, _STRICT_JSON))
-    is_json_object = F.col("record").isNotNull() & F.col(f"record.{_CORRUPT}").isNull()
+    # Spark's JSON reader stops after the first object: "{...} trailing words" must not pass as that object.
+    is_json_object = (F.col("record").isNotNull() & F.col(f"record.{_CORRUPT}").isNull()
+                      & F.col("line").rlike(r"\}\s*$"))
     strict = attempted.where(is_json_object)
     # Only the lines strict JSON could not read pay for the Python round trip.
     to_json = F.udf(_shipped_by_value(literal_to_json), T.StringType())
@@ -116,6 +122,8 @@ def validate(parsed: DataFrame, landing_date: str) -> DataFrame:
     )
     amount = F.col("transaction_amount")
     checks = [
+        # Bytes that are not UTF-8 reach the fields as U+FFFD: the value as sent is lost.
+        (F.concat_ws("", "line", *[f"raw_{name}" for name in RAW_FIELDS]).contains("\ufffd"), "not valid UTF-8"),
         (~F.col("parsed"), "unparseable: neither a JSON object nor a dict literal"),
         (F.col("raw_transaction_id").isNull(), "missing transaction_id"),
         (F.col("transaction_id").isNull() | (F.col("transaction_id") <= 0),
@@ -127,6 +135,10 @@ def validate(parsed: DataFrame, landing_date: str) -> DataFrame:
         (F.col("raw_transaction_amount").isNull(), "missing transaction_amount"),
         (amount.isNull() | F.isnan(amount) | (amount == float("inf")), "transaction_amount is not a number"),
         (amount <= 0, "transaction_amount is not positive"),
+        (amount > MAX_AMOUNT, "transaction_amount out of range for DECIMAL(10, 2)"),
+        # A JSON array or object where text belongs is read as its JSON text.
+        *[(F.col(name).rlike(r"^[\[{]"), f"{name} is not text") for name in MAX_LENGTHS],
+        *[(F.length(name) > limit, f"{name} longer than {limit} characters") for name, limit in MAX_LENGTHS.items()],
     ]
     reason = F.lit(None).cast("string")
     for failed, message in reversed(checks):
