@@ -130,7 +130,8 @@ def main(argv: list[str]) -> None:
     args = glue_io.resolve_args(argv, ["raw_uris", "clean_uri", "rejects_uri", "report_uri"])
     spark = glue_io.spark_session("vn_stock_clean")
     uris = [uri.strip() for uri in args["raw_uris"].split(",") if uri.strip()]
-    raw = glue_io.read(spark, uris, "csv", schema=RAW_SCHEMA, header="true", encoding="UTF-8").cache()
+    # The scraper writes RFC 4180 CSV (a quote in a value is doubled); Spark's default escape is a backslash.
+    raw = glue_io.read(spark, uris, "csv", schema=RAW_SCHEMA, header="true", encoding="UTF-8", escape='"').cache()
     good, rejected = clean(raw)
     good, rejected = good.cache(), rejected.cache()
     summary = report(good, rejected, raw.count())
