@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint up down status ui benchmarks clean mwaa-package mwaa-parity deploy
+.PHONY: setup demo test lint up down status ui screenshots benchmarks clean mwaa-package mwaa-parity deploy
 
 setup: $(STAMP)
 	@bash local_platform/system_deps.sh
@@ -19,8 +19,9 @@ $(STAMP): requirements.txt requirements-dev.txt
 demo: setup
 	$(BIN)/python -m local_platform demo
 
+# Two workers (the machine's two cores), each test file whole on one of them: module fixtures start once.
 test: setup
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 lint: setup
 	$(BIN)/ruff check .
@@ -31,6 +32,10 @@ up: setup
 
 ui: setup
 	$(BIN)/python -m local_platform ui
+
+# The README's pictures of the UI, from the Airflow that `make demo` leaves running.
+screenshots: setup
+	$(BIN)/python -m local_platform.screenshots
 
 status:
 	$(BIN)/python -m local_platform status

@@ -2,12 +2,14 @@
 
 1. Lambda: a trivial handler invoked through the local server (Invoke -> subprocess -> payload) against
    the same handler called in-process, and against a bare ``python`` start (the floor of any subprocess);
-2. Glue: a trivial PySpark script run as a job (StartJobRun -> polled GetJobRun until SUCCEEDED) against
-   the same script run directly with ``python script.py``.
+2. Glue: a trivial PySpark script run as a job (StartJobRun -> polled GetJobRun until SUCCEEDED) in the
+   server's warm Spark driver, against the same job on a server with LOCAL_GLUE_WARM=0 (a new process and JVM
+   per run), and against the script run directly with ``python script.py``.
 
-Starts its own local AWS server and PostgreSQL (or uses LOCAL_POSTGRES_DSN/PGHOST) in a temporary folder.
+Starts its own two local AWS servers (warm and cold) and PostgreSQL (or uses LOCAL_POSTGRES_DSN/PGHOST) in a
+temporary folder.
 
-    python benchmarks/local_compute_overhead.py [--invokes 20] [--runs 2]
+    python benchmarks/local_compute_overhead.py [--invokes 20] [--runs 3]
 """
 
 from __future__ import annotations
@@ -54,7 +56,8 @@ def timed(action, repeat: int) -> float:
     return statistics.median(samples)
 
 
-def lambda_overhead(server, work: Path, invokes: int) -> None:
+def lambda_overhead(server, work: Path, invokes: int) -> tuple[float, float]:
+    """Median seconds of an invoke through the server and of a bare python start."""
     from deploy.stacks import zip_folder
 
     code = work / "trivial"
@@ -79,47 +82,58 @@ def lambda_overhead(server, work: Path, invokes: int) -> None:
     print(f"  through the local server   {through_server * 1000:10.1f} ms")
     print(f"  handler called in-process  {in_process * 1000:10.4f} ms   ratio {through_server / in_process:,.0f}x")
     print(f"  bare python start          {bare_python * 1000:10.1f} ms   ratio {through_server / bare_python:.1f}x")
+    return through_server, bare_python
 
 
-def glue_overhead(server, work: Path, runs: int) -> None:
+def glue_overhead(warm_server, cold_server, work: Path, runs: int) -> tuple[float, float, float]:
+    """Median seconds of a trivial job run: warm driver, LOCAL_GLUE_WARM=0, the script run directly."""
     script = work / "trivial_job.py"
     script.write_text(SCRIPT)
-    server.client("s3").create_bucket(Bucket="benchmark-scripts")
-    server.client("s3").upload_file(str(script), "benchmark-scripts", "trivial_job.py")
-    glue = server.client("glue")
-    name = f"trivial-{uuid.uuid4().hex[:6]}"
-    glue.create_job(Name=name, Role=ROLE, Command={"Name": "glueetl",
-                                                   "ScriptLocation": "s3://benchmark-scripts/trivial_job.py"})
 
-    def run_job():
-        run_id = glue.start_job_run(JobName=name)["JobRunId"]
-        while (run := glue.get_job_run(JobName=name, RunId=run_id)["JobRun"])["JobRunState"] == "RUNNING":
-            time.sleep(0.05)
-        assert run["JobRunState"] == "SUCCEEDED", run
+    def job_runner(server):
+        server.client("s3").create_bucket(Bucket="benchmark-scripts")
+        server.client("s3").upload_file(str(script), "benchmark-scripts", "trivial_job.py")
+        glue = server.client("glue")
+        name = f"trivial-{uuid.uuid4().hex[:6]}"
+        glue.create_job(Name=name, Role=ROLE, Command={"Name": "glueetl",
+                                                       "ScriptLocation": "s3://benchmark-scripts/trivial_job.py"})
+
+        def run_job():
+            run_id = glue.start_job_run(JobName=name)["JobRunId"]
+            while (run := glue.get_job_run(JobName=name, RunId=run_id)["JobRun"])["JobRunState"] == "RUNNING":
+                time.sleep(0.05)
+            assert run["JobRunState"] == "SUCCEEDED", run
+
+        return run_job
 
     env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "SPARK_LOCAL_IP": "127.0.0.1"}
 
     def run_directly():
         subprocess.run([sys.executable, str(script)], check=True, env=env, capture_output=True)
 
-    # Alternated, so that a change in the machine's load affects both sides alike.
-    samples = {run_job: [], run_directly: []}
+    warm, cold = job_runner(warm_server), job_runner(cold_server)
+    warm()  # the warm driver's first Spark run starts its JVM; the runs measured are the ones after it
+    # Alternated, so that a change in the machine's load affects every side alike.
+    samples = {warm: [], cold: [], run_directly: []}
     for _ in range(runs):
         for action, times in samples.items():
             started = time.perf_counter()
             action()
             times.append(time.perf_counter() - started)
-    through_server, direct = (statistics.median(times) for times in samples.values())
+    through_warm, through_cold, direct = (statistics.median(times) for times in samples.values())
     print(f"Glue job run (trivial PySpark script), median of {runs}:")
-    print(f"  StartJobRun -> SUCCEEDED   {through_server:8.2f} s")
-    print(f"  python script.py directly  {direct:8.2f} s   ratio {through_server / direct:.2f}x "
-          f"(+{(through_server - direct) * 1000:.0f} ms per run)")
+    print(f"  StartJobRun -> SUCCEEDED, warm driver          {through_warm:8.2f} s")
+    print(f"  StartJobRun -> SUCCEEDED, LOCAL_GLUE_WARM=0    {through_cold:8.2f} s   "
+          f"ratio cold/warm {through_cold / through_warm:.1f}x")
+    print(f"  python script.py directly                      {direct:8.2f} s   "
+          f"ratio direct/warm {direct / through_warm:.1f}x")
+    return through_warm, through_cold, direct
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--invokes", type=int, default=20)
-    parser.add_argument("--runs", type=int, default=2)
+    parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                        "AWS_DEFAULT_REGION": "us-east-1"}.items():
@@ -130,13 +144,25 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="compute-bench-"))
     dsn, stop_postgres = start_postgres(work / "postgres")
     server = start_local_aws(work / "aws", dsn, f"b{uuid.uuid4().hex[:6]}")
+    os.environ["LOCAL_GLUE_WARM"] = "0"
+    cold_server = start_local_aws(work / "aws-cold", dsn, f"b{uuid.uuid4().hex[:6]}")
     try:
-        ensure_role(server, ROLE)
-        lambda_overhead(server, work, args.invokes)
-        glue_overhead(server, work, args.runs)
+        for each in (server, cold_server):
+            ensure_role(each, ROLE)
+        invoke, bare_python = lambda_overhead(server, work, args.invokes)
+        warm, cold, direct = glue_overhead(server, cold_server, work, args.runs)
     finally:
         server.stop()
+        cold_server.stop()
         stop_postgres()
+    from benchmarks.support.headline import headline
+
+    headline(__file__, measures="a trivial Lambda invoke through the local server beside a bare Python start; a trivial "
+                                "PySpark Glue job run (StartJobRun → SUCCEEDED) in the server's warm driver beside "
+                                "`LOCAL_GLUE_WARM=0` (a process and JVM per run) and the script run directly",
+             result=f"Lambda {invoke:.2f} s per invoke ({invoke / bare_python:.1f}× a bare Python start); Glue job run "
+                    f"{warm:.2f} s warm vs {cold:.1f} s cold: {cold / warm:.1f}× faster (target ≤ 2 s; the script run "
+                    f"directly {direct:.1f} s)")
     return 0
 
 

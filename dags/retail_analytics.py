@@ -31,6 +31,7 @@ from airflow.sdk import DAG, Param, TaskGroup, chain, task
 from pipeline_kit.alerts import success_notifier
 from pipeline_kit.defaults import dag_defaults
 from pipeline_kit.paths import sql_dir
+from pipeline_kit.polling import poll_interval
 from pipeline_kit.s3_to_postgres import S3ToPostgresMergeOperator, SurrogateKey
 from pipeline_kit.settings import RUN_DATE, PipelineSettings
 
@@ -90,6 +91,28 @@ ANALYSES = {
 
 
 @task
+def draw_retail_charts(export_bucket: str, run_date: str) -> list[dict]:
+    """The late/undelivered trend to the run's date and the best product's star shares, beside the exports."""
+    from airflow.providers.postgres.hooks.postgres import PostgresHook
+    from pipeline_kit import figures
+    from pipeline_kit.charts import save_chart
+
+    hook = PostgresHook(postgres_conn_id=CONN_ID)
+    trend = hook.get_records("SELECT run_date, tt_late_shipments, tt_undelivered_items FROM analytics.agg_shipments "
+                             "WHERE run_date <= %(run_date)s ORDER BY run_date", parameters={"run_date": run_date})
+    best = hook.get_first(
+        "SELECT product_id, " + ", ".join(f"pct_{stars}_star_review" for stars in figures.STARS)
+        + " FROM analytics.best_performing_product WHERE run_date = %(run_date)s", parameters={"run_date": run_date})
+    charts = [("Late shipments and undelivered items per run date", "late_undelivered",
+               figures.late_undelivered_trend(trend)),
+              (f"Best product {best[0]} on {run_date}: reviews per star", "best_product_stars",
+               figures.star_distribution(best[0], best[1:]))]
+    return [{"title": title, **save_chart(figure, bucket=export_bucket, title=title,
+                                          key_prefix=f"retail_analytics/charts/dt={run_date}/{name}")}
+            for title, name, figure in charts]
+
+
+@task
 def build_calendar(run_date: str, first_year: int, country: str) -> int:
     """(Re)generate analytics.dim_dates from ``first_year`` to the year after the run's."""
     from airflow.providers.postgres.hooks.postgres import PostgresHook
@@ -123,7 +146,8 @@ def report_no_data(loads: dict, run_date: str) -> dict:
     return {"run_date": run_date, "files": {name: counts["source"] for name, counts in loads.items()}, "rows": 0}
 
 
-@task(on_success_callback=[success_notifier(PIPELINE)])
+# Nothing this pipeline runs is billed per run on AWS (S3 requests aside): its PostgreSQL is always on.
+@task(on_success_callback=[success_notifier(PIPELINE, charts_task="draw_retail_charts", cost_spec={})])
 def summarize_run(loads: dict, exports: list[str]) -> dict:
     """Rows read, loaded and quarantined per file and where the exports are: the success alert's summary."""
     return {"loads": {name: {key: counts[key] for key in ("read", "loaded", "quarantined", "inserted", "updated",
@@ -142,7 +166,8 @@ with DAG(
     # Each run owns its drop's slice of staging: a run waiting for its drop must not hold up a manual run or a
     # rerun of another day (backfills count apart in Airflow 3 and are as safe).
     max_active_runs=3,
-    **dag_defaults(PIPELINE),
+    # Late (an alert) when not done in time: the drop may come until the sensor gives up (20 h), then minutes of work.
+    **dag_defaults(PIPELINE, must_finish_within=timedelta(hours=21)),
     template_searchpath=[sql_dir()],
     params={
         "holiday_country": Param("NG", type="string", description="ISO country of the public-holiday calendar"),
@@ -156,7 +181,7 @@ with DAG(
         bucket_name=RAW_BUCKET,
         bucket_key=f"{RAW_PREFIX}_SUCCESS",
         deferrable=True,
-        poke_interval=300,
+        poke_interval=poll_interval(300),
         timeout=timedelta(hours=20).total_seconds(),  # the drop comes at most once a day
     )
 
@@ -219,11 +244,12 @@ with DAG(
     load_counts = {name: operator.output for name, operator in loads.items()}
     route = route_by_drop(load_counts)
     no_data = report_no_data(load_counts, RUN_DATE)
+    retail_charts = draw_retail_charts(EXPORT_BUCKET, RUN_DATE)
     summary = summarize_run(loads=load_counts, exports=[f"s3://{EXPORT_BUCKET}/{key}" for key in export_keys.values()])
 
     # Wait for the day's drop, prepare the schemas and the calendar, load the drop.
     chain(wait_for_drop, create_tables, calendar, load_staging, route, [check_staging, no_data])
     # Check the drop, analyse it for the run date and check the results.
     chain(check_staging, analyse, check_analytics)
-    # Export the analyses and report.
-    chain(check_analytics, export, summary)
+    # Export and chart the analyses, and report.
+    chain(check_analytics, [export, retail_charts], summary)

@@ -14,7 +14,7 @@ many of its transactions earlier days own and how many it owns that later days d
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from airflow.providers.amazon.aws.operators.glue_crawler import GlueCrawlerRunOperator
 from airflow.providers.amazon.aws.operators.lambda_function import LambdaInvokeFunctionOperator
@@ -26,6 +26,7 @@ from pipeline_kit.alerts import success_notifier
 from pipeline_kit.defaults import dag_defaults
 from pipeline_kit.glue import GlueJobRunOperator, read_job_report
 from pipeline_kit.paths import sql_dir, sql_statements
+from pipeline_kit.polling import poll_interval
 from pipeline_kit.settings import RUN_DATE, RUN_DATE_NODASH, PipelineSettings
 
 PIPELINE = "toll_plaza"
@@ -42,6 +43,13 @@ TOLL_COLUMNS = ["transaction_id", "transaction_date", "toll_booth", "vehicle_mak
 REDSHIFT = {
     "workgroup_name": SETTINGS.redshift_workgroup,
     "database": SETTINGS.redshift_database,
+}
+
+# What the run used on AWS, priced in its success alert (pipeline_kit.usage, pipeline_kit.cost).
+RUN_COST = {
+    "glue_jobs": {"transform_transactions": SETTINGS.transform_job},
+    "lambda_functions": [SETTINGS.generator_function],
+    "redshift_workgroups": [{"workgroup": SETTINGS.redshift_workgroup, "base_rpu": SETTINGS.redshift_base_rpu}],
 }
 
 GENERATOR_EVENT = (
@@ -72,7 +80,22 @@ def check_generator_payload(payload: str) -> dict:
     return result
 
 
-@task(on_success_callback=[success_notifier(PIPELINE)])
+@task
+def draw_revenue_chart(statement_results: list, staging_bucket: str, run_date: str) -> list[dict]:
+    """Revenue per booth per day (the fortnight to the run's date), beside the staged data."""
+    from datetime import date
+
+    from pipeline_kit import figures
+    from pipeline_kit.charts import save_chart
+
+    values = [[next(iter(field.values())) for field in record] for record in statement_results[0]["Records"]]
+    rows = [(date.fromisoformat(day), booth, float(revenue)) for day, booth, revenue in values]
+    title = f"Toll revenue per booth per day, to {run_date}"
+    return [{"title": title, **save_chart(figures.booth_revenue(rows), bucket=staging_bucket, title=title,
+                                          key_prefix=f"charts/toll/dt={run_date}/revenue_per_booth")}]
+
+
+@task(on_success_callback=[success_notifier(PIPELINE, charts_task="draw_revenue_chart", cost_spec=RUN_COST)])
 def verify_loaded_rows(check_results: list, report: dict) -> dict:
     """Fail the run when the day's rows break a rule or disagree with what the Glue job staged; report how the
     day's transactions are shared with other days."""
@@ -83,8 +106,8 @@ def verify_loaded_rows(check_results: list, report: dict) -> dict:
     values = [next(iter(field.values())) if not field.get("isNull") else None for field in result["Records"][0]]
     facts = {name: int(value or 0) for name, value in zip(names, values, strict=True)}
     problems = []
-    if facts["delivered"] != report["staged"]:
-        problems.append(f"the day's slice holds {facts['delivered']} transactions, but the job staged {report['staged']}")
+    if facts["delivered"] != report["loaded"]:
+        problems.append(f"the day's slice holds {facts['delivered']} transactions, but the job staged {report['loaded']}")
     if facts["missing_from_table"]:
         problems.append(f"{facts['missing_from_table']} delivered transactions are missing from toll_table")
     if facts["rows_for_date"] != facts["owned"]:
@@ -99,7 +122,7 @@ def verify_loaded_rows(check_results: list, report: dict) -> dict:
                         f"the table has {facts['transactions_on_date']}")
     if problems:
         raise AirflowFailException("toll_table checks failed: " + "; ".join(problems))
-    return {**{key: report[key] for key in ("read", "staged", "quarantined", "duplicates")},
+    return {**{key: report[key] for key in ("run_date", "read", "loaded", "quarantined", "duplicates")},
             **{key: facts[key] for key in ("owned", "owned_by_earlier_days", "also_delivered_later")},
             "quarantine_reasons": report.get("quarantine_reasons", {})}
 
@@ -111,7 +134,8 @@ with DAG(
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,
-    **dag_defaults(PIPELINE),
+    # Late (an alert) when not done in time: minutes of work; an hour means something is stuck.
+    **dag_defaults(PIPELINE, must_finish_within=timedelta(hours=1)),
     template_searchpath=[sql_dir()],
     params={
         "records": Param(100, type="integer", minimum=1, description="transactions the generator writes"),
@@ -134,11 +158,11 @@ with DAG(
         bucket_key="s3://{{ ti.xcom_pull(task_ids='check_generator_payload')['bucket'] }}/"
                    "{{ ti.xcom_pull(task_ids='check_generator_payload')['key'] }}",
         deferrable=True,
-        poke_interval=5,
+        poke_interval=poll_interval(5),
         timeout=600,
     )
 
-    crawl_landing = GlueCrawlerRunOperator(task_id="crawl_landing", crawler_name=LANDING_CRAWLER, poll_interval=5)
+    crawl_landing = GlueCrawlerRunOperator(task_id="crawl_landing", crawler_name=LANDING_CRAWLER, poll_interval=poll_interval(5))
 
     transform_transactions = GlueJobRunOperator(
         task_id="transform_transactions",
@@ -151,7 +175,7 @@ with DAG(
             "--report_uri": f"s3://{SETTINGS.staging_bucket}/{REPORT_KEY}",
             "--staging_format": "csv",
         },
-        job_poll_interval=5,
+        job_poll_interval=poll_interval(5),
     )
     job_report = read_job_report(SETTINGS.staging_bucket, REPORT_KEY)
 
@@ -159,7 +183,7 @@ with DAG(
         task_id="create_tables",
         sql=["toll_plaza/create_toll_table.sql", "toll_plaza/create_toll_deliveries.sql",
              "toll_plaza/create_daily_booth_revenue.sql", "toll_plaza/create_day_stage.sql"],
-        poll_interval=2,
+        poll_interval=poll_interval(2),
         **REDSHIFT,
     )
 
@@ -173,13 +197,13 @@ with DAG(
         copy_options=["CSV", "IGNOREHEADER 1", "DATEFORMAT 'YYYY-MM-DD'"],
         method="REPLACE",
         redshift_conn_id="aws_default",
-        redshift_data_api_kwargs={**REDSHIFT, "poll_interval": 2},
+        redshift_data_api_kwargs={**REDSHIFT, "poll_interval": poll_interval(2)},
     )
 
     apply_deliveries = RedshiftDataOperator(
         task_id="apply_deliveries",
         sql=sql_statements("toll_plaza/apply_deliveries.sql"),
-        poll_interval=2,
+        poll_interval=poll_interval(2),
         **REDSHIFT,
     )
 
@@ -187,9 +211,17 @@ with DAG(
         task_id="check_loaded_rows",
         sql="toll_plaza/check_loaded_rows.sql",
         return_sql_result=True,
-        poll_interval=2,
+        poll_interval=poll_interval(2),
         **REDSHIFT,
     )
+    read_booth_revenue = RedshiftDataOperator(
+        task_id="read_booth_revenue",
+        sql="toll_plaza/booth_revenue_for_chart.sql",
+        return_sql_result=True,
+        poll_interval=poll_interval(2),
+        **REDSHIFT,
+    )
+    revenue_chart = draw_revenue_chart(read_booth_revenue.output, SETTINGS.staging_bucket, RUN_DATE)
     verified = verify_loaded_rows(check_loaded_rows.output, job_report)
 
     chain(
@@ -198,5 +230,7 @@ with DAG(
         # catalogue, transform, stage
         crawl_landing, transform_transactions, job_report,
         # stage the day's deliveries, apply them (slice, owners, aggregate) in one transaction, check
-        create_tables, stage_deliveries, apply_deliveries, check_loaded_rows, verified,
+        create_tables, stage_deliveries, apply_deliveries, check_loaded_rows,
+        # chart the revenue, then report
+        read_booth_revenue, revenue_chart, verified,
     )

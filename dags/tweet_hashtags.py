@@ -27,6 +27,7 @@ from airflow.sdk import DAG, Param, TaskGroup, chain, task
 from pipeline_kit.alerts import success_notifier
 from pipeline_kit.defaults import dag_defaults
 from pipeline_kit.paths import sql_dir
+from pipeline_kit.polling import poll_interval
 from pipeline_kit.settings import RUN_DATE, RUN_DATE_EXPR, PipelineSettings
 
 PIPELINE = "tweet_hashtags"
@@ -226,7 +227,7 @@ def athena(task_id: str, sql: str, **kwargs) -> AthenaOperator:
         query=f"tweet_hashtags/{sql}",
         database="default",
         output_location=ATHENA_RESULTS,
-        sleep_time=2,
+        sleep_time=poll_interval(2),
         **kwargs,
     )
 

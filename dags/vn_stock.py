@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import timedelta
 
 import pendulum
 from airflow.providers.amazon.aws.operators.lambda_function import LambdaInvokeFunctionOperator
@@ -35,6 +36,7 @@ from pipeline_kit.alerts import success_notifier
 from pipeline_kit.defaults import dag_defaults
 from pipeline_kit.glue import GlueJobRunOperator, read_job_report
 from pipeline_kit.paths import sql_dir
+from pipeline_kit.polling import poll_interval
 from pipeline_kit.settings import PipelineSettings
 
 PIPELINE = "vn_stock"
@@ -57,6 +59,9 @@ REJECTS_URI = f"s3://{RAW_BUCKET}/rejects/vn_stock/{RUN_RANGE}/"
 
 # The cleaning job is defined in deploy/cloudformation/vn_stock.yaml; the DAG runs it by the name in its variable.
 CLEAN_JOB = SETTINGS.clean_job
+# What the run used on AWS, priced in its success alert (pipeline_kit.usage, pipeline_kit.cost).
+RUN_COST = {"glue_jobs": {"clean_prices": CLEAN_JOB}, "lambda_functions": [SETTINGS.scraper_function],
+            "aurora_clusters": [AURORA_CLUSTER]}
 TABLE_CHECKS = {
     "one_row_per_trading_date": {"check_statement": "COUNT(*) = COUNT(DISTINCT trading_date)"},
     "prices_positive": {"check_statement": "MIN(LEAST(open_price, high_price, low_price, close_price)) > 0"},
@@ -83,7 +88,7 @@ def route_by_trading(result: dict) -> str:
     return "clean_prices" if result["status"] == "ok" else "report_no_trading"
 
 
-@task(on_success_callback=[success_notifier(PIPELINE, event="no_trading")])
+@task(on_success_callback=[success_notifier(PIPELINE, event="no_trading", cost_spec=RUN_COST)])
 def report_no_trading(result: dict) -> dict:
     """The site has no row for the requested days (weekend or holiday): an informational message only."""
     return {"date_from": result["date_from"], "date_to": result["date_to"], "rows": 0}
@@ -95,10 +100,10 @@ def confirm_no_rejects(report: dict, rejects_uri: str) -> dict:
     and their reasons are (the site changed or sent something odd: a person should look)."""
     from airflow.sdk.exceptions import AirflowFailException
 
-    if report["rejected_rows"]:
+    if report["quarantined"]:
         raise AirflowFailException(
-            f"{report['rejected_rows']} scraped row(s) rejected and not loaded ({report['reject_reasons']}); "
-            f"they are in {rejects_uri}. The other {report['clean_rows']} row(s) were loaded.")
+            f"{report['quarantined']} scraped row(s) rejected and not loaded ({report['quarantine_reasons']}); "
+            f"they are in {rejects_uri}. The other {report['loaded']} row(s) were loaded.")
     return report
 
 
@@ -124,6 +129,25 @@ def load_into_aurora(report: dict, run_day: str) -> dict:
         conn.close()
 
 
+@task
+def draw_index_chart(raw_bucket: str, date_from: str, date_to: str) -> list[dict]:
+    """The index close and volume over the loaded days and the month before them, beside the clean data."""
+    from datetime import date
+
+    from airflow.providers.postgres.hooks.postgres import PostgresHook
+    from pipeline_kit import figures
+    from pipeline_kit.charts import save_chart
+
+    rows = PostgresHook(postgres_conn_id=AURORA_CONN).get_records(
+        f"SELECT trading_date, close_price, matched_volume FROM {TABLE} WHERE trading_date "
+        "BETWEEN LEAST(%(date_from)s::date, %(date_to)s::date - 30) AND %(date_to)s::date ORDER BY trading_date",
+        parameters={"date_from": date_from, "date_to": date_to})
+    title = f"VN-Index close and matched volume (loaded {date_from} to {date_to})"
+    figure = figures.index_close_volume(rows, loaded=(date.fromisoformat(date_from), date.fromisoformat(date_to)))
+    return [{"title": title, **save_chart(figure, bucket=raw_bucket, title=title,
+                                          key_prefix=f"charts/vn_stock/{date_from}_{date_to}/index_close_volume")}]
+
+
 with DAG(
     dag_id=PIPELINE,
     description="VN-Index daily history: Selenium scrape (Lambda) -> Glue clean -> Aurora PostgreSQL upsert",
@@ -132,7 +156,8 @@ with DAG(
     start_date=pendulum.datetime(2000, 7, 28, tz=MARKET_TZ),
     catchup=False,  # missed days: a date_from/date_to run or `airflow backfill create` (see the docstring)
     max_active_runs=1,  # runs share one cluster: a run must not stop it under another
-    **dag_defaults(PIPELINE),
+    # Late (an alert) when not done in time: Aurora start and stop take up to 15 minutes each, the rest minutes.
+    **dag_defaults(PIPELINE, must_finish_within=timedelta(hours=2)),
     template_searchpath=sql_dir(),
     params={
         "date_from": Param(None, type=["null", "string"], format="date",
@@ -148,7 +173,7 @@ with DAG(
         db_type="cluster",
         db_identifier=AURORA_CLUSTER,
         wait_for_completion=True,
-        waiter_delay=15,
+        waiter_delay=poll_interval(15),
         waiter_max_attempts=60,  # Aurora takes minutes to start
     )
 
@@ -167,12 +192,13 @@ with DAG(
         task_id="clean_prices",
         job_name=CLEAN_JOB,
         script_args={
+            "--run_date": f"{{{{ {DATE_FROM} }}}}",
             "--raw_uris": "{{ ti.xcom_pull(task_ids='read_scrape_result')['raw_uris'] }}",
             "--clean_uri": CLEAN_URI,
-            "--rejects_uri": REJECTS_URI,
+            "--quarantine_uri": REJECTS_URI,
             "--report_uri": f"s3://{RAW_BUCKET}/{REPORT_KEY}",
         },
-        job_poll_interval=5,
+        job_poll_interval=poll_interval(5),
     )
     clean_report = read_job_report(RAW_BUCKET, REPORT_KEY)
 
@@ -184,15 +210,17 @@ with DAG(
         task_id="check_table", conn_id=AURORA_CONN, table=TABLE, checks=TABLE_CHECKS)
     check_changes = SQLCheckOperator(
         task_id="check_changes", conn_id=AURORA_CONN, sql="vn_stock/check_change_consistency.sql")
+    index_chart = draw_index_chart(RAW_BUCKET, f"{{{{ {DATE_FROM} }}}}", f"{{{{ {DATE_TO} }}}}")
     no_rejects = confirm_no_rejects.override(on_success_callback=[
-        success_notifier(PIPELINE, summary_task="load_into_aurora")])(clean_report, REJECTS_URI)
+        success_notifier(PIPELINE, summary_task="load_into_aurora", charts_task="draw_index_chart",
+                         cost_spec=RUN_COST)])(clean_report, REJECTS_URI)
 
     stop_aurora = RdsStopDbOperator(
         task_id="stop_aurora",
         db_type="cluster",
         db_identifier=AURORA_CLUSTER,
         wait_for_completion=True,
-        waiter_delay=15,
+        waiter_delay=poll_interval(15),
         waiter_max_attempts=60,
     )
 
@@ -203,8 +231,8 @@ with DAG(
         scrape, scrape_result, route, [clean_prices, no_trading],
     )
     chain(
-        # clean, load in one transaction, prove the table is sound
-        clean_prices, clean_report, create_table, loaded, check_table, check_changes, no_rejects,
+        # clean, load in one transaction, prove the table is sound, chart it
+        clean_prices, clean_report, create_table, loaded, check_table, check_changes, index_chart, no_rejects,
     )
     chain(
         # teardown: stop the cluster whatever happened, so a failure never leaves it running

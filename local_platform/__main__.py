@@ -1,8 +1,10 @@
 """Command line of the local platform.
 
     python -m local_platform up        start PostgreSQL and local AWS, deploy the stacks, prepare Airflow
-    python -m local_platform demo      up, then run every pipeline end to end and print a summary
-    python -m local_platform ui        up, then start the Airflow UI on 127.0.0.1
+    python -m local_platform demo      up, then run every pipeline end to end through Airflow's scheduler and
+                                       print a summary (Airflow keeps running: its UI shows the runs)
+    python -m local_platform ui        up, then start Airflow (UI, scheduler, dag-processor, triggerer, Celery
+                                       workers) on 127.0.0.1
 
 up, demo and ui take --secrets-backend: Airflow then reads its connections and variables from the local
 Secrets Manager through the secrets backend the MWAA environment uses (local_platform/secrets_backend.py).
@@ -13,38 +15,12 @@ Secrets Manager through the secrets backend the MWAA environment uses (local_pla
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 
 from deploy.pipelines import names
-from local_platform.platform import NAMESPACE, LocalPlatform, PlatformError
-from local_platform.settings import variables
+from local_platform.platform import LocalPlatform, PlatformError
 
 DEMO_PIPELINES = names()
-
-
-def _demo_context(platform: LocalPlatform, env: dict[str, str]):
-    from local_platform.demo import DemoContext
-
-    return DemoContext(endpoint=platform.aws_endpoint, postgres_dsn=platform.postgres_dsn(),
-                       databases=platform.databases(), env=env, variables=variables(), namespace=NAMESPACE,
-                       state_dir=platform.state_dir)
-
-
-def demo(platform: LocalPlatform, pipelines: list[str]) -> int:
-    from local_platform.demo import format_summary, run_scenario
-
-    env = platform.up()
-    ctx = _demo_context(platform, env)
-    outcomes = []
-    for pipeline in pipelines:
-        scenario = importlib.import_module(f"local_platform.demo.{pipeline}").SCENARIO
-        print(f"== {pipeline}: running {scenario.dag_id} for {', '.join(scenario.dates)}", flush=True)
-        outcomes.append(run_scenario(scenario, ctx))
-    print()
-    print(format_summary(outcomes))
-    print(f"\nAirflow environment: source {platform.state_dir / 'airflow.env'}; UI: make ui; stop: make down")
-    return 0 if all(outcome.ok for outcome in outcomes) else 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -80,10 +56,13 @@ def main(argv: list[str] | None = None) -> int:
             for name, where in platform.status().items():
                 print(f"{name:<12} {where}")
         elif args.command == "ui":
-            platform.start_ui(platform.up())
-            print(f"Airflow UI on http://127.0.0.1:{platform.ui_port} (stop with: make down)")
+            platform.start_airflow(platform.up())
+            print(f"Airflow UI on {platform.ui_url}: no login, every visitor is admin (it listens on 127.0.0.1 "
+                  "only); stop with: make down")
         elif args.command == "demo":
-            return demo(platform, args.pipelines)
+            from local_platform.demo.runner import run_demo
+
+            return run_demo(platform, args.pipelines)
     except PlatformError as exc:
         print(f"local platform: {exc}", file=sys.stderr)
         return 2

@@ -1,4 +1,8 @@
-"""The local platform as one object: PostgreSQL, the local AWS server and Airflow's environment.
+"""The local platform as one object: PostgreSQL, the local AWS server and Airflow as MWAA runs it.
+
+Airflow runs as on MWAA: the CeleryExecutor with ``CELERY_WORKERS`` workers (``AIRFLOW_CELERY_WORKERS``, default
+2), SQS as the broker (a queue on the local AWS server, through kombu's SQS transport), the metadata database and
+Celery's results in the platform's PostgreSQL (database ``airflow``).
 
 State lives under ``.local/`` (``LOCAL_STATE_DIR``). Ports: ``LOCAL_AWS_PORT`` (4566),
 ``LOCAL_POSTGRES_PORT`` (55432, embedded server only) and ``AIRFLOW_UI_PORT`` (8080).
@@ -6,6 +10,7 @@ State lives under ``.local/`` (``LOCAL_STATE_DIR``). Ports: ``LOCAL_AWS_PORT`` (
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -13,11 +18,20 @@ from pathlib import Path
 
 from deploy.stacks import session_for
 from local_platform import processes, secrets_backend
-from local_platform.postgres import EmbeddedPostgres, create_database, named_server_dsn, wait_until_accepting
+from local_platform.postgres import (
+    EmbeddedPostgres,
+    create_database,
+    database_dsn,
+    named_server_dsn,
+    wait_until_accepting,
+)
 from local_platform.provision import provision
 from local_platform.settings import PROJECT_ROOT, PlatformEndpoints, airflow_env, local_databases
 
 NAMESPACE = "local"
+AIRFLOW_DATABASE = "airflow"
+# Locally every operator and sensor asks AWS once a second (pipeline_kit.polling; on MWAA each keeps its own).
+LOCAL_POLL_INTERVAL_SECONDS = 1
 
 
 class PlatformError(RuntimeError):
@@ -36,13 +50,20 @@ class LocalPlatform:
         self.aws_port = int(os.environ.get("LOCAL_AWS_PORT", "4566"))
         self.postgres_port = int(os.environ.get("LOCAL_POSTGRES_PORT", "55432"))
         self.ui_port = int(os.environ.get("AIRFLOW_UI_PORT", "8080"))
+        self.celery_workers = int(os.environ.get("AIRFLOW_CELERY_WORKERS", "2"))
+        self.worker_concurrency = int(os.environ.get("AIRFLOW_WORKER_CONCURRENCY", "4"))
         self.aws_pid = self.state_dir / "aws.pid"
         self.airflow_pid = self.state_dir / "airflow.pid"
+        self.airflow_started_env = self.state_dir / "airflow.started.json"
         self.embedded_postgres = EmbeddedPostgres(self.state_dir / "postgres", self.postgres_port)
 
     @property
     def aws_endpoint(self) -> str:
         return f"http://127.0.0.1:{self.aws_port}"
+
+    @property
+    def ui_url(self) -> str:
+        return f"http://127.0.0.1:{self.ui_port}"
 
     # PostgreSQL -------------------------------------------------------------------------------
     def postgres_dsn(self, start: bool = True) -> str:
@@ -81,6 +102,24 @@ class LocalPlatform:
     def endpoints(self, postgres_dsn: str) -> PlatformEndpoints:
         return PlatformEndpoints(self.aws_endpoint, postgres_dsn, self.databases())
 
+    def executor_environment(self, postgres_dsn: str) -> dict[str, str]:
+        """MWAA's executor: Celery, SQS as the broker (here the local AWS server's), results in PostgreSQL."""
+        metadata = database_dsn(postgres_dsn, AIRFLOW_DATABASE).replace("postgresql://", "postgresql+psycopg2://", 1)
+        visibility_timeout_s = 3600  # a task runs for minutes here; a lost worker's task is redelivered after an hour
+        transport = {"region": "us-east-1", "is_secure": False, "visibility_timeout": visibility_timeout_s,
+                     # Long polls: a queued task reaches an idle worker at once, without busy polling.
+                     "wait_time_seconds": 5, "polling_interval": 0.2}
+        return {
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata,
+            "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+            "AIRFLOW__CELERY__BROKER_URL": f"sqs://testing:testing@127.0.0.1:{self.aws_port}",
+            # Typed options (the [celery_broker_transport_options] section gives strings, "False" included).
+            "AIRFLOW__CELERY__EXTRA_CELERY_CONFIG": json.dumps({"broker_transport_options": transport}),
+            "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT": str(visibility_timeout_s),
+            "AIRFLOW__CELERY__RESULT_BACKEND": f"db+{metadata}",
+            "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(self.worker_concurrency),
+        }
+
     def airflow_environment(self, postgres_dsn: str) -> dict[str, str]:
         endpoints = self.endpoints(postgres_dsn)
         settings = secrets_backend.airflow_env(endpoints) if self.secrets_backend else airflow_env(endpoints)
@@ -95,6 +134,11 @@ class LocalPlatform:
             "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{self.ui_port}",
             # A laptop-only UI: every visitor is admin; nothing listens beyond loopback.
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+            # Locally a run is one you trigger or backfill: a schedule firing for today would wait a day for a drop
+            # (or generate data) nobody asked for.
+            "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
+            "AIRFLOW__PIPELINES__POLL_INTERVAL_SECONDS": str(LOCAL_POLL_INTERVAL_SECONDS),
+            **self.executor_environment(postgres_dsn),
             "AWS_ACCESS_KEY_ID": "testing",
             "AWS_SECRET_ACCESS_KEY": "testing",
             "AWS_DEFAULT_REGION": "us-east-1",
@@ -111,13 +155,15 @@ class LocalPlatform:
         subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], env={**os.environ, **env},
                        check=True, capture_output=True, cwd=PROJECT_ROOT)
 
-    def start_ui(self, env: dict[str, str]) -> None:
-        """Airflow's four components as one process group. Not ``airflow standalone``: its log servers
-        bind every interface, and here nothing listens beyond 127.0.0.1 (logs are read from local files)."""
+    def start_airflow(self, env: dict[str, str]) -> None:
+        """Airflow's components and ``celery_workers`` Celery workers as one process group. Not ``airflow
+        standalone``: its log servers bind every interface, and here nothing listens beyond 127.0.0.1 (task logs
+        are read from local files)."""
         if processes.read_pid(self.airflow_pid) is not None:
             return
         if processes.port_in_use(self.ui_port):
             raise PlatformError(f"port {self.ui_port} is taken by another program; set AIRFLOW_UI_PORT")
+        self.airflow_started_env.write_text(json.dumps(env, sort_keys=True))
         log = self.state_dir / "logs" / "airflow.log"
         airflow = f"{sys.executable} -m airflow"
         components = [
@@ -125,11 +171,28 @@ class LocalPlatform:
             f"{airflow} scheduler --skip-serve-logs",
             f"{airflow} dag-processor",
             f"{airflow} triggerer --skip-serve-logs",
+            # Workers share nothing but the broker, the metadata database and S3, as MWAA's do; each logs to
+            # logs/worker-N.log. SQS has no broadcast, so no gossip or mingle between them.
+            *(f"{airflow} celery worker --celery-hostname worker-{number}@%h --skip-serve-logs --without-gossip "
+              f"--without-mingle > {log.parent / f'worker-{number}.log'} 2>&1"
+              for number in range(1, self.celery_workers + 1)),
         ]
         script = " & ".join(components) + " & wait"
         processes.start_service("airflow", ["bash", "-c", script], self.airflow_pid, log, {**os.environ, **env},
                                 PROJECT_ROOT)
-        processes.wait_for_port(self.ui_port, self.airflow_pid, log, "Airflow API server", timeout_s=180)
+        # Minutes on a busy 2-core machine: the API server builds its whole application before it listens.
+        processes.wait_for_port(self.ui_port, self.airflow_pid, log, "Airflow API server", timeout_s=600)
+
+    def restart_airflow_unless_running_with(self, env: dict[str, str]) -> None:
+        """Airflow's processes read their settings when they start: one running with other settings is restarted."""
+        running = processes.read_pid(self.airflow_pid) is not None
+        if running and self.airflow_started_env.exists() and json.loads(self.airflow_started_env.read_text()) == env:
+            return
+        self.stop_airflow()
+        self.start_airflow(env)
+
+    def stop_airflow(self) -> bool:
+        return processes.stop_service(self.airflow_pid)
 
     # Whole platform ---------------------------------------------------------------------------
     def up(self) -> dict[str, str]:
@@ -137,7 +200,7 @@ class LocalPlatform:
         environment."""
         self.state_dir.mkdir(parents=True, exist_ok=True)
         dsn = self.postgres_dsn()
-        for database in self.databases().values():
+        for database in [AIRFLOW_DATABASE, *self.databases().values()]:
             create_database(dsn, database)
         self.start_aws(dsn)
         provision(self.aws_endpoint)
@@ -150,7 +213,7 @@ class LocalPlatform:
 
     def down(self) -> list[str]:
         stopped = []
-        if processes.stop_service(self.airflow_pid):
+        if self.stop_airflow():
             stopped.append("airflow")
         if processes.stop_service(self.aws_pid):
             stopped.append("local AWS")
@@ -164,7 +227,7 @@ class LocalPlatform:
         return {
             "postgres": named or (self.embedded_postgres.dsn if self.embedded_postgres.is_running() else "stopped"),
             "local AWS": self.aws_endpoint if processes.read_pid(self.aws_pid) else "stopped",
-            "airflow UI": f"http://127.0.0.1:{self.ui_port}" if processes.read_pid(self.airflow_pid) else "stopped",
+            "airflow UI": self.ui_url if processes.read_pid(self.airflow_pid) else "stopped",
         }
 
 

@@ -1,8 +1,8 @@
 """Put seed inputs where the pipelines' sensors look for them (used by the demo and the DAG tests).
 
-The retail seed (orders, reviews, shipment_deliveries: the original project's sample) is kept in
-``local_platform/seed_data/retail/`` so that a fresh clone can run the demo; ``SEED_DATA_DIR`` points
-elsewhere (a folder holding ``retail/``).
+The seed samples (retail: orders, reviews, shipment_deliveries; toll_plaza: the original generator's output;
+vn_stock: the scraped days) are kept in ``local_platform/seed_data/<pipeline>/`` so that a fresh clone runs the
+demo and the seed-row tests; ``SEED_DATA_DIR`` points elsewhere (a folder holding the same sub-folders).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ def retail_prefix(run_date: date | str) -> str:
 def upload_retail_seed(s3_client, bucket: str, run_date: date | str, seed_dir: Path | None = None) -> list[str]:
     """Upload the three retail CSVs, then the ``_SUCCESS`` marker (last, as a real producer would), under the
     date's prefix. Returns the keys written."""
-    folder = (seed_dir or SEED_DATA_DIR / "retail")
+    folder = seed_dir or SEED_DATA_DIR / "retail"
     prefix = retail_prefix(run_date)
     keys = []
     for name in RETAIL_FILES:

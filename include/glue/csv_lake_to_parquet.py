@@ -4,15 +4,20 @@ Every CSV under ``--raw_uri`` is read as text records (RFC 4180: a quoted field 
 headers normalised to snake_case and matched by name to the declared schema (so column order and
 spreadsheet-style headers do not matter), values trimmed, exact duplicate records dropped, then cast. A row
 whose value cannot be cast, whose required value is missing, or that has more fields than its header, goes to
-``--quarantine_uri`` with the reason; the rest are written under ``--output_uri``, replacing only the run's
-``dt`` partition. A JSON report with the counts goes to ``--report_uri``.
+``--quarantine_uri`` with its ``reason`` (every problem of the row); the rest are written under
+``--output_uri``, replacing only the ``dt=<--run_date>`` partition. The job report (``glue_io.JobReport``: read,
+loaded, quarantined, duplicates, quarantine_reasons by each row's first problem) goes to ``--report_uri``.
 
 Outcomes the DAG relies on:
 - a file whose header lacks a required column, or reject rate (quarantined / distinct rows) above
-  ``--max_reject_rate``: report and quarantine are written, the partition is left as it was, and the job
-  fails with ``glue_io.DataError`` (the DAG fails at once, without retries, with this cause);
+  ``--max_reject_rate``: report (``status`` "rejected", the good rows counted as ``held_back``) and quarantine
+  are written, the partition is left as it was, and the job fails with ``glue_io.DataError`` (the DAG fails at
+  once, without retries, with this cause);
 - no data rows at all (empty or header-only files): report with zero counts and ``status`` "empty",
   and the ``dt`` partition removed, since the partition always mirrors the day's raw files.
+
+Passes over the data: one, staging the good rows while the report's counts are observed (the counts then decide
+whether the staged files replace the partition); a second only to write the quarantine, when there is one.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import re
 from datetime import UTC, datetime
 
 import glue_io
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, Observation
 from pyspark.sql import functions as F
 
 # The declared schema of the billing dataset: (column, Spark SQL type, required).
@@ -41,8 +46,11 @@ BILLING_SCHEMA = (
     ("payment_status", "string", False),
     ("due_date", "date", False),
 )
-REJECT_REASON = "reject_reason"
+REASON = "reason"  # every problem of a quarantined row, in the quarantine file
+FIRST_REASON = "first_reason"  # its first problem without the value, as the report counts it
 STRUCTURE_ERROR = "structure_error"
+MORE_FIELDS = "more fields than the header"
+ISO_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 COPIES = "copies"  # lines each distinct row stood for, so the rows read are counted without a second pass
 
 
@@ -81,44 +89,97 @@ def conform_to_schema(df: DataFrame, schema=BILLING_SCHEMA) -> DataFrame:
         else:
             columns.append(F.lit(None).cast("string").alias(name))
     surplus = F.col(glue_io.EXTRA_FIELDS) if glue_io.EXTRA_FIELDS in df.columns else F.lit(None)
-    return df.select(*columns, F.when(surplus.isNotNull(), F.lit("more fields than the header")).alias(STRUCTURE_ERROR))
+    return df.select(*columns, F.when(surplus.isNotNull(), F.lit(MORE_FIELDS)).alias(STRUCTURE_ERROR))
 
 
 def drop_exact_duplicates(df: DataFrame, schema=BILLING_SCHEMA) -> DataFrame:
     """One row per distinct line of data with the number of ``copies`` it had; of copies in several files,
     the first file by name is kept (so reruns give the same rows)."""
     return df.groupBy(*[name for name, _, _ in schema], STRUCTURE_ERROR).agg(
-        F.min("source_file").alias("source_file"), F.count(F.lit(1)).alias(COPIES))
+        F.min("source_file").alias("source_file"), F.count(F.lit(1)).alias(COPIES)
+    )
+
+
+def cannot_cast(name: str, sql_type: str) -> str:
+    return f"{name}: cannot cast to {sql_type}"
+
+
+def missing_value(name: str) -> str:
+    return f"{name}: required value missing"
+
+
+def not_utf8(name: str) -> str:
+    return f"{name}: not valid UTF-8"
+
+
+def reasons(schema=BILLING_SCHEMA) -> tuple[str, ...]:
+    """Every first reason a row can be quarantined for, in the order the checks run."""
+    per_column = [
+        [not_utf8(name), cannot_cast(name, sql_type)] + ([missing_value(name)] if required else [])
+        for name, sql_type, required in schema
+    ]
+    return (MORE_FIELDS, *[reason for column in per_column for reason in column])
 
 
 def cast_with_errors(df: DataFrame, schema=BILLING_SCHEMA) -> DataFrame:
-    """Cast each declared column; ``reject_reason`` lists the record's structure error and every value that failed
-    (null when none)."""
+    """Cast each declared column; ``reason`` lists the record's structure error and every value that failed
+    (null when none), ``first_reason`` names the first of them without its value."""
     errors = [F.col(STRUCTURE_ERROR)]
+    kinds = [F.when(F.col(STRUCTURE_ERROR).isNotNull(), F.lit(MORE_FIELDS))]
     typed = []
     for name, sql_type, required in schema:
         raw, value = F.col(name), F.col(name).cast(sql_type)
-        errors.append(F.when(raw.isNotNull() & value.isNull(),
-                             F.concat(F.lit(f"{name}: cannot cast '"), raw, F.lit(f"' to {sql_type}"))))
+        if sql_type == "date":  # Spark's cast reads "2025" and "2025-01" as January 1st, "2025-01-15 25:99" as the 15th
+            value = F.when(raw.rlike(ISO_DATE), value)
+        # Spark decodes bytes that are not UTF-8 as U+FFFD: the value as sent is lost, so it cannot load.
+        garbled = raw.contains("\ufffd")
+        errors.append(F.when(garbled, F.lit(not_utf8(name))))
+        kinds.append(F.when(garbled, F.lit(not_utf8(name))))
+        failed = raw.isNotNull() & value.isNull() & ~garbled
+        errors.append(F.when(failed, F.concat(F.lit(f"{name}: cannot cast '"), raw, F.lit(f"' to {sql_type}"))))
+        kinds.append(F.when(failed, F.lit(cannot_cast(name, sql_type))))
         if required:
-            errors.append(F.when(raw.isNull(), F.lit(f"{name}: required value missing")))
+            errors.append(F.when(raw.isNull(), F.lit(missing_value(name))))
+            kinds.append(F.when(raw.isNull(), F.lit(missing_value(name))))
         typed.append(value.alias(name))
     reason = F.concat_ws("; ", F.array(*errors))
-    others = [F.col(column) for column in df.columns
-              if column not in {name for name, _, _ in schema} | {STRUCTURE_ERROR}]
-    return df.select(*typed, *others, F.when(reason != "", reason).alias(REJECT_REASON),
-                     *[F.col(name).alias(f"_raw_{name}") for name, _, _ in schema])
+    others = [
+        F.col(column) for column in df.columns if column not in {name for name, _, _ in schema} | {STRUCTURE_ERROR}
+    ]
+    return df.select(
+        *typed,
+        *others,
+        F.when(reason != "", reason).alias(REASON),
+        F.coalesce(*kinds).alias(FIRST_REASON),
+        *[F.col(name).alias(f"_raw_{name}") for name, _, _ in schema],
+    )
+
+
+def _others(df: DataFrame, schema) -> list[str]:
+    data = {name for name, _, _ in schema}
+    return [
+        column
+        for column in df.columns
+        if column not in data | {f"_raw_{name}" for name in data} | {REASON, FIRST_REASON, COPIES}
+    ]
+
+
+def good_rows(df: DataFrame, schema=BILLING_SCHEMA) -> DataFrame:
+    """The typed rows without errors. A row has a first reason exactly when it has any, so the full ``reason``
+    text is not needed here: drop it before this (and before observing counts) and it is never built."""
+    return df.filter(F.col(FIRST_REASON).isNull()).select(*[name for name, _, _ in schema], *_others(df, schema))
+
+
+def quarantined_rows(df: DataFrame, schema=BILLING_SCHEMA) -> DataFrame:
+    """The rejected rows as they arrived, with ``reason``."""
+    return df.filter(F.col(FIRST_REASON).isNotNull()).select(
+        *[F.col(f"_raw_{name}").alias(name) for name, _, _ in schema], *_others(df, schema), REASON
+    )
 
 
 def split_good_and_quarantine(df: DataFrame, schema=BILLING_SCHEMA) -> tuple[DataFrame, DataFrame]:
-    """(typed rows without errors, the rejected rows as they arrived, with ``reject_reason``)."""
-    data = [name for name, _, _ in schema]
-    raw = [f"_raw_{name}" for name in data]
-    others = [column for column in df.columns if column not in set(data) | set(raw) | {REJECT_REASON, COPIES}]
-    good = df.filter(F.col(REJECT_REASON).isNull()).select(*data, *others)
-    rejected = df.filter(F.col(REJECT_REASON).isNotNull()).select(
-        *[F.col(f"_raw_{name}").alias(name) for name in data], *others, REJECT_REASON)
-    return good, rejected
+    """(``good_rows``, ``quarantined_rows``)."""
+    return good_rows(df, schema), quarantined_rows(df, schema)
 
 
 def prepare_file(df: DataFrame, source_file: str, schema=BILLING_SCHEMA) -> DataFrame:
@@ -135,7 +196,7 @@ def empty_file(spark, schema=BILLING_SCHEMA) -> DataFrame:
 
 
 def transform(files: list[DataFrame], ingested_at: datetime, schema=BILLING_SCHEMA) -> DataFrame:
-    """Prepared files -> their distinct rows cast, with reject_reason, raw values, copies and ingested_at."""
+    """Prepared files -> their distinct rows cast, with reason, first_reason, raw values, copies and ingested_at."""
     combined = files[0]
     for frame in files[1:]:
         combined = combined.unionByName(frame)
@@ -143,67 +204,111 @@ def transform(files: list[DataFrame], ingested_at: datetime, schema=BILLING_SCHE
     return cast_with_errors(distinct, schema)
 
 
-def count_rows(cast: DataFrame) -> tuple[int, int]:
-    """(rows read, distinct rows) of ``transform``'s result, in one pass."""
-    read, distinct = cast.agg(F.sum(COPIES), F.count(F.lit(1))).first()
-    return int(read or 0), int(distinct)
+def report_counts(schema=BILLING_SCHEMA) -> list:
+    """The report's counts as aggregates over ``transform``'s rows: rows read (the copies each distinct row stood
+    for), distinct rows, and the quarantined ones by first reason."""
+    return [
+        F.sum(COPIES).alias("read"),
+        F.count(F.lit(1)).alias("distinct"),
+        *glue_io.reason_tallies(F.col(FIRST_REASON), reasons(schema)),
+    ]
 
 
-def report(read: int, distinct: int, quarantined: int, max_reject_rate: float, dt: str, files: list[str]) -> dict:
-    written = distinct - quarantined
+def counted(counts: dict, schema=BILLING_SCHEMA) -> tuple[int, int, int, dict[str, int]]:
+    """(rows read, distinct rows, quarantined rows, {first reason: rows}) from ``report_counts``' values."""
+    return (
+        int(counts["read"] or 0),
+        int(counts["distinct"] or 0),
+        int(counts["quarantined"] or 0),
+        glue_io.tallied_reasons(counts, reasons(schema)),
+    )
+
+
+def count_rows(cast: DataFrame, schema=BILLING_SCHEMA) -> tuple[int, int, int, dict[str, int]]:
+    """``counted`` of ``transform``'s result in one aggregate (the job observes the same while writing)."""
+    return counted(cast.agg(*report_counts(schema)).first().asDict(), schema)
+
+
+def report(
+    read: int,
+    distinct: int,
+    quarantined: int,
+    quarantine_reasons: dict[str, int],
+    max_reject_rate: float,
+    run_date: str,
+    files: list[str],
+) -> glue_io.JobReport:
+    """The job report: ``status`` "loaded", "empty", or "rejected" (reject rate above the maximum: nothing is
+    written, and the good rows are counted as ``held_back``)."""
     reject_rate = round(quarantined / distinct, 6) if distinct else 0.0
     if not distinct:
         status = "empty"
     elif reject_rate > max_reject_rate:
         status = "rejected"
     else:
-        status = "written"
-    return {"dt": dt, "status": status, "files": files, "read": read, "written": written if status == "written" else 0,
-            "quarantined": quarantined, "duplicates_dropped": read - distinct, "reject_rate": reject_rate,
-            "max_reject_rate": max_reject_rate}
+        status = "loaded"
+    good = distinct - quarantined
+    return glue_io.JobReport(
+        run_date=run_date,
+        read=read,
+        loaded=good if status != "rejected" else 0,
+        quarantined=quarantined,
+        duplicates=read - distinct,
+        held_back=good if status == "rejected" else 0,
+        quarantine_reasons=quarantine_reasons,
+        details={"status": status, "files": files, "reject_rate": reject_rate, "max_reject_rate": max_reject_rate},
+    )
 
 
 def main(argv: list[str]) -> dict:
-    args = glue_io.resolve_args(argv, ["raw_uri", "output_uri", "quarantine_uri", "report_uri", "dt"],
-                                {"max_reject_rate": "0.05"})
-    dt, max_reject_rate = args["dt"], float(args["max_reject_rate"])
-    datetime.strptime(dt, "%Y-%m-%d")  # a malformed date must not create a stray partition
+    args = glue_io.resolve_args(
+        argv, ["raw_uri", "output_uri", "quarantine_uri", "report_uri", "run_date"], {"max_reject_rate": "0.05"}
+    )
+    run_date, max_reject_rate = args["run_date"], float(args["max_reject_rate"])
+    datetime.strptime(run_date, "%Y-%m-%d")  # a malformed date must not create a stray partition
     bucket, _ = glue_io.split_uri(args["raw_uri"])
-    sources = sorted(f"s3://{bucket}/{key}" for key in glue_io.list_keys(args["raw_uri"])
-                     if key.lower().endswith(".csv"))
+    sources = sorted(
+        f"s3://{bucket}/{key}" for key in glue_io.list_keys(args["raw_uri"]) if key.lower().endswith(".csv")
+    )
     if not sources:
         raise FileNotFoundError(f"no .csv files under {args['raw_uri']}")
     spark = glue_io.spark_session("csv_lake_to_parquet")
     # Spark's default INT96 timestamps are legacy; microseconds read the same in Athena, pyarrow and pandas.
     spark.conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
+    # Dates as they are (proleptic Gregorian, as Athena and pyarrow read them): Spark 3's default refuses to write
+    # a date before 1582-10-15, so one far-past invoice_date would fail the whole day.
+    spark.conf.set("spark.sql.parquet.datetimeRebaseModeInWrite", "CORRECTED")
     ingested_at = datetime.now(UTC).replace(microsecond=0, tzinfo=None)
     # One read per file: each file's header is normalised on its own, and source_file is the S3 URI
     # (input_file_name() would name the local staging copy).
     frames = {uri: glue_io.read_csv(spark, uri) for uri in sources}
     files = [prepare_file(frame, uri) for uri, frame in frames.items() if frame is not None] or [empty_file(spark)]
-    cast = transform(files, ingested_at).cache()
-    read, distinct = count_rows(cast)
-    good, rejected = split_good_and_quarantine(cast)
-    quarantined = rejected.count()
-    result = report(read, distinct, quarantined, max_reject_rate, dt, sources)
-
-    partition_uri = f"{args['output_uri'].rstrip('/')}/dt={dt}/"
-    if quarantined:
-        glue_io.write(rejected, args["quarantine_uri"], "csv", header="true")
+    cast = transform(files, ingested_at)
+    counts = Observation("csv_lake_report")
+    good = good_rows(cast.drop(REASON).observe(counts, *report_counts()))
+    # One pass: the good rows are staged while the counts are taken; the counts decide whether they replace the
+    # partition.
+    staged = glue_io.stage(
+        good.withColumn("dt", F.lit(run_date)), args["output_uri"], "parquet", partition_by=["dt"], compression="snappy"
+    )
+    result = report(*counted(counts.get), max_reject_rate, run_date, sources)
+    status = result.details["status"]
+    partition_uri = f"{args['output_uri'].rstrip('/')}/dt={run_date}/"
+    if status == "loaded":
+        staged.publish()
     else:
-        glue_io.delete_prefix(args["quarantine_uri"])
-    if result["status"] == "written":
-        glue_io.write(good.withColumn("dt", F.lit(dt)), args["output_uri"], "parquet", partition_by=["dt"],
-                      compression="snappy")
-    elif result["status"] == "empty":
+        staged.discard()
+    if status == "empty":
         glue_io.delete_prefix(partition_uri)
-    glue_io.write_json(args["report_uri"], result)
-    if result["status"] == "rejected":
+    glue_io.write_quarantine(quarantined_rows(cast), args["quarantine_uri"], result.quarantined, "csv")
+    written = glue_io.write_report(args["report_uri"], result)
+    if status == "rejected":
         raise glue_io.DataError(
-            f"reject rate {result['reject_rate']:.2%} is above the maximum {max_reject_rate:.2%}: "
-            f"{quarantined} of {distinct} rows quarantined to {args['quarantine_uri']}; "
-            f"partition {partition_uri} left unchanged")
-    return result
+            f"reject rate {result.details['reject_rate']:.2%} is above the maximum {max_reject_rate:.2%}: "
+            f"{result.quarantined} of {result.read - result.duplicates} rows quarantined to "
+            f"{args['quarantine_uri']}; partition {partition_uri} left unchanged"
+        )
+    return written
 
 
 if __name__ == "__main__":

@@ -10,11 +10,14 @@ Ship it to Glue with ``--extra-py-files s3://.../glue_io.py``.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
 import sys
 import tempfile
+import uuid
+from datetime import date
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -115,7 +118,7 @@ def _download(uri: str) -> str:
     client = _s3()
     single_object = keys == [prefix]
     for key in keys:
-        relative = Path(key).name if single_object else key[len(prefix):].lstrip("/")
+        relative = Path(key).name if single_object else key[len(prefix) :].lstrip("/")
         path = target / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         client.download_file(bucket, key, str(path))
@@ -167,42 +170,99 @@ def read_csv(spark, uri: str):
     header = read_csv_header(uri)
     if not header:
         return None
-    schema = StructType([StructField(f"_c{i}", StringType()) for i in range(len(header))]
-                        + [StructField(EXTRA_FIELDS, StringType())])
-    frame = read(spark, uri, "csv", schema=schema, header="true", enforceSchema="true", multiLine="true",
-                 escape='"', mode="PERMISSIVE")
+    schema = StructType(
+        [StructField(f"_c{i}", StringType()) for i in range(len(header))] + [StructField(EXTRA_FIELDS, StringType())]
+    )
+    frame = read(
+        spark,
+        uri,
+        "csv",
+        schema=schema,
+        header="true",
+        enforceSchema="true",
+        multiLine="true",
+        escape='"',
+        mode="PERMISSIVE",
+    )
     return frame.toDF(*header, EXTRA_FIELDS)
+
+
+class StagedOutput:
+    """Rows written where no reader looks yet (locally a scratch folder; on AWS ``_staging-<id>/`` under the
+    target's partitions, a prefix Athena and Spark skip; removed before the job ends): ``publish`` puts them in place of what they replace,
+    ``discard`` drops them. A job that must decide after writing (its counts observed during the write) writes
+    once instead of counting first and writing after."""
+
+    def __init__(self, uri: str, location: str, partitioned: bool):
+        self.uri, self.location, self.partitioned = uri, location, partitioned
+
+    def publish(self) -> None:
+        """Replace ``uri`` (with partitions: only the partitions written) with the staged files."""
+        bucket, prefix = split_uri(self.uri)
+        prefix = prefix.rstrip("/")
+        if not is_local():
+            _, staged_prefix = split_uri(self.location)
+            files = {key[len(staged_prefix) :]: key for key in list_keys(self.location)}
+            self._replace(
+                bucket,
+                prefix,
+                files,
+                lambda key, target: _s3().copy_object(
+                    Bucket=bucket, Key=target, CopySource={"Bucket": bucket, "Key": key}
+                ),
+            )
+            delete_prefix(self.location)
+            return
+        staged = Path(self.location)
+        files = {
+            path.relative_to(staged).as_posix(): path
+            for path in staged.rglob("*")
+            if path.is_file() and not path.name.endswith(".crc") and path.name != "_SUCCESS"
+        }
+        self._replace(bucket, prefix, files, lambda path, target: _s3().upload_file(str(path), bucket, target))
+
+    def _replace(self, bucket: str, prefix: str, files: dict, put) -> None:
+        if self.partitioned:
+            folders = sorted({relative.rpartition("/")[0] for relative in files})
+            targets = [f"s3://{bucket}/{prefix}/{folder}/" for folder in folders]
+        else:
+            targets = [f"s3://{bucket}/{prefix}/"]
+        for target in targets:
+            delete_prefix(target)
+        for relative, source in files.items():
+            put(source, f"{prefix}/{relative}")
+
+    def discard(self) -> None:
+        if is_local():
+            shutil.rmtree(self.location, ignore_errors=True)
+        else:
+            delete_prefix(self.location)
+
+
+def stage(df, uri: str, fmt: str, partition_by: list[str] | None = None, **options) -> StagedOutput:
+    """Write ``df`` for ``uri`` without replacing anything yet (see ``StagedOutput``)."""
+    writer = df.write.format(fmt).mode("overwrite").options(**options)
+    if partition_by:
+        writer = writer.partitionBy(*partition_by)
+    if is_local():
+        location = str(Path(tempfile.mkdtemp(dir=_scratch(), prefix="out-")) / "data")
+    elif partition_by:  # beside the partitions it replaces
+        location = f"{uri.rstrip('/')}/_staging-{uuid.uuid4().hex}/"
+    else:  # beside the prefix it replaces, which publish empties first
+        location = f"{uri.rstrip('/')}_staging-{uuid.uuid4().hex}/"
+    writer.save(location)
+    return StagedOutput(uri, location, partitioned=bool(partition_by))
 
 
 def write(df, uri: str, fmt: str, partition_by: list[str] | None = None, **options) -> None:
     """Overwrite ``uri`` with ``df``; with ``partition_by``, only the partitions ``df`` contains."""
-    writer = df.write.format(fmt).mode("overwrite").options(**options)
-    if partition_by:
-        writer = writer.partitionBy(*partition_by)
     if not is_local():
+        writer = df.write.format(fmt).mode("overwrite").options(**options)
+        if partition_by:
+            writer = writer.partitionBy(*partition_by)
         writer.save(uri)
         return
-    staged = Path(tempfile.mkdtemp(dir=_scratch(), prefix="out-")) / "data"
-    writer.save(str(staged))
-    _replace_prefixes_with(staged, uri, partitioned=bool(partition_by))
-
-
-def _replace_prefixes_with(staged: Path, uri: str, partitioned: bool) -> None:
-    bucket, prefix = split_uri(uri)
-    prefix = prefix.rstrip("/")
-    client = _s3()
-    files = [path for path in staged.rglob("*") if path.is_file() and not path.name.endswith(".crc")]
-    files = [path for path in files if path.name != "_SUCCESS"]
-    if partitioned:
-        replaced = {str(path.parent.relative_to(staged)) for path in files}
-        targets = [f"s3://{bucket}/{prefix}/{folder}/" for folder in sorted(replaced)]
-    else:
-        targets = [f"s3://{bucket}/{prefix}/"]
-    for target in targets:
-        delete_prefix(target)
-    for path in files:
-        key = f"{prefix}/{path.relative_to(staged).as_posix()}"
-        client.upload_file(str(path), bucket, key)
+    stage(df, uri, fmt, partition_by, **options).publish()
 
 
 def delete_prefix(uri: str) -> int:
@@ -213,7 +273,7 @@ def delete_prefix(uri: str) -> int:
     for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         keys.extend({"Key": item["Key"]} for item in page.get("Contents", []))
     for start in range(0, len(keys), 1000):
-        client.delete_objects(Bucket=bucket, Delete={"Objects": keys[start:start + 1000]})
+        client.delete_objects(Bucket=bucket, Delete={"Objects": keys[start : start + 1000]})
     return len(keys)
 
 
@@ -221,6 +281,92 @@ def write_json(uri: str, payload: dict) -> None:
     """Write a small JSON document (a job report the DAG reads back)."""
     bucket, key = split_uri(uri)
     _s3().put_object(Bucket=bucket, Key=key, Body=json.dumps(payload, indent=2, default=str).encode())
+
+
+@dataclasses.dataclass(frozen=True)
+class JobReport:
+    """What every job reports, in one vocabulary (the PostgreSQL load uses the same words):
+
+    - ``read``: records read; ``loaded``: rows written to the job's output; ``quarantined``: rows set aside with
+      a reason; ``duplicates``: copies dropped because an earlier row already stood for them; ``held_back``:
+      good rows not written because the batch as a whole was refused (too many rejects; 0 otherwise);
+    - ``quarantine_reasons``: {reason: rows}, each quarantined row counted once, under its first reason.
+
+    The report refuses to exist when its counts do not add up: read = loaded + quarantined + duplicates +
+    held_back, and the reasons sum to ``quarantined``. ``details`` carries what is particular to a job
+    (its output locations, status, files, ...), written beside the counts."""
+
+    run_date: str
+    read: int
+    loaded: int
+    quarantined: int
+    duplicates: int
+    quarantine_reasons: dict[str, int]
+    held_back: int = 0
+    details: dict = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self):
+        date.fromisoformat(self.run_date)  # a malformed date must not name a report or a partition
+        counts = {name: getattr(self, name) for name in ("read", "loaded", "quarantined", "duplicates", "held_back")}
+        if any(value < 0 for value in counts.values()):
+            raise ValueError(f"negative count in job report: {counts}")
+        if self.read != self.loaded + self.quarantined + self.duplicates + self.held_back:
+            raise ValueError(
+                f"job report does not add up: read {self.read} != loaded {self.loaded} + quarantined "
+                f"{self.quarantined} + duplicates {self.duplicates} + held_back {self.held_back}"
+            )
+        if sum(self.quarantine_reasons.values()) != self.quarantined:
+            raise ValueError(
+                f"quarantine reasons {self.quarantine_reasons} do not sum to {self.quarantined} quarantined rows"
+            )
+        clash = set(self.details) & {field.name for field in dataclasses.fields(self)}
+        if clash:
+            raise ValueError(f"details may not redefine the report's own fields: {sorted(clash)}")
+
+    def as_dict(self) -> dict:
+        counts = {
+            field.name: getattr(self, field.name) for field in dataclasses.fields(self) if field.name != "details"
+        }
+        return {**counts, "quarantine_reasons": dict(sorted(self.quarantine_reasons.items())), **self.details}
+
+
+def reason_tallies(reason, reasons: tuple[str, ...]) -> list:
+    """Aggregates counting, for each of a job's known ``reasons``, the rows whose first reason (the column
+    ``reason``) it is, plus ``quarantined`` (rows with any reason). Observed while the output is written, they
+    cost no pass of their own; a reason missing from ``reasons`` makes the report fail to add up, loudly."""
+    from pyspark.sql import functions as F
+
+    return [
+        F.sum(F.when(reason.isNotNull(), 1).otherwise(0)).alias("quarantined"),
+        *[F.sum(F.when(reason == text, 1).otherwise(0)).alias(f"reason_{index}") for index, text in enumerate(reasons)],
+    ]
+
+
+def tallied_reasons(observed: dict, reasons: tuple[str, ...]) -> dict[str, int]:
+    """{reason: rows} from what ``reason_tallies`` observed, reasons without rows left out."""
+    tallies = {text: int(observed[f"reason_{index}"] or 0) for index, text in enumerate(reasons)}
+    return {text: rows for text, rows in tallies.items() if rows}
+
+
+def write_quarantine(rows, uri: str, count: int, fmt: str = "json") -> None:
+    """The one way jobs set rows aside: ``uri`` holds exactly this run's quarantined ``rows`` (each with its
+    ``reason``), in ``fmt``. An empty quarantine is no objects at all under ``uri`` (an earlier run's are
+    removed), never an empty file, so a listing tells at once whether a day had bad rows."""
+    if "reason" not in rows.columns:
+        raise ValueError(f"quarantined rows need a 'reason' column, got {rows.columns}")
+    if not count:
+        delete_prefix(uri)
+        return
+    options = {"header": "true"} if fmt == "csv" else {}
+    write(rows, uri, fmt, **options)
+
+
+def write_report(uri: str, report: JobReport) -> dict:
+    """Write the job's report where the DAG reads it; return it as written (also printed to the job's log)."""
+    payload = report.as_dict()
+    write_json(uri, payload)
+    print(json.dumps(payload, default=str))
+    return payload
 
 
 def cleanup() -> None:

@@ -1,24 +1,19 @@
 """The end-to-end demo: seed each pipeline's inputs, run its DAG for real, report what happened.
 
 Each pipeline contributes one module here with a ``SCENARIO`` (what to seed, which dates to run,
-how to count what landed). The runner owns everything the pipelines share: the platform, running
-the DAG in a subprocess, reading the alerts back and printing the summary table.
+how to count what landed). The runner (``local_platform.demo.runner``) owns everything the pipelines share:
+the platform, running the DAGs through Airflow's scheduler and REST API, reading the alerts back and
+printing the summary table.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import boto3
-
-from local_platform.settings import PROJECT_ROOT
 
 
 @dataclasses.dataclass
@@ -56,10 +51,17 @@ class DemoScenario:
     report: Callable[[DemoContext], PipelineReport]
     extra_env: Callable[[DemoContext], dict[str, str]] = lambda ctx: {}
     cleanup: Callable[[], None] = lambda: None
+    # Run the dates as one Airflow backfill (POST /api/v2/backfills) instead of one triggered run each, with at most
+    # this many runs at once.
+    backfill: bool = False
+    backfill_max_active_runs: int = 1
 
 
 @dataclasses.dataclass
 class DemoOutcome:
+    """One pipeline's runs, each a dict: ``date``, ``run_id``, ``state``, ``task_states``, ``log`` (where to read
+    it), ``event`` and ``summary`` (its success or no-data alert's: the notifying task's XCom)."""
+
     dag_id: str
     runs: list[dict]
     report: PipelineReport | None
@@ -72,20 +74,6 @@ class DemoOutcome:
         return self.error is None and all(run["state"] == "success" for run in self.runs)
 
 
-def run_dag_subprocess(dag_id: str, date: str, env: dict[str, str], log_dir: Path) -> dict:
-    log_dir.mkdir(parents=True, exist_ok=True)
-    log_path = log_dir / f"{dag_id}_{date}.log"
-    with log_path.open("w") as log:
-        result = subprocess.run(
-            [sys.executable, "-m", "local_platform.dag_runs", dag_id, "--date", date],
-            env={**os.environ, **env}, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=log, text=True,
-        )
-    lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
-    if not lines:
-        return {"state": "error", "task_states": {}, "date": date, "log": str(log_path)}
-    return {**json.loads(lines[-1]), "date": date, "log": str(log_path)}
-
-
 def drain_alerts(ctx: DemoContext, topic_name: str = "etl-pipeline-alerts") -> list[dict]:
     sqs = ctx.client("sqs")
     queue_url = sqs.get_queue_url(QueueName=f"{topic_name}-inbox")["QueueUrl"]
@@ -96,24 +84,6 @@ def drain_alerts(ctx: DemoContext, topic_name: str = "etl-pipeline-alerts") -> l
             alerts.append({"subject": envelope.get("Subject"), **json.loads(envelope["Message"])})
             sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
     return alerts
-
-
-def run_scenario(scenario: DemoScenario, ctx: DemoContext) -> DemoOutcome:
-    started = time.monotonic()
-    drain_alerts(ctx)
-    runs: list[dict] = []
-    try:
-        scenario.prepare(ctx)
-        env = {**ctx.env, **scenario.extra_env(ctx)}
-        for date in scenario.dates:
-            runs.append(run_dag_subprocess(scenario.dag_id, date, env, ctx.state_dir / "logs" / "demo"))
-        report = scenario.report(ctx)
-        error = None
-    except Exception as exc:  # the demo reports every pipeline, even after one breaks
-        report, error = None, f"{type(exc).__name__}: {exc}"
-    finally:
-        scenario.cleanup()
-    return DemoOutcome(scenario.dag_id, runs, report, drain_alerts(ctx), time.monotonic() - started, error)
 
 
 def format_summary(outcomes: list[DemoOutcome]) -> str:
@@ -134,7 +104,14 @@ def format_summary(outcomes: list[DemoOutcome]) -> str:
         if outcome.error:
             lines.append(f"{outcome.dag_id}: ERROR {outcome.error}")
         for run in outcome.runs:
+            if run.get("summary") is not None:
+                lines.append(run_summary_line(outcome.dag_id, run))
             if run["state"] != "success":
                 failed = [task for task, state in run["task_states"].items() if state == "failed"]
                 lines.append(f"{outcome.dag_id} {run['date']}: {run['state']} (failed: {failed}); log {run['log']}")
     return "\n".join(lines)
+
+
+def run_summary_line(dag_id: str, run: dict) -> str:
+    """A run's own account of itself: its success (or no-data) alert's summary, as the notifying task returned it."""
+    return f"{dag_id} {run['date']} [{run.get('event') or '-'}]: {json.dumps(run['summary'], default=str)}"

@@ -25,8 +25,11 @@ BROKEN_LINES = [
 
 def prepare(ctx: DemoContext) -> None:
     body = SEED_FILE.read_text().rstrip("\n") + "\n" + "\n".join(BROKEN_LINES) + "\n"
-    ctx.client("s3").put_object(Bucket=ctx.variables["toll_plaza"]["landing_bucket"],
-                                Key=f"landing/toll/dt={DATES[0]}/legacy-sample.json", Body=body.encode())
+    ctx.client("s3").put_object(
+        Bucket=ctx.variables["toll_plaza"]["landing_bucket"],
+        Key=f"landing/toll/dt={DATES[0]}/legacy-sample.json",
+        Body=body.encode(),
+    )
 
 
 def report(ctx: DemoContext) -> PipelineReport:
@@ -35,24 +38,39 @@ def report(ctx: DemoContext) -> PipelineReport:
 
     config = ctx.variables["toll_plaza"]
     s3 = ctx.client("s3")
-    job_reports = [json.loads(s3.get_object(Bucket=config["staging_bucket"],
-                                            Key=f"reports/toll/dt={day}/report.json")["Body"].read())
-                   for day in DATES]
+    job_reports = [
+        json.loads(
+            s3.get_object(Bucket=config["staging_bucket"], Key=f"reports/toll/dt={day}/report.json")["Body"].read()
+        )
+        for day in DATES
+    ]
     name = standin_database_name(ctx.namespace, config["redshift_workgroup"], config["redshift_database"])
     with psycopg2.connect(database_dsn(ctx.postgres_dsn, name)) as conn, conn.cursor() as cur:
-        cur.execute("SELECT landing_date, COUNT(*), SUM(transaction_amount) FROM public.toll_table "
-                    "WHERE landing_date = ANY(%s::date[]) GROUP BY 1 ORDER BY 1", (DATES,))
+        cur.execute(
+            "SELECT landing_date, COUNT(*), SUM(transaction_amount) FROM public.toll_table "
+            "WHERE landing_date = ANY(%s::date[]) GROUP BY 1 ORDER BY 1",
+            (DATES,),
+        )
         loaded = cur.fetchall()
-        cur.execute("SELECT transaction_date, toll_booth, SUM(revenue) FROM public.toll_daily_booth_revenue "
-                    "WHERE transaction_date = ANY(%s::date[]) GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 3", (DATES,))
+        cur.execute(
+            "SELECT transaction_date, toll_booth, SUM(revenue) FROM public.toll_daily_booth_revenue "
+            "WHERE transaction_date = ANY(%s::date[]) GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 3",
+            (DATES,),
+        )
         top_booths = cur.fetchall()
     conn.close()
     outputs = [f"toll_table landing {day}: {count} rows, revenue {revenue}" for day, count, revenue in loaded]
-    outputs += [f"job report {r['run_date']}: read {r['read']}, staged {r['staged']}, quarantined "
-                f"{r['quarantined']}, duplicates {r['duplicates']}" for r in job_reports]
+    outputs += [
+        f"job report {r['run_date']}: read {r['read']}, loaded {r['loaded']}, quarantined "
+        f"{r['quarantined']}, duplicates {r['duplicates']}"
+        for r in job_reports
+    ]
     outputs += [f"top booth {day} {booth}: revenue {revenue}" for day, booth, revenue in top_booths]
-    return PipelineReport(rows_loaded=sum(count for _, count, _ in loaded),
-                          rows_quarantined=sum(r["quarantined"] for r in job_reports), outputs=outputs)
+    return PipelineReport(
+        rows_loaded=sum(count for _, count, _ in loaded),
+        rows_quarantined=sum(r["quarantined"] for r in job_reports),
+        outputs=outputs,
+    )
 
 
 SCENARIO = DemoScenario(dag_id="toll_plaza", dates=DATES, prepare=prepare, report=report)

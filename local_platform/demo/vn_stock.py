@@ -1,13 +1,15 @@
 """Demo of vn_stock: three scheduled days against the local copy of the cafef.vn page.
 
 Friday 17 and Monday 20 November 2023 are trading days (one row each in Aurora's stand-in); Saturday the 18th
-shows the site's "no matching results" and ends in a [NO_TRADING] message. The cluster is stopped first, as it
+shows the site's "no matching results" and ends in a [NO_TRADING] message. The local copy of the site listens on
+``LOCAL_CAFEF_PORT`` (4580) while the demo runs. The cluster is stopped first, as it
 is between runs, so that each run starts and stops it.
 """
 
 from __future__ import annotations
 
 import json
+import os
 
 import psycopg2
 
@@ -22,7 +24,8 @@ def prepare(ctx: DemoContext) -> None:
     cluster = ctx.variables["vn_stock"]["aurora_cluster"]
     if rds.describe_db_clusters(DBClusterIdentifier=cluster)["DBClusters"][0]["Status"] == "available":
         rds.stop_db_cluster(DBClusterIdentifier=cluster)
-    _site["cafef"] = FakeCafef().__enter__()
+    # A fixed port: Airflow, started with the site's address, need not restart for the next demo.
+    _site["cafef"] = FakeCafef(port=int(os.environ.get("LOCAL_CAFEF_PORT", "4580"))).__enter__()
 
 
 def extra_env(ctx: DemoContext) -> dict[str, str]:

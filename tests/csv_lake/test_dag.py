@@ -24,11 +24,21 @@ pytestmark = pytest.mark.dag_run
 
 DATABASE = "csv_lake_billing"
 EXPECTED_SCHEMA = {
-    "invoice_id": pa.string(), "invoice_date": pa.date32(), "customer_id": pa.string(),
-    "customer_name": pa.string(), "product_code": pa.string(), "product_description": pa.string(),
-    "category": pa.string(), "quantity_kg": pa.decimal128(12, 3), "unit_price": pa.decimal128(12, 2),
-    "currency": pa.string(), "vat_rate": pa.decimal128(5, 3), "line_total": pa.decimal128(14, 2),
-    "payment_status": pa.string(), "due_date": pa.date32(), "source_file": pa.string(),
+    "invoice_id": pa.string(),
+    "invoice_date": pa.date32(),
+    "customer_id": pa.string(),
+    "customer_name": pa.string(),
+    "product_code": pa.string(),
+    "product_description": pa.string(),
+    "category": pa.string(),
+    "quantity_kg": pa.decimal128(12, 3),
+    "unit_price": pa.decimal128(12, 2),
+    "currency": pa.string(),
+    "vat_rate": pa.decimal128(5, 3),
+    "line_total": pa.decimal128(14, 2),
+    "payment_status": pa.string(),
+    "due_date": pa.date32(),
+    "source_file": pa.string(),
     "ingested_at": pa.timestamp("us", tz="UTC"),
 }
 
@@ -76,8 +86,7 @@ def test_a_day_of_csv_files_becomes_a_catalogued_parquet_partition(platform):
     alerts = drain_alerts(platform)
     assert [alert["event"] for alert in alerts] == ["success"]
     summary = alerts[0]["summary"]
-    assert (summary["read"], summary["written"], summary["quarantined"], summary["duplicates_dropped"]) == (
-        200, 195, 0, 5)
+    assert (summary["read"], summary["loaded"], summary["quarantined"], summary["duplicates"]) == (200, 195, 0, 5)
 
 
 def test_rerun_changes_nothing_and_a_new_day_adds_a_partition(platform):
@@ -117,8 +126,8 @@ def test_bad_rows_are_quarantined_with_their_reason_and_counted_in_the_alert(pla
     assert "invoice_date: cannot cast '31/05/2023' to date" in lines
     assert "vat_rate: cannot cast '20%' to decimal(5,3)" in lines
     report = read_report(platform, day)
-    assert (report["read"], report["written"], report["quarantined"], report["duplicates_dropped"]) == (
-        200, 193, 4, 3)
+    assert (report["read"], report["loaded"], report["quarantined"], report["duplicates"]) == (200, 193, 4, 3)
+    assert sum(report["quarantine_reasons"].values()) == 4
     alerts = drain_alerts(platform)
     assert [alert["event"] for alert in alerts] == ["success"]
     assert alerts[0]["summary"]["quarantined"] == 4
@@ -138,7 +147,7 @@ def test_header_only_and_empty_files_write_no_partition_and_alert_empty(platform
     assert keys(platform, PROCESSED, f"billing/dt={day}/") == []
     alerts = drain_alerts(platform)
     assert [(alert["subject"], alert["event"]) for alert in alerts] == [("[NO_DATA] csv_lake", "no_data")]
-    assert (alerts[0]["summary"]["read"], alerts[0]["summary"]["written"]) == (0, 0)
+    assert (alerts[0]["summary"]["read"], alerts[0]["summary"]["loaded"]) == (0, 0)
 
 
 def test_rerun_with_only_empty_files_removes_the_days_partition_from_s3_and_the_catalog(platform):

@@ -17,13 +17,21 @@ pytestmark = pytest.mark.spark
 
 
 def job_args(day: date, max_reject_rate: float = 0.05) -> list[str]:
-    return ["csv_lake_to_parquet.py",
-            "--dt", str(day),
-            "--raw_uri", f"s3://{RAW}/billing/dt={day}/",
-            "--output_uri", f"s3://{PROCESSED}/billing/",
-            "--quarantine_uri", f"s3://{PROCESSED}/quarantine/billing/dt={day}/",
-            "--report_uri", f"s3://{PROCESSED}/reports/billing/dt={day}/report.json",
-            "--max_reject_rate", str(max_reject_rate)]
+    return [
+        "csv_lake_to_parquet.py",
+        "--run_date",
+        str(day),
+        "--raw_uri",
+        f"s3://{RAW}/billing/dt={day}/",
+        "--output_uri",
+        f"s3://{PROCESSED}/billing/",
+        "--quarantine_uri",
+        f"s3://{PROCESSED}/quarantine/billing/dt={day}/",
+        "--report_uri",
+        f"s3://{PROCESSED}/reports/billing/dt={day}/report.json",
+        "--max_reject_rate",
+        str(max_reject_rate),
+    ]
 
 
 @pytest.fixture
@@ -36,7 +44,7 @@ def job_env(provisioned, spark, monkeypatch):
 def test_reject_rate_above_the_maximum_fails_the_job_and_keeps_the_last_good_partition(job_env):
     day = date(2024, 7, 1)
     put_raw(job_env, day, "billing.csv", generate(rows=60, seed=8, day=day).encode())
-    assert csv_lake_to_parquet.main(job_args(day))["written"] == 60
+    assert csv_lake_to_parquet.main(job_args(day))["loaded"] == 60
 
     put_raw(job_env, day, "billing.csv", generate(rows=50, seed=9, day=day, bad_rows=10).encode())
     with pytest.raises(glue_io.DataError, match=r"reject rate 20\.00% is above the maximum 5\.00%"):
@@ -44,7 +52,7 @@ def test_reject_rate_above_the_maximum_fails_the_job_and_keeps_the_last_good_par
 
     assert read_partition(job_env, day).num_rows == 60
     report = read_report(job_env, day)
-    assert (report["status"], report["written"], report["quarantined"]) == ("rejected", 0, 10)
+    assert (report["status"], report["loaded"], report["quarantined"], report["held_back"]) == ("rejected", 0, 10, 40)
     quarantined = read_text(job_env, PROCESSED, f"quarantine/billing/dt={day}/", ".csv").splitlines()
     assert len([line for line in quarantined if not line.startswith("invoice_id,")]) == 10  # a header per file
 
@@ -58,7 +66,7 @@ def test_rerun_with_clean_files_clears_the_days_quarantine_and_leaves_other_days
     put_raw(job_env, day, "billing.csv", generate(rows=40, seed=11, day=day, bad_rows=1).encode())
     assert csv_lake_to_parquet.main(job_args(day))["quarantined"] == 1
     put_raw(job_env, day, "billing.csv", generate(rows=40, seed=11, day=day).encode())
-    assert csv_lake_to_parquet.main(job_args(day))["written"] == 40
+    assert csv_lake_to_parquet.main(job_args(day))["loaded"] == 40
 
     assert keys(job_env, PROCESSED, f"quarantine/billing/dt={day}/") == []
     assert read_partition(job_env, day).num_rows == 40
@@ -77,13 +85,15 @@ def test_a_quoted_line_break_is_one_record_and_a_record_with_surplus_fields_is_q
 
     result = csv_lake_to_parquet.main(job_args(day))
 
-    assert (result["read"], result["written"], result["quarantined"]) == (21, 20, 1)
+    assert (result["read"], result["loaded"], result["quarantined"]) == (21, 20, 1)
     descriptions = read_partition(job_env, day).column("product_description").to_pylist()
     assert 'Beef rib,\nfor the "big" roast' in descriptions
-    quarantined = list(csv.DictReader(io.StringIO(
-        read_text(job_env, PROCESSED, f"quarantine/billing/dt={day}/", ".csv"))))
-    assert [(row["invoice_id"], row["reject_reason"]) for row in quarantined
-            if row["invoice_id"] != "invoice_id"] == [("INV-SURPLUS", "more fields than the header")]  # a header per file
+    quarantined = list(
+        csv.DictReader(io.StringIO(read_text(job_env, PROCESSED, f"quarantine/billing/dt={day}/", ".csv")))
+    )
+    assert [(row["invoice_id"], row["reason"]) for row in quarantined if row["invoice_id"] != "invoice_id"] == [
+        ("INV-SURPLUS", "more fields than the header")
+    ]  # a header per file
 
 
 def test_a_header_without_a_required_column_fails_with_a_data_error_and_keeps_the_partition(job_env):
@@ -107,4 +117,4 @@ def test_an_empty_file_beside_a_header_only_one_is_a_day_without_data(job_env):
 
     result = csv_lake_to_parquet.main(job_args(day))
 
-    assert (result["status"], result["read"], result["written"]) == ("empty", 0, 0)
+    assert (result["status"], result["read"], result["loaded"]) == ("empty", 0, 0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
+import glue_io
 import pytest
 from csv_lake_to_parquet import (
     BILLING_SCHEMA,
@@ -26,8 +27,11 @@ INGESTED_AT = datetime(2024, 3, 1, 6, 0, 0)
 
 
 def text_frame(spark, header, rows):
-    return spark.createDataFrame([list(row) for row in rows], schema=[str(name) for name in header]) if rows else \
-        spark.createDataFrame([], schema=", ".join(f"`{name}` string" for name in header))
+    return (
+        spark.createDataFrame([list(row) for row in rows], schema=[str(name) for name in header])
+        if rows
+        else spark.createDataFrame([], schema=", ".join(f"`{name}` string" for name in header))
+    )
 
 
 def csv_frame(spark, tmp_path, text, name="billing.csv"):
@@ -55,9 +59,11 @@ def test_headers_that_collide_after_normalising_are_refused(spark):
 
 
 def test_columns_are_matched_by_name_whatever_their_order_and_unknown_ones_dropped(spark):
-    df = text_frame(spark, ["Unit Price", "Invoice ID", "Notes", "Quantity (kg)", "Product Code", "CustomerID",
-                            "Invoice Date"],
-                    [(" 4.50 ", "INV-1", "call first", "2", "BEEF-RIB-01", "C1", "2024-03-01")])
+    df = text_frame(
+        spark,
+        ["Unit Price", "Invoice ID", "Notes", "Quantity (kg)", "Product Code", "CustomerID", "Invoice Date"],
+        [(" 4.50 ", "INV-1", "call first", "2", "BEEF-RIB-01", "C1", "2024-03-01")],
+    )
     prepared = prepare_file(df, "s3://raw/billing/dt=2024-03-01/a.csv")
     row = prepared.collect()[0]
     assert prepared.columns == [name for name, _, _ in BILLING_SCHEMA] + ["structure_error", "source_file"]
@@ -66,8 +72,22 @@ def test_columns_are_matched_by_name_whatever_their_order_and_unknown_ones_dropp
 
 
 def test_exact_duplicates_across_files_keep_one_row_from_the_first_file(spark):
-    line = ["INV-1", "2024-03-01", "C1", "Pub", "BEEF-RIB-01", "Beef", "beef", "1.000", "20.00", "GBP", "0.000",
-            "20.00", "paid", "2024-03-31"]
+    line = [
+        "INV-1",
+        "2024-03-01",
+        "C1",
+        "Pub",
+        "BEEF-RIB-01",
+        "Beef",
+        "beef",
+        "1.000",
+        "20.00",
+        "GBP",
+        "0.000",
+        "20.00",
+        "paid",
+        "2024-03-31",
+    ]
     other = line[:7] + ["2.000"] + line[8:]
     second = prepare_file(text_frame(spark, COLUMNS, [line, other]), "s3://raw/b.csv")
     first = prepare_file(text_frame(spark, COLUMNS, [line, line]), "s3://raw/a.csv")
@@ -82,23 +102,51 @@ def test_values_that_do_not_cast_are_quarantined_with_their_reason_and_raw_value
     cast = transform([prepared], INGESTED_AT)
     good, rejected = split_good_and_quarantine(cast)
 
-    assert count_rows(cast) == (30, 26)
+    assert count_rows(cast) == (
+        30,
+        26,
+        6,
+        {
+            "quantity_kg: cannot cast to decimal(12,3)": 1,
+            "unit_price: cannot cast to decimal(12,2)": 1,
+            "invoice_date: cannot cast to date": 1,
+            "vat_rate: cannot cast to decimal(5,3)": 1,
+            "line_total: cannot cast to decimal(14,2)": 1,
+            "invoice_id: required value missing": 1,
+        },
+    )
     assert good.count() == generated.good_rows == 20
-    reasons = sorted(row.reject_reason for row in rejected.collect())
-    assert reasons == sorted([
-        "quantity_kg: cannot cast 'n/a' to decimal(12,3)",
-        "unit_price: cannot cast '12,50' to decimal(12,2)",
-        "invoice_date: cannot cast '31/05/2023' to date",
-        "vat_rate: cannot cast '20%' to decimal(5,3)",
-        "line_total: cannot cast '£45.00' to decimal(14,2)",
-        "invoice_id: required value missing",
-    ])
+    reasons = sorted(row.reason for row in rejected.collect())
+    assert reasons == sorted(
+        [
+            "quantity_kg: cannot cast 'n/a' to decimal(12,3)",
+            "unit_price: cannot cast '12,50' to decimal(12,2)",
+            "invoice_date: cannot cast '31/05/2023' to date",
+            "vat_rate: cannot cast '20%' to decimal(5,3)",
+            "line_total: cannot cast '£45.00' to decimal(14,2)",
+            "invoice_id: required value missing",
+        ]
+    )
     assert {row.quantity_kg for row in rejected.collect()} >= {"n/a"}  # kept as it arrived
 
 
 def test_good_rows_carry_declared_types_and_ingestion_metadata(spark):
-    line = ["INV-7", "2024-03-01", "C1", "Pub", "PORK-BEL-01", "Pork belly", "pork", "2.5", "8.95", "GBP", "0",
-            "22.38", "unpaid", "2024-03-31"]
+    line = [
+        "INV-7",
+        "2024-03-01",
+        "C1",
+        "Pub",
+        "PORK-BEL-01",
+        "Pork belly",
+        "pork",
+        "2.5",
+        "8.95",
+        "GBP",
+        "0",
+        "22.38",
+        "unpaid",
+        "2024-03-31",
+    ]
     prepared = prepare_file(text_frame(spark, COLUMNS, [line]), "s3://raw/a.csv")
     cast = transform([prepared], INGESTED_AT)
     good, _ = split_good_and_quarantine(cast)
@@ -108,19 +156,55 @@ def test_good_rows_carry_declared_types_and_ingestion_metadata(spark):
     row = good.collect()[0]
     assert (row.quantity_kg, row.unit_price, row.ingested_at) == (Decimal("2.500"), Decimal("8.95"), INGESTED_AT)
     assert row.source_file == "s3://raw/a.csv"
-    assert "reject_reason" not in good.columns and "copies" not in good.columns
+    assert not {"reason", "first_reason", "copies"} & set(good.columns)
 
 
 def test_header_only_and_empty_files_give_zero_rows(spark, tmp_path):
     empty = empty_file(spark)
     header = prepare_file(csv_frame(spark, tmp_path, ",".join(COLUMNS) + "\n", "header.csv"), "s3://raw/h.csv")
-    assert count_rows(transform([empty, header], INGESTED_AT)) == (0, 0)
-    assert report(0, 0, 0, 0.05, "2024-03-01", [])["status"] == "empty"
+    assert count_rows(transform([empty, header], INGESTED_AT)) == (0, 0, 0, {})
+    assert report(0, 0, 0, {}, 0.05, "2024-03-01", []).details["status"] == "empty"
 
 
 def test_report_fails_the_day_only_above_the_maximum_reject_rate():
-    assert report(read=110, distinct=100, quarantined=5, max_reject_rate=0.05, dt="d", files=[]) == {
-        "dt": "d", "status": "written", "files": [], "read": 110, "written": 95, "quarantined": 5,
-        "duplicates_dropped": 10, "reject_rate": 0.05, "max_reject_rate": 0.05}
-    rejected = report(read=100, distinct=100, quarantined=6, max_reject_rate=0.05, dt="d", files=[])
-    assert (rejected["status"], rejected["written"]) == ("rejected", 0)
+    reasons = {"unit_price: cannot cast to decimal(12,2)": 5}
+    assert report(
+        read=110,
+        distinct=100,
+        quarantined=5,
+        quarantine_reasons=reasons,
+        max_reject_rate=0.05,
+        run_date="2024-03-01",
+        files=[],
+    ).as_dict() == {
+        "run_date": "2024-03-01",
+        "status": "loaded",
+        "files": [],
+        "read": 110,
+        "loaded": 95,
+        "quarantined": 5,
+        "duplicates": 10,
+        "held_back": 0,
+        "quarantine_reasons": reasons,
+        "reject_rate": 0.05,
+        "max_reject_rate": 0.05,
+    }
+    rejected = report(
+        read=100,
+        distinct=100,
+        quarantined=6,
+        quarantine_reasons={"invoice_id: required value missing": 6},
+        max_reject_rate=0.05,
+        run_date="2024-03-01",
+        files=[],
+    )
+    assert (rejected.details["status"], rejected.loaded, rejected.held_back) == ("rejected", 0, 94)
+
+
+def test_a_report_that_does_not_add_up_is_refused():
+    with pytest.raises(ValueError, match="does not add up"):
+        glue_io.JobReport(run_date="2024-03-01", read=10, loaded=9, quarantined=0, duplicates=0, quarantine_reasons={})
+    with pytest.raises(ValueError, match="do not sum to 1"):
+        glue_io.JobReport(run_date="2024-03-01", read=10, loaded=9, quarantined=1, duplicates=0, quarantine_reasons={})
+    with pytest.raises(ValueError):
+        glue_io.JobReport(run_date="01/03/2024", read=0, loaded=0, quarantined=0, duplicates=0, quarantine_reasons={})

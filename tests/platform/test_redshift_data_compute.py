@@ -1,4 +1,4 @@
-"""The Redshift Data API on the local platform runs SQL on PostgreSQL (local_platform/aws/compute/redshift_data.py)."""
+"""The Redshift Data API on the local platform runs SQL on PostgreSQL (local_platform/aws/compute/redshift_data/)."""
 
 from __future__ import annotations
 
@@ -63,10 +63,13 @@ def unique(prefix: str) -> str:
 
 
 def test_select_returns_typed_records_column_metadata_and_pages(redshift):
-    description = run(redshift, """
+    description = run(
+        redshift,
+        """
         SELECT n AS id, n * 1.5::float8 AS ratio, 'row ' || n AS label, n % 2 = 0 AS even,
                NULL::int AS nothing, 12.50::numeric(10, 2) AS price, DATE '2024-01-31' + n AS day
-        FROM generate_series(1, 2500) AS n ORDER BY n""")
+        FROM generate_series(1, 2500) AS n ORDER BY n""",
+    )
 
     assert description["Status"] == "FINISHED", description
     assert description["HasResultSet"] is True
@@ -79,17 +82,31 @@ def test_select_returns_typed_records_column_metadata_and_pages(redshift):
     assert {page["TotalNumRows"] for page in pages} == {2500}
     columns = pages[0]["ColumnMetadata"]
     assert [(c["name"], c["typeName"]) for c in columns] == [
-        ("id", "int4"), ("ratio", "float8"), ("label", "text"), ("even", "bool"), ("nothing", "int4"),
-        ("price", "numeric"), ("day", "date")]
+        ("id", "int4"),
+        ("ratio", "float8"),
+        ("label", "text"),
+        ("even", "bool"),
+        ("nothing", "int4"),
+        ("price", "numeric"),
+        ("day", "date"),
+    ]
     assert pages[0]["Records"][0] == [
-        {"longValue": 1}, {"doubleValue": 1.5}, {"stringValue": "row 1"}, {"booleanValue": False},
-        {"isNull": True}, {"stringValue": "12.50"}, {"stringValue": "2024-02-01"}]
+        {"longValue": 1},
+        {"doubleValue": 1.5},
+        {"stringValue": "row 1"},
+        {"booleanValue": False},
+        {"isNull": True},
+        {"stringValue": "12.50"},
+        {"stringValue": "2024-02-01"},
+    ]
     assert pages[2]["Records"][-1][0] == {"longValue": 2500}
 
 
 def test_ddl_with_distkey_sortkey_runs_and_parameters_bind(redshift, standin):
     table = unique("trips")
-    created = run(redshift, f"""
+    created = run(
+        redshift,
+        f"""
         CREATE TABLE public.{table} (
             trip_id BIGINT NOT NULL ENCODE az64 DISTKEY,
             city VARCHAR(MAX) ENCODE lzo,
@@ -98,19 +115,29 @@ def test_ddl_with_distkey_sortkey_runs_and_parameters_bind(redshift, standin):
             PRIMARY KEY (trip_id)
         )
         DISTSTYLE KEY
-        COMPOUND SORTKEY (loaded_at, trip_id)""")
+        COMPOUND SORTKEY (loaded_at, trip_id)""",
+    )
     assert created["Status"] == "FINISHED", created
-    inserted = run(redshift, f"INSERT INTO {table} (trip_id, city, fare) VALUES (:id, :city, :fare), (2, 'Hue', 3)",
-                   Parameters=[{"name": "id", "value": "1"}, {"name": "city", "value": "Ha Noi"},
-                               {"name": "fare", "value": "12.5"}])
+    inserted = run(
+        redshift,
+        f"INSERT INTO {table} (trip_id, city, fare) VALUES (:id, :city, :fare), (2, 'Hue', 3)",
+        Parameters=[
+            {"name": "id", "value": "1"},
+            {"name": "city", "value": "Ha Noi"},
+            {"name": "fare", "value": "12.5"},
+        ],
+    )
     assert inserted["Status"] == "FINISHED", inserted
     assert inserted["ResultRows"] == 2
     assert inserted["QueryParameters"][0] == {"name": "id", "value": "1"}
 
     rows = query(standin, f"SELECT trip_id, city, fare, loaded_at IS NOT NULL FROM {table} ORDER BY trip_id")
     assert [(r[0], r[1], str(r[2]), r[3]) for r in rows] == [(1, "Ha Noi", "12.50", True), (2, "Hue", "3.00", True)]
-    assert query(standin, f"SELECT character_maximum_length FROM information_schema.columns "
-                          f"WHERE table_name = '{table}' AND column_name = 'city'") == [(65535,)]
+    assert query(
+        standin,
+        f"SELECT character_maximum_length FROM information_schema.columns "
+        f"WHERE table_name = '{table}' AND column_name = 'city'",
+    ) == [(65535,)]
 
 
 def test_sql_error_fails_with_the_postgresql_message(redshift):
@@ -133,8 +160,10 @@ def test_batch_is_one_transaction_a_failing_statement_rolls_back_the_first(redsh
     table = unique("batch")
     assert run(redshift, f"CREATE TABLE {table} (id INT)")["Status"] == "FINISHED"
 
-    description = run(redshift, [f"INSERT INTO {table} VALUES (1)", "INSERT INTO missing_table VALUES (2)",
-                                 f"INSERT INTO {table} VALUES (3)"])
+    description = run(
+        redshift,
+        [f"INSERT INTO {table} VALUES (1)", "INSERT INTO missing_table VALUES (2)", f"INSERT INTO {table} VALUES (3)"],
+    )
 
     assert description["Status"] == "FAILED"
     assert 'relation "missing_table" does not exist' in description["Error"]
@@ -154,15 +183,23 @@ def test_truncate_commits_even_when_a_later_statement_of_the_batch_fails(redshif
 
 def test_batch_reports_each_sub_statement_and_its_result(redshift):
     table = unique("subs")
-    description = run(redshift, [f"CREATE TABLE #{table} (id INT, name VARCHAR(10))",
-                                 f"INSERT INTO #{table} VALUES (1, 'a'), (2, 'b')",
-                                 f"SELECT name FROM #{table} ORDER BY id"])
+    description = run(
+        redshift,
+        [
+            f"CREATE TABLE #{table} (id INT, name VARCHAR(10))",
+            f"INSERT INTO #{table} VALUES (1, 'a'), (2, 'b')",
+            f"SELECT name FROM #{table} ORDER BY id",
+        ],
+    )
 
     assert description["Status"] == "FINISHED", description
     subs = description["SubStatements"]
     assert [sub["Id"] for sub in subs] == [f"{description['Id']}:{n}" for n in (1, 2, 3)]
     assert [(sub["Status"], sub["HasResultSet"], sub["ResultRows"]) for sub in subs] == [
-        ("FINISHED", False, 0), ("FINISHED", False, 2), ("FINISHED", True, 2)]
+        ("FINISHED", False, 0),
+        ("FINISHED", False, 2),
+        ("FINISHED", True, 2),
+    ]
     result = redshift.get_statement_result(Id=subs[2]["Id"])
     assert result["Records"] == [[{"stringValue": "a"}], [{"stringValue": "b"}]]
     with pytest.raises(redshift.exceptions.ValidationException, match="sub-statement"):
@@ -180,15 +217,18 @@ def landing(local_aws):
 def test_copy_csv_loads_every_object_under_the_prefix(redshift, standin, landing):
     s3, bucket = landing
     table = unique("csv_rides")
-    s3.put_object(Bucket=bucket, Key=f"{table}/part-0.csv", Body=b"id;city;fare\n1;Hue;3.50\n2;\"Da; Nang\";4\n")
+    s3.put_object(Bucket=bucket, Key=f"{table}/part-0.csv", Body=b'id;city;fare\n1;Hue;3.50\n2;"Da; Nang";4\n')
     s3.put_object(Bucket=bucket, Key=f"{table}/part-1.csv", Body=b"id;city;fare\n3;Vinh;\n")
     s3.put_object(Bucket=bucket, Key=f"{table}_other/part-0.csv", Body=b"id;city;fare\n9;Nope;9\n")
     run(redshift, f"CREATE TABLE {table} (id INT, city VARCHAR(20), fare DECIMAL(6,2))")
 
-    description = run(redshift, f"""
+    description = run(
+        redshift,
+        f"""
         COPY {table} FROM 's3://{bucket}/{table}/'
         IAM_ROLE 'arn:aws:iam::123456789012:role/copy' FORMAT AS CSV DELIMITER ';' IGNOREHEADER 1
-        TIMEFORMAT 'auto' REGION 'us-east-1';""")
+        TIMEFORMAT 'auto' REGION 'us-east-1';""",
+    )
 
     assert description["Status"] == "FINISHED", description
     assert description["ResultRows"] == 3
@@ -199,15 +239,21 @@ def test_copy_csv_loads_every_object_under_the_prefix(redshift, standin, landing
 def test_copy_json_auto_matches_keys_to_columns(redshift, standin, landing):
     s3, bucket = landing
     table = unique("json_rides")
-    s3.put_object(Bucket=bucket, Key=f"{table}/a.json", Body=b'{"id": 1, "city": "Hue", "tags": ["x"]}\n'
-                                                              b'{"id": 2, "extra": true}{"id": 3, "city": "Vinh"}')
+    s3.put_object(
+        Bucket=bucket,
+        Key=f"{table}/a.json",
+        Body=b'{"id": 1, "city": "Hue", "tags": ["x"]}\n{"id": 2, "extra": true}{"id": 3, "city": "Vinh"}',
+    )
     run(redshift, f"CREATE TABLE {table} (id BIGINT, city VARCHAR(20), tags VARCHAR(100))")
 
     description = run(redshift, f"COPY {table} FROM 's3://{bucket}/{table}' IAM_ROLE 'arn:x' FORMAT AS JSON 'auto'")
 
     assert description["Status"] == "FINISHED", description
     assert query(standin, f"SELECT id, city, tags FROM {table} ORDER BY id") == [
-        (1, "Hue", '["x"]'), (2, None, None), (3, "Vinh", None)]
+        (1, "Hue", '["x"]'),
+        (2, None, None),
+        (3, "Vinh", None),
+    ]
 
 
 def test_copy_parquet_loads_columns_by_position(redshift, standin, landing):
@@ -217,8 +263,9 @@ def test_copy_parquet_loads_columns_by_position(redshift, standin, landing):
     s3, bucket = landing
     table = unique("parquet_rides")
     buffer = io.BytesIO()
-    pq.write_table(pa.table({"ride": [1, 2], "when": ["2024-05-01 10:00:00", "2024-05-02 11:30:00"],
-                             "fare": [2.5, None]}), buffer)
+    pq.write_table(
+        pa.table({"ride": [1, 2], "when": ["2024-05-01 10:00:00", "2024-05-02 11:30:00"], "fare": [2.5, None]}), buffer
+    )
     s3.put_object(Bucket=bucket, Key=f"{table}/rides.parquet", Body=buffer.getvalue())
     run(redshift, f"CREATE TABLE {table} (id INT, ride_at TIMESTAMP, fare FLOAT8)")
 
@@ -241,8 +288,9 @@ def test_copy_from_an_empty_prefix_fails_like_redshift(redshift, landing):
 
 def test_cancel_aborts_a_running_statement_and_list_statements_reports_it(redshift):
     name = unique("sleepy")
-    statement_id = redshift.execute_statement(ClusterIdentifier=CLUSTER, Database=DATABASE, StatementName=name,
-                                              Sql="SELECT pg_sleep(30)")["Id"]
+    statement_id = redshift.execute_statement(
+        ClusterIdentifier=CLUSTER, Database=DATABASE, StatementName=name, Sql="SELECT pg_sleep(30)"
+    )["Id"]
     deadline = time.monotonic() + 10
     while redshift.describe_statement(Id=statement_id)["Status"] != "STARTED":
         assert time.monotonic() < deadline
@@ -254,7 +302,8 @@ def test_cancel_aborts_a_running_statement_and_list_statements_reports_it(redshi
     assert wait(redshift, statement_id)["Status"] == "ABORTED"
     listed = redshift.list_statements(StatementName=name)["Statements"]
     assert [(s["Id"], s["Status"], s["QueryString"]) for s in listed] == [
-        (statement_id, "ABORTED", "SELECT pg_sleep(30)")]
+        (statement_id, "ABORTED", "SELECT pg_sleep(30)")
+    ]
 
 
 def test_workgroups_get_their_own_standin_database(redshift, local_aws, postgres_server_dsn):
@@ -284,8 +333,11 @@ def _dag_test(dag) -> DagRunResult:
     bag.bag_dag(dag)
     sync_bag_to_db(bag, "dags-folder", None)
     dag_run = dag.test()
-    return DagRunResult(state=str(dag_run.state).split(".")[-1].lower(), run_id=dag_run.run_id,
-                        task_states={ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()})
+    return DagRunResult(
+        state=str(dag_run.state).split(".")[-1].lower(),
+        run_id=dag_run.run_id,
+        task_states={ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()},
+    )
 
 
 @pytest.mark.dag_run
@@ -295,27 +347,46 @@ def test_s3_to_redshift_upsert_twice_leaves_no_duplicates(airflow_settings, loca
 
     s3, bucket = landing
     table = unique("toll")
-    run(redshift, f"CREATE TABLE public.{table} (transaction_id BIGINT, booth VARCHAR(10), amount DECIMAL(6,2), "
-                  f"day DATE, PRIMARY KEY (transaction_id)) DISTKEY (transaction_id) SORTKEY (booth)")
-    api_kwargs = {"database": DATABASE, "cluster_identifier": CLUSTER, "db_user": "awsuser",
-                  "wait_for_completion": True, "poll_interval": 1}
+    run(
+        redshift,
+        f"CREATE TABLE public.{table} (transaction_id BIGINT, booth VARCHAR(10), amount DECIMAL(6,2), "
+        f"day DATE, PRIMARY KEY (transaction_id)) DISTKEY (transaction_id) SORTKEY (booth)",
+    )
+    api_kwargs = {
+        "database": DATABASE,
+        "cluster_identifier": CLUSTER,
+        "db_user": "awsuser",
+        "wait_for_completion": True,
+        "poll_interval": 1,
+    }
 
     def load(body: bytes) -> str:
         s3.put_object(Bucket=bucket, Key=f"{table}/batch.csv", Body=body)
         with DAG(unique("upsert"), schedule=None) as dag:
             S3ToRedshiftOperator(
-                task_id="upsert_toll", table=table, schema="public", s3_bucket=bucket, s3_key=table,
-                redshift_conn_id="aws_default", aws_conn_id="aws_default", method="UPSERT",
-                upsert_keys=["transaction_id"], column_list=["transaction_id", "booth", "amount", "day"],
+                task_id="upsert_toll",
+                table=table,
+                schema="public",
+                s3_bucket=bucket,
+                s3_key=table,
+                redshift_conn_id="aws_default",
+                aws_conn_id="aws_default",
+                method="UPSERT",
+                upsert_keys=["transaction_id"],
+                column_list=["transaction_id", "booth", "amount", "day"],
                 copy_options=["CSV", "IGNOREHEADER 1", "DATEFORMAT 'YYYY-MM-DD'"],
-                redshift_data_api_kwargs=api_kwargs)
+                redshift_data_api_kwargs=api_kwargs,
+            )
         return _dag_test(dag).state
 
     assert load(b"transaction_id,booth,amount,day\n1,A,2.00,2024-05-01\n2,B,3.00,2024-05-01\n") == "success"
     assert load(b"transaction_id,booth,amount,day\n2,B,4.50,2024-05-02\n3,C,1.00,2024-05-02\n") == "success"
 
     assert query(standin, f"SELECT transaction_id, booth, amount::text, day::text FROM {table} ORDER BY 1") == [
-        (1, "A", "2.00", "2024-05-01"), (2, "B", "4.50", "2024-05-02"), (3, "C", "1.00", "2024-05-02")]
+        (1, "A", "2.00", "2024-05-01"),
+        (2, "B", "4.50", "2024-05-02"),
+        (3, "C", "1.00", "2024-05-02"),
+    ]
 
 
 @pytest.mark.dag_run
@@ -325,19 +396,32 @@ def test_redshift_data_operator_deferrable_returns_sql_result(airflow_settings, 
 
     with DAG(unique("deferrable"), schedule=None) as dag:
         RedshiftDataOperator(
-            task_id="count_booths", cluster_identifier=CLUSTER, database=DATABASE, db_user="awsuser",
+            task_id="count_booths",
+            cluster_identifier=CLUSTER,
+            database=DATABASE,
+            db_user="awsuser",
             # pg_sleep keeps the statement running past the operator's first check, so the task defers.
             sql="SELECT booth, count(*) AS n FROM (VALUES ('A'), ('B'), ('A')) AS t(booth) CROSS JOIN pg_sleep(1) "
-                "GROUP BY booth ORDER BY booth",
-            deferrable=True, poll_interval=1, return_sql_result=True, aws_conn_id="aws_default")
+            "GROUP BY booth ORDER BY booth",
+            deferrable=True,
+            poll_interval=1,
+            return_sql_result=True,
+            aws_conn_id="aws_default",
+        )
         RedshiftDataOperator(
-            task_id="fail_on_error", cluster_identifier=CLUSTER, database=DATABASE, sql="SELECT 1 / 0",
-            deferrable=True, poll_interval=1, aws_conn_id="aws_default", retries=0)
+            task_id="fail_on_error",
+            cluster_identifier=CLUSTER,
+            database=DATABASE,
+            sql="SELECT 1 / 0",
+            deferrable=True,
+            poll_interval=1,
+            aws_conn_id="aws_default",
+            retries=0,
+        )
 
     result = _dag_test(dag)
 
     assert result.state == "failed"
     assert result.task_states == {"count_booths": "success", "fail_on_error": "failed"}
     records = result.xcom("count_booths")[0]["Records"]
-    assert records == [
-        [{"stringValue": "A"}, {"longValue": 2}], [{"stringValue": "B"}, {"longValue": 1}]]
+    assert records == [[{"stringValue": "A"}, {"longValue": 2}], [{"stringValue": "B"}, {"longValue": 1}]]

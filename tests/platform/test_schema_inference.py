@@ -7,9 +7,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from local_platform.aws.compute.glue_crawlers import (
+from local_platform.aws.compute.glue_crawlers.catalog import combine_schemas
+from local_platform.aws.compute.glue_crawlers.layout import (
     TablePlan,
-    combine_schemas,
     is_data_object,
     is_excluded,
     plan_tables,
@@ -37,12 +37,18 @@ def parquet_bytes(table: pa.Table) -> bytes:
 
 
 def test_csv_header_names_are_lower_cased_and_cells_typed_as_glue_types():
-    text = ("Id,Name,Amount,Day,Seen_At,Active\n"
-            "1,anna,2.5,2024-01-01,2024-01-01 10:00:00,true\n"
-            "2,bob,,2024-01-02,2024-01-02 11:30:00.250,FALSE\n")
+    text = (
+        "Id,Name,Amount,Day,Seen_At,Active\n"
+        "1,anna,2.5,2024-01-01,2024-01-01 10:00:00,true\n"
+        "2,bob,,2024-01-02,2024-01-02 11:30:00.250,FALSE\n"
+    )
     assert infer_csv_columns(text) == [
-        ("id", "bigint"), ("name", "string"), ("amount", "double"), ("day", "date"),
-        ("seen_at", "timestamp"), ("active", "boolean"),
+        ("id", "bigint"),
+        ("name", "string"),
+        ("amount", "double"),
+        ("day", "date"),
+        ("seen_at", "timestamp"),
+        ("active", "boolean"),
     ]
 
 
@@ -81,12 +87,13 @@ def test_iso_timestamp_with_t_or_zone_stays_string_as_hive_cannot_read_it():
 
 
 def test_json_lines_keys_in_first_appearance_order_with_nested_types_merged():
-    text = ('{"Id": 1, "tags": ["a"], "pos": {"lat": 1.5}}\n'
-            '\n'
-            '{"Id": 2, "pos": {"lng": 2}, "ok": true, "gone": null}\n')
+    text = '{"Id": 1, "tags": ["a"], "pos": {"lat": 1.5}}\n\n{"Id": 2, "pos": {"lng": 2}, "ok": true, "gone": null}\n'
     assert infer_json_columns(text) == [
-        ("id", "bigint"), ("tags", "array<string>"), ("pos", "struct<lat:double,lng:bigint>"),
-        ("ok", "boolean"), ("gone", "string"),
+        ("id", "bigint"),
+        ("tags", "array<string>"),
+        ("pos", "struct<lat:double,lng:bigint>"),
+        ("ok", "boolean"),
+        ("gone", "string"),
     ]
 
 
@@ -109,18 +116,35 @@ def test_json_line_that_is_not_an_object_is_rejected():
 
 
 def test_parquet_types_map_to_glue_types():
-    table = pa.table({
-        "ID": pa.array([1], pa.int64()), "small": pa.array([1], pa.int32()), "price": pa.array([1.5], pa.float64()),
-        "ratio": pa.array([1.5], pa.float32()), "name": ["x"], "ok": [True],
-        "day": pa.array([0], pa.date32()), "at": pa.array([0], pa.timestamp("us")),
-        "amount": pa.array([None], pa.decimal128(12, 2)), "tags": [["a"]],
-        "pos": pa.array([{"lat": 1.0}], pa.struct([("lat", pa.float64())])),
-        "attrs": pa.array([[("k", 1)]], pa.map_(pa.string(), pa.int64())),
-    })
+    table = pa.table(
+        {
+            "ID": pa.array([1], pa.int64()),
+            "small": pa.array([1], pa.int32()),
+            "price": pa.array([1.5], pa.float64()),
+            "ratio": pa.array([1.5], pa.float32()),
+            "name": ["x"],
+            "ok": [True],
+            "day": pa.array([0], pa.date32()),
+            "at": pa.array([0], pa.timestamp("us")),
+            "amount": pa.array([None], pa.decimal128(12, 2)),
+            "tags": [["a"]],
+            "pos": pa.array([{"lat": 1.0}], pa.struct([("lat", pa.float64())])),
+            "attrs": pa.array([[("k", 1)]], pa.map_(pa.string(), pa.int64())),
+        }
+    )
     assert infer_parquet_columns(parquet_bytes(table)) == [
-        ("id", "bigint"), ("small", "int"), ("price", "double"), ("ratio", "float"), ("name", "string"),
-        ("ok", "boolean"), ("day", "date"), ("at", "timestamp"), ("amount", "decimal(12,2)"),
-        ("tags", "array<string>"), ("pos", "struct<lat:double>"), ("attrs", "map<string,bigint>"),
+        ("id", "bigint"),
+        ("small", "int"),
+        ("price", "double"),
+        ("ratio", "float"),
+        ("name", "string"),
+        ("ok", "boolean"),
+        ("day", "date"),
+        ("at", "timestamp"),
+        ("amount", "decimal(12,2)"),
+        ("tags", "array<string>"),
+        ("pos", "struct<lat:double>"),
+        ("attrs", "map<string,bigint>"),
     ]
 
 
@@ -152,19 +176,24 @@ def test_files_of_one_folder_merge_by_column_name():
 
 def test_mixed_formats_in_one_folder_are_an_error():
     with pytest.raises(SchemaError, match=r"s3://b/t/: mixed data formats in one folder \(csv, json\)"):
-        combine_schemas("s3://b/t/", [infer_file_schema("a.csv", b"id\n1\n"), infer_file_schema("b.json", b'{"id": 1}')])
+        combine_schemas(
+            "s3://b/t/", [infer_file_schema("a.csv", b"id\n1\n"), infer_file_schema("b.json", b'{"id": 1}')]
+        )
 
 
-@pytest.mark.parametrize(("key", "patterns", "excluded"), [
-    ("archive/2023.csv", ["archive/**"], True),
-    ("a/b.txt", ["*.txt"], False),  # * does not cross folders
-    ("b.txt", ["*.txt"], True),
-    ("a/b.txt", ["**.txt"], True),
-    ("a/b.csv", ["**.{txt,tmp}"], False),
-    ("a/b.tmp", ["**.{txt,tmp}"], True),
-    ("x1.csv", ["x[!0-9].csv"], False),
-    ("xa.csv", ["x[!0-9].csv"], True),
-])
+@pytest.mark.parametrize(
+    ("key", "patterns", "excluded"),
+    [
+        ("archive/2023.csv", ["archive/**"], True),
+        ("a/b.txt", ["*.txt"], False),  # * does not cross folders
+        ("b.txt", ["*.txt"], True),
+        ("a/b.txt", ["**.txt"], True),
+        ("a/b.csv", ["**.{txt,tmp}"], False),
+        ("a/b.tmp", ["**.{txt,tmp}"], True),
+        ("x1.csv", ["x[!0-9].csv"], False),
+        ("xa.csv", ["x[!0-9].csv"], True),
+    ],
+)
 def test_exclusion_globs_follow_glue_semantics(key, patterns, excluded):
     assert is_excluded(key, patterns) is excluded
 
@@ -178,14 +207,21 @@ def test_hidden_and_empty_objects_are_not_data():
 
 
 def test_layout_one_table_per_folder_with_hive_partitions_and_prefix():
-    plans = plan_tables("lake", "raw", [
-        "raw/toll-events/a.csv",
-        "raw/sales/dt=2024-01-01/region=eu/p.parquet",
-        "raw/sales/dt=2024-01-02/region=us%2Feast/p.parquet",
-        "raw/top.csv",
-    ], table_prefix="Raw_")
+    plans = plan_tables(
+        "lake",
+        "raw",
+        [
+            "raw/toll-events/a.csv",
+            "raw/sales/dt=2024-01-01/region=eu/p.parquet",
+            "raw/sales/dt=2024-01-02/region=us%2Feast/p.parquet",
+            "raw/top.csv",
+        ],
+        table_prefix="Raw_",
+    )
     assert {plan.name: plan.location for plan in plans} == {
-        "raw_raw": "s3://lake/raw/", "raw_sales": "s3://lake/raw/sales/", "raw_toll_events": "s3://lake/raw/toll-events/",
+        "raw_raw": "s3://lake/raw/",
+        "raw_sales": "s3://lake/raw/sales/",
+        "raw_toll_events": "s3://lake/raw/toll-events/",
     }
     sales = next(plan for plan in plans if plan.name == "raw_sales")
     assert sales.partition_keys == ["dt", "region"]
@@ -203,7 +239,9 @@ def test_same_folder_name_twice_keeps_shallowest_and_suffixes_the_other():
 def test_table_level_configuration_makes_plain_subfolders_partitions():
     [plan] = plan_tables("lake", "", ["events/2024/01/a.json", "events/2024/02/b.json"], table_level=2)
     assert plan == TablePlan(
-        name="events", location="s3://lake/events/", partition_keys=["partition_0", "partition_1"],
+        name="events",
+        location="s3://lake/events/",
+        partition_keys=["partition_0", "partition_1"],
         files={"events/2024/01/a.json": ("2024", "01"), "events/2024/02/b.json": ("2024", "02")},
         partitions={("2024", "01"): "s3://lake/events/2024/01/", ("2024", "02"): "s3://lake/events/2024/02/"},
     )
@@ -220,10 +258,11 @@ def test_all_text_extract_beside_typed_files_keeps_the_folder_header():
 
     schemas = infer_folder_schemas([("a.csv", typed, len(typed)), ("b.csv", no_results, len(no_results))])
 
-    assert [s.columns for s in schemas] == [[("recorded_date", "string"), ("close_price", "double")],
-                                            [("recorded_date", "string"), ("close_price", "string")]]
+    assert [s.columns for s in schemas] == [
+        [("recorded_date", "string"), ("close_price", "double")],
+        [("recorded_date", "string"), ("close_price", "string")],
+    ]
     assert [s.record_count for s in schemas] == [1, 1]
-
 
 
 def test_large_text_is_inferred_from_its_first_mebibyte_and_count_extrapolated():

@@ -24,8 +24,9 @@ pytestmark = pytest.mark.dag_run
 SETTINGS = variables()["toll_plaza"]
 LANDING = "toll-plaza-landing-local"
 STAGING = "toll-plaza-staging-local"
-TOLL_COLUMNS = ("transaction_id, transaction_date, toll_booth, vehicle_make, vehicle_category, transaction_amount, "
-                "landing_date")
+TOLL_COLUMNS = (
+    "transaction_id, transaction_date, toll_booth, vehicle_make, vehicle_category, transaction_amount, landing_date"
+)
 
 
 @pytest.fixture(scope="module")
@@ -79,23 +80,37 @@ def test_a_generated_day_is_loaded_once_per_transaction_and_aggregated(platform,
     assert {row[1] for row in rows} == {day}
     assert all(row[5] > 0 for row in rows)
 
-    aggregate = redshift("SELECT toll_booth, vehicle_category, transaction_count, revenue "
-                         "FROM public.toll_daily_booth_revenue WHERE transaction_date = %s", (day,))
-    expected = redshift("SELECT toll_booth, vehicle_category, COUNT(*), SUM(transaction_amount) "
-                        "FROM public.toll_table WHERE transaction_date = %s GROUP BY 1, 2", (day,))
+    aggregate = redshift(
+        "SELECT toll_booth, vehicle_category, transaction_count, revenue "
+        "FROM public.toll_daily_booth_revenue WHERE transaction_date = %s",
+        (day,),
+    )
+    expected = redshift(
+        "SELECT toll_booth, vehicle_category, COUNT(*), SUM(transaction_amount) "
+        "FROM public.toll_table WHERE transaction_date = %s GROUP BY 1, 2",
+        (day,),
+    )
     assert sorted(aggregate) == sorted(expected)
     assert sum(row[2] for row in aggregate) == 300
 
-    assert result.xcom("verify_loaded_rows") == {"read": 320, "staged": 300, "quarantined": 0, "duplicates": 20,
-                                                 "owned": 300, "owned_by_earlier_days": 0, "also_delivered_later": 0,
-                                                 "quarantine_reasons": {}}
+    assert result.xcom("verify_loaded_rows") == {
+        "run_date": "2026-03-14",
+        "read": 320,
+        "loaded": 300,
+        "quarantined": 0,
+        "duplicates": 20,
+        "owned": 300,
+        "owned_by_earlier_days": 0,
+        "also_delivered_later": 0,
+        "quarantine_reasons": {},
+    }
     table = platform.client("glue").get_table(DatabaseName="toll_plaza_raw", Name="toll")["Table"]
     columns = {column["Name"]: column["Type"] for column in table["StorageDescriptor"]["Columns"]}
     assert (columns["transaction_id"], columns["transaction_amount"]) == ("bigint", "double")
     assert [key["Name"] for key in table["PartitionKeys"]] == ["dt"]
     alerts = drain_alerts(platform)
     assert [(a["event"], a["task_id"]) for a in alerts] == [("success", "verify_loaded_rows")]
-    assert alerts[0]["summary"]["staged"] == 300
+    assert alerts[0]["summary"]["loaded"] == 300
 
 
 def test_rerun_of_the_same_date_changes_nothing(platform, redshift):
@@ -103,18 +118,22 @@ def test_rerun_of_the_same_date_changes_nothing(platform, redshift):
     first = run_day(day, records=150, duplicates=5, seed=2)
     assert_succeeded(first, platform)
     rows_before = loaded_rows(redshift, day)
-    aggregate_before = redshift("SELECT * FROM public.toll_daily_booth_revenue WHERE transaction_date = %s "
-                                "ORDER BY 1, 2, 3", (day,))
+    aggregate_before = redshift(
+        "SELECT * FROM public.toll_daily_booth_revenue WHERE transaction_date = %s ORDER BY 1, 2, 3", (day,)
+    )
 
     second = run_day(day, records=150, duplicates=5, seed=2)
 
     assert_succeeded(second, platform)
     assert len(rows_before) == 150
     assert loaded_rows(redshift, day) == rows_before
-    assert redshift("SELECT * FROM public.toll_daily_booth_revenue WHERE transaction_date = %s ORDER BY 1, 2, 3",
-                    (day,)) == aggregate_before
-    assert redshift("SELECT COUNT(*) FROM public.toll_table WHERE transaction_id IN %s",
-                    (tuple(row[0] for row in rows_before),)) == [(150,)]
+    assert (
+        redshift("SELECT * FROM public.toll_daily_booth_revenue WHERE transaction_date = %s ORDER BY 1, 2, 3", (day,))
+        == aggregate_before
+    )
+    assert redshift(
+        "SELECT COUNT(*) FROM public.toll_table WHERE transaction_id IN %s", (tuple(row[0] for row in rows_before),)
+    ) == [(150,)]
 
 
 def test_poisoned_file_quarantines_bad_records_and_loads_the_rest(platform, redshift):
@@ -123,21 +142,38 @@ def test_poisoned_file_quarantines_bad_records_and_loads_the_rest(platform, reds
     bad = [
         "{'transaction_id': 'oops', 'transaction_date': '2026/03/16', 'toll_booth': 'golf_rd', "
         "'vehicle_category': 'SUV', 'transaction_amount': 3.5}",
-        json.dumps({"transaction_id": 7, "transaction_date": "2026-03-16", "toll_booth": "golf_rd",
-                    "vehicle_category": "SUV", "transaction_amount": -4}),
-        json.dumps({"transaction_id": 8, "transaction_date": "16.03.2026", "toll_booth": "golf_rd",
-                    "vehicle_category": "SUV", "transaction_amount": 4}),
+        json.dumps(
+            {
+                "transaction_id": 7,
+                "transaction_date": "2026-03-16",
+                "toll_booth": "golf_rd",
+                "vehicle_category": "SUV",
+                "transaction_amount": -4,
+            }
+        ),
+        json.dumps(
+            {
+                "transaction_id": 8,
+                "transaction_date": "16.03.2026",
+                "toll_booth": "golf_rd",
+                "vehicle_category": "SUV",
+                "transaction_amount": 4,
+            }
+        ),
         '{"transaction_id": 9, "transaction_date": "2026-03-16", "toll_booth": ',
     ]
     # Named as the original generator named its files (*.json), which the crawler leaves to the Glue job.
-    platform.client("s3").put_object(Bucket=LANDING, Key=f"landing/toll/dt={day}/legacy-poisoned.json",
-                                     Body=("\n".join(legacy + bad) + "\n").encode())
+    platform.client("s3").put_object(
+        Bucket=LANDING,
+        Key=f"landing/toll/dt={day}/legacy-poisoned.json",
+        Body=("\n".join(legacy + bad) + "\n").encode(),
+    )
 
     result = run_day(day, records=40, seed=3)
 
     assert_succeeded(result, platform)
     report = result.xcom("read_job_report")
-    assert (report["read"], report["staged"], report["quarantined"], report["duplicates"]) == (54, 50, 4, 0)
+    assert (report["read"], report["loaded"], report["quarantined"], report["duplicates"]) == (54, 50, 4, 0)
     assert report["quarantine_reasons"] == {
         "transaction_id is not a positive integer": 1,
         "transaction_amount is not positive": 1,
@@ -147,17 +183,28 @@ def test_poisoned_file_quarantines_bad_records_and_loads_the_rest(platform, reds
     rows = loaded_rows(redshift, day)
     assert len(rows) == 50
     assert {row[0] for row in rows} >= {95254, 35419}  # legacy records, typed
-    assert redshift("SELECT transaction_date, transaction_amount FROM public.toll_table WHERE transaction_id = 95254"
-                    ) == [(date(2023, 8, 13), Decimal("8.85"))]
+    assert redshift(
+        "SELECT transaction_date, transaction_amount FROM public.toll_table WHERE transaction_id = 95254"
+    ) == [(date(2023, 8, 13), Decimal("8.85"))]
     # The legacy rows' own dates got their daily aggregate too.
-    assert redshift("SELECT SUM(transaction_count) FROM public.toll_daily_booth_revenue "
-                    "WHERE transaction_date = %s", (date(2023, 8, 13),))[0][0] >= 1
+    assert (
+        redshift(
+            "SELECT SUM(transaction_count) FROM public.toll_daily_booth_revenue WHERE transaction_date = %s",
+            (date(2023, 8, 13),),
+        )[0][0]
+        >= 1
+    )
 
     s3 = platform.client("s3")
-    quarantine_keys = [item["Key"] for item in s3.list_objects_v2(
-        Bucket=STAGING, Prefix=f"quarantine/toll/dt={day}/").get("Contents", [])]
-    quarantined = [json.loads(line) for key in quarantine_keys
-                   for line in s3.get_object(Bucket=STAGING, Key=key)["Body"].read().decode().splitlines()]
+    quarantine_keys = [
+        item["Key"]
+        for item in s3.list_objects_v2(Bucket=STAGING, Prefix=f"quarantine/toll/dt={day}/").get("Contents", [])
+    ]
+    quarantined = [
+        json.loads(line)
+        for key in quarantine_keys
+        for line in s3.get_object(Bucket=STAGING, Key=key)["Body"].read().decode().splitlines()
+    ]
     assert sorted(item["line"] for item in quarantined) == sorted(bad)
     assert {item["source_file"] for item in quarantined} == {"legacy-poisoned.json"}
 
@@ -166,8 +213,9 @@ def test_rows_for_the_date_that_the_job_did_not_stage_fail_the_checks_and_alert(
     day = date(2026, 3, 17)
     data_api = platform.client("redshift-data")
     ddl = (PROJECT_ROOT / "include" / "sql" / "toll_plaza" / "create_toll_table.sql").read_text()
-    statement = data_api.execute_statement(WorkgroupName=SETTINGS["redshift_workgroup"],
-                                           Database=SETTINGS["redshift_database"], Sql=ddl)["Id"]
+    statement = data_api.execute_statement(
+        WorkgroupName=SETTINGS["redshift_workgroup"], Database=SETTINGS["redshift_database"], Sql=ddl
+    )["Id"]
     while (status := data_api.describe_statement(Id=statement)["Status"]) not in ("FINISHED", "FAILED"):
         time.sleep(0.2)
     assert status == "FINISHED"
@@ -191,8 +239,9 @@ def test_a_transaction_delivered_on_two_days_stays_with_the_first_whatever_the_o
     legacy = SEED_FILE.read_text()
     legacy_ids = {int(line.split("'transaction_id': ")[1].split(",")[0]) for line in legacy.splitlines() if line}
     for day in (first_day, second_day):
-        platform.client("s3").put_object(Bucket=LANDING, Key=f"landing/toll/dt={day}/legacy-resent.json",
-                                         Body=legacy.encode())
+        platform.client("s3").put_object(
+            Bucket=LANDING, Key=f"landing/toll/dt={day}/legacy-resent.json", Body=legacy.encode()
+        )
     tables = ("public.toll_table", "public.toll_deliveries", "public.toll_daily_booth_revenue")
 
     def run_in_order(days):
@@ -210,8 +259,12 @@ def test_a_transaction_delivered_on_two_days_stays_with_the_first_whatever_the_o
     in_order, state_in_order = run_in_order([first_day, second_day])
 
     assert state_later_first == state_in_order
-    owners = dict(redshift("SELECT landing_date, COUNT(*) FROM public.toll_table WHERE transaction_id IN %s "
-                           "GROUP BY 1", (tuple(legacy_ids),)))
+    owners = dict(
+        redshift(
+            "SELECT landing_date, COUNT(*) FROM public.toll_table WHERE transaction_id IN %s GROUP BY 1",
+            (tuple(legacy_ids),),
+        )
+    )
     assert owners == {first_day: len(legacy_ids)}
     assert in_order[second_day]["owned_by_earlier_days"] == len(legacy_ids)
     assert in_order[second_day]["owned"] == 30

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import csv
-import os
 import sys
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 
+from local_platform.seed import SEED_DATA_DIR
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SCRAPER_DIR = PROJECT_ROOT / "include" / "lambda" / "vn_stock_scraper"
 SAVED_PAGES = Path(__file__).resolve().parent / "saved_pages"
-SEED_DIR = Path(os.environ.get("SEED_DATA_DIR", "/work/shared/seed-data")) / "vn_stock"
+SEED_DIR = SEED_DATA_DIR / "vn_stock"  # the repository's copy (local_platform/seed_data/), or SEED_DATA_DIR's
 
 # The Lambda's modules import each other by bare name, as they do inside the deployed zip.
 if str(SCRAPER_DIR) not in sys.path:
@@ -30,10 +31,7 @@ def fake_cafef():
 
 
 def read_seed(name: str) -> list[dict[str, str]]:
-    path = SEED_DIR / name
-    if not path.exists():
-        pytest.skip(f"seed data not found at {path} (set SEED_DATA_DIR)")
-    with path.open(newline="", encoding="utf-8") as handle:
+    with (SEED_DIR / name).open(newline="", encoding="utf-8") as handle:
         return list(csv.DictReader(handle))
 
 

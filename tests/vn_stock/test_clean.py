@@ -69,24 +69,31 @@ def test_bad_rows_are_rejected_with_the_first_broken_rule(spark, seed_rows):
     good, rejected = clean(raw_frame(spark, bad + [base, base]))
 
     assert [row["trading_date"] for row in good.collect()] == [date(2023, 11, 13)]
-    assert sorted(row["reason"] for row in rejected.collect()) == sorted([
-        "unparseable RECORDED_DATE: 2023-11-13",
-        "unparseable INDEX_CHANGE: n/a",
-        "unparseable MACHED_VOLUME: 12.5",
-        "open_price not positive",
-        "high_price below low_price",
-        "unparseable LOWEST_PRICE: <empty>",
-        "duplicate RECORDED_DATE",
-    ])
+    assert sorted(row["reason"] for row in rejected.collect()) == sorted(
+        [
+            "unparseable RECORDED_DATE: 2023-11-13",
+            "unparseable INDEX_CHANGE: n/a",
+            "unparseable MACHED_VOLUME: 12.5",
+            "open_price not positive",
+            "high_price below low_price",
+            "unparseable LOWEST_PRICE: <empty>",
+            "duplicate RECORDED_DATE",
+        ]
+    )
 
 
 def test_report_counts_rows_dates_and_reasons(spark, seed_rows):
-    from vn_stock_clean import clean, report
+    from vn_stock_clean import checked, summarize
 
-    rows = seed_rows[:2] + read_seed("20231007_no_results.csv")
-    good, rejected = clean(raw_frame(spark, rows))
+    rows = seed_rows[:2] + read_seed("20231007_no_results.csv") + [{**seed_rows[0], "CLOSE_PRICE": "n/a"}]
 
-    assert report(good, rejected, len(rows)) == {
-        "input_rows": 3, "clean_rows": 2, "rejected_rows": 1,
-        "reject_reasons": {"no-results marker row": 1}, "trading_dates": ["2023-11-13", "2023-11-14"],
+    assert summarize(checked(raw_frame(spark, rows)), "2023-11-13").as_dict() == {
+        "run_date": "2023-11-13",
+        "read": 4,
+        "loaded": 2,
+        "quarantined": 2,
+        "duplicates": 0,
+        "held_back": 0,
+        "quarantine_reasons": {"no-results marker row": 1, "unparseable CLOSE_PRICE": 1},
+        "trading_dates": ["2023-11-13", "2023-11-14"],
     }

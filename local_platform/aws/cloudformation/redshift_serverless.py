@@ -1,7 +1,7 @@
 """``AWS::RedshiftServerless::Namespace`` and ``AWS::RedshiftServerless::Workgroup``, as records.
 
 moto 5.2.5 has no Redshift Serverless. The local platform needs none to run SQL: the Redshift Data API
-extension (``compute/redshift_data.py``) stands in any ``WorkgroupName`` + database with a PostgreSQL database.
+extension (``compute/redshift_data/``) stands in any ``WorkgroupName`` + database with a PostgreSQL database.
 These models keep what a stack declared (names, capacity, network) so that Ref and GetAtt resolve as on AWS
 (Ref = the name; ``Workgroup.WorkgroupArn``, ``Workgroup.WorkgroupId``, ``Workgroup.Endpoint.Address``,
 ``Namespace.NamespaceArn``, ``Namespace.NamespaceId``), a workgroup must name a namespace of the same account
@@ -23,8 +23,11 @@ _WORKGROUPS: dict[tuple[str, str, str], RedshiftWorkgroup] = {}
 
 def workgroups(account_id: str, region: str) -> dict[str, dict]:
     with _LOCK:
-        return {name: dict(item.properties) for (account, where, name), item in _WORKGROUPS.items()
-                if (account, where) == (account_id, region)}
+        return {
+            name: dict(item.properties)
+            for (account, where, name), item in _WORKGROUPS.items()
+            if (account, where) == (account_id, region)
+        }
 
 
 class _Record:
@@ -56,11 +59,13 @@ class _Record:
             return record
 
     @classmethod
-    def update_from_cloudformation_json(cls, original_resource, new_resource_name, cloudformation_json, account_id,
-                                        region_name):
+    def update_from_cloudformation_json(
+        cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
+    ):
         if new_resource_name != original_resource.name:
-            replacement = cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id,
-                                                              region_name)
+            replacement = cls.create_from_cloudformation_json(
+                new_resource_name, cloudformation_json, account_id, region_name
+            )
             original_resource.delete(account_id, region_name)
             return replacement
         original_resource.properties = dict(cloudformation_json["Properties"])
@@ -90,15 +95,19 @@ class RedshiftNamespace(_Record, CloudFormationModel):
     def get_cfn_attribute(self, attribute_name: str) -> Any:
         from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
 
-        values = {"Namespace.NamespaceArn": self.arn, "Namespace.NamespaceId": self.id,
-                  "Namespace.NamespaceName": self.name}
+        values = {
+            "Namespace.NamespaceArn": self.arn,
+            "Namespace.NamespaceId": self.id,
+            "Namespace.NamespaceName": self.name,
+        }
         if attribute_name not in values:
             raise UnformattedGetAttTemplateException()
         return values[attribute_name]
 
     @classmethod
-    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name,
-                                        **kwargs) -> RedshiftNamespace:
+    def create_from_cloudformation_json(
+        cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+    ) -> RedshiftNamespace:
         return cls._register(resource_name, account_id, region_name, dict(cloudformation_json["Properties"]))
 
 
@@ -116,16 +125,23 @@ class RedshiftWorkgroup(_Record, CloudFormationModel):
 
     @classmethod
     def has_cfn_attr(cls, attr: str) -> bool:
-        return attr in ("Workgroup.WorkgroupArn", "Workgroup.WorkgroupId", "Workgroup.WorkgroupName",
-                        "Workgroup.Endpoint.Address", "Workgroup.Endpoint.Port")
+        return attr in (
+            "Workgroup.WorkgroupArn",
+            "Workgroup.WorkgroupId",
+            "Workgroup.WorkgroupName",
+            "Workgroup.Endpoint.Address",
+            "Workgroup.Endpoint.Port",
+        )
 
     def get_cfn_attribute(self, attribute_name: str) -> Any:
         from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
 
         values = {
-            "Workgroup.WorkgroupArn": self.arn, "Workgroup.WorkgroupId": self.id, "Workgroup.WorkgroupName": self.name,
+            "Workgroup.WorkgroupArn": self.arn,
+            "Workgroup.WorkgroupId": self.id,
+            "Workgroup.WorkgroupName": self.name,
             "Workgroup.Endpoint.Address": f"{self.name}.{self.account_id}.{self.region}.redshift-serverless"
-                                          ".amazonaws.com",
+            ".amazonaws.com",
             "Workgroup.Endpoint.Port": str(self.properties.get("Port", 5439)),
         }
         if attribute_name not in values:
@@ -133,8 +149,9 @@ class RedshiftWorkgroup(_Record, CloudFormationModel):
         return values[attribute_name]
 
     @classmethod
-    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name,
-                                        **kwargs) -> RedshiftWorkgroup:
+    def create_from_cloudformation_json(
+        cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+    ) -> RedshiftWorkgroup:
         from moto.cloudformation.exceptions import ValidationError
 
         properties = dict(cloudformation_json["Properties"])

@@ -1,7 +1,9 @@
-"""Extensions that teach moto's backends to compute. One module per service.
+"""Extensions that teach moto's backends to compute. One module or package per service; a package splits as
+moto splits a service: ``models`` (state), ``responses`` (request handling), helpers beside them.
 
-Each module exposes ``install(config: ComputeConfig) -> None``, which patches moto's models in the
-server process. The server calls every installer listed in ``INSTALLERS`` before it starts.
+Each exposes ``install(config: ComputeConfig) -> None``, which changes moto's classes in the server process
+with ``patch`` (the one way they do it). The server calls every installer listed in ``INSTALLERS`` before it
+starts; a name that does not import, or an installer that fails, stops the server with the cause.
 """
 
 from __future__ import annotations
@@ -36,16 +38,33 @@ class ComputeConfig:
     namespace: str = "local"  # prefixes what the server creates outside itself (e.g. databases)
 
 
-def install_all(config: ComputeConfig) -> list[str]:
-    """Install every available extension; return the names of those installed."""
+class InstallerError(RuntimeError):
+    """An installer in ``INSTALLERS`` is missing or failed: the server must not start without its service."""
+
+
+def patch(owner: type, *functions, **renamed) -> None:
+    """Replace methods of moto's ``owner`` class: each of ``functions`` under its own name, each of ``renamed``
+    under the keyword's name (a backend method and a response action may share a name)."""
+    for function in functions:
+        setattr(owner, function.__name__, function)
+    for name, function in renamed.items():
+        setattr(owner, name, function)
+
+
+def install_all(config: ComputeConfig, installers: tuple[str, ...] = INSTALLERS) -> list[str]:
+    """Install every extension of ``installers``; return their short names. A misspelt name, a module without
+    ``install`` or an installer that raises fails loudly, naming it: a service silently left uncomputed would
+    only show later as moto's canned answers."""
     installed = []
-    for module_name in INSTALLERS:
+    for module_name in installers:
         try:
             module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name == module_name:
-                continue  # not written yet on this checkout
-            raise
-        module.install(config)
+            install = module.install
+        except (ImportError, AttributeError) as exc:
+            raise InstallerError(f"compute extension {module_name} cannot be installed: {exc}") from exc
+        try:
+            install(config)
+        except Exception as exc:
+            raise InstallerError(f"compute extension {module_name} failed to install: {exc}") from exc
         installed.append(module_name.rsplit(".", 1)[-1])
     return installed

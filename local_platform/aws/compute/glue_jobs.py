@@ -2,8 +2,10 @@
 
 moto 5.2.5 records a run and moves it to SUCCEEDED without running anything. Here each new run
 downloads ``Command.ScriptLocation`` (and ``--extra-py-files`` / ``--extra-files``) from the local S3
-and runs ``python script.py --JOB_NAME <job> --JOB_RUN_ID <run> <arguments>`` in a background thread,
-like Glue's driver: arguments are the job's DefaultArguments merged with the run's Arguments (moto
+and runs it as ``python script.py --JOB_NAME <job> --JOB_RUN_ID <run> <arguments>`` would, from a
+background thread: in one of the server's warm Spark drivers (:mod:`.glue_warm`; a fresh SparkSession and
+Python namespace per run, no JVM start), or with ``LOCAL_GLUE_WARM=0`` in a new process, like Glue's
+cold start. Arguments are the job's DefaultArguments merged with the run's Arguments (moto
 merges them), the environment points boto3 back at this server. The run goes RUNNING, then
 SUCCEEDED, FAILED (ErrorMessage = the script's exception line), TIMEOUT (job Timeout, minutes) or
 STOPPED (BatchStopJobRun). Output is written to ``<state_dir>/glue/<job>/<run_id>.log`` and, per
@@ -25,6 +27,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
+
+from local_platform.aws.compute import glue_warm
 
 if TYPE_CHECKING:
     from local_platform.aws.compute import ComputeConfig
@@ -135,11 +139,12 @@ class LocalJobRun:
         threading.Thread(target=self._run, name=f"glue-{self.run_id[:12]}", daemon=True).start()
 
     def stop(self) -> bool:
-        if self.run.status != "RUNNING" or self.process is None:
+        if self.run.status != "RUNNING":
             return False
         self.stop_requested = True
         self.run.status = "STOPPING"
-        os.killpg(self.process.pid, signal.SIGTERM)
+        if self.process is not None:  # else the run ends as it gets its process (it checks stop_requested)
+            _terminate(self.process.pid)
         return True
 
     def _run(self) -> None:
@@ -162,31 +167,15 @@ class LocalJobRun:
         for key, value in (self.run.arguments or {}).items():
             argv += [key if key.startswith("--") else f"--{key}", str(value)]
         cloudwatch = CloudWatchStreams(self.job.backend.account_id, self.job.backend.region_name, self.run_id)
+        stderr_lines: list[str] = []
         with self.log_path.open("w") as log:
-            log.write(f"job {self.job.name} run {self.run_id}: {sys.executable} {script} {' '.join(argv)}\n")
-            log.flush()
-            self.process = subprocess.Popen(
-                [sys.executable, str(script), *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                env=self._environment(python_path), cwd=self.work_dir, text=True, errors="replace",
-                start_new_session=True,  # a group, so a timeout also ends Spark's JVM
-            )
             log_lock = threading.Lock()
-            stderr_lines: list[str] = []
-            readers = [
-                threading.Thread(target=_pump, args=(self.process.stdout, log, log_lock, cloudwatch.output, None)),
-                threading.Thread(target=_pump, args=(self.process.stderr, log, log_lock, cloudwatch.error,
-                                                     stderr_lines)),
-            ]
-            for reader in readers:
-                reader.start()
-            try:
-                returncode = self.process.wait(timeout=self.timeout_minutes * 60)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-                returncode = None
-            for reader in readers:
-                reader.join()
+            sinks = {"out": _sink(log, log_lock, cloudwatch.output, None),
+                     "err": _sink(log, log_lock, cloudwatch.error, stderr_lines)}
+            if glue_warm.enabled():
+                returncode, driver_exited = self._run_warm(script, argv, python_path, log, sinks)
+            else:
+                returncode, driver_exited = self._run_cold(script, argv, python_path, log, sinks), False
         if returncode is None:
             self.error_message = f"Job run timed out after {self.timeout_minutes} minutes"
             return "TIMEOUT"
@@ -194,8 +183,55 @@ class LocalJobRun:
             return "STOPPED"
         if returncode != 0:
             self.error_message = error_line(stderr_lines, returncode)
+            if driver_exited:
+                self.error_message += " (the warm Spark driver running it ended; the next run starts a new one)"
             return "FAILED"
         return "SUCCEEDED"
+
+    def _run_cold(self, script: Path, argv: list[str], python_path: list[str], log, sinks) -> int | None:
+        """The script in a new process (and JVM) of its own; its exit code, None if it timed out."""
+        log.write(f"job {self.job.name} run {self.run_id}: {sys.executable} {script} {' '.join(argv)}\n")
+        log.flush()
+        self.process = subprocess.Popen(
+            [sys.executable, str(script), *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            env={**self._environment(), "PYTHONPATH": os.pathsep.join(python_path)}, cwd=self.work_dir,
+            text=True, errors="replace", start_new_session=True,  # a group, so a timeout also ends Spark's JVM
+        )
+        if self.stop_requested:
+            _terminate(self.process.pid)
+        readers = [threading.Thread(target=_pump, args=(self.process.stdout, sinks["out"])),
+                   threading.Thread(target=_pump, args=(self.process.stderr, sinks["err"]))]
+        for reader in readers:
+            reader.start()
+        try:
+            returncode = self.process.wait(timeout=self.timeout_minutes * 60)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+            returncode = None
+        for reader in readers:
+            reader.join()
+        return returncode
+
+    def _run_warm(self, script: Path, argv: list[str], python_path: list[str], log, sinks
+                  ) -> tuple[int | None, bool]:
+        """The script in one of the server's warm drivers: (its exit code or None on timeout, whether the driver
+        ended during the run)."""
+        drivers = glue_warm.pool(self.config.state_dir / "glue" / "warm-drivers", self._environment())
+        driver = drivers.acquire()
+        try:
+            log.write(f"job {self.job.name} run {self.run_id}: warm driver {driver.pid}: {script} {' '.join(argv)}\n")
+            log.flush()
+            self.process = driver
+            if self.stop_requested:  # stopped while waiting for a free driver
+                return 1, False
+            request = {"script": str(script), "argv": argv, "cwd": str(self.work_dir), "python_path": python_path}
+            try:
+                return driver.run(request, sinks, self.timeout_minutes * 60), False
+            except glue_warm.DriverExited as exc:
+                return exc.returncode, True
+        finally:
+            drivers.release(driver)
 
     def _download_code(self) -> tuple[Path, list[str]]:
         """The script in the run's folder, extra files beside it; returns (script, PYTHONPATH entries)."""
@@ -232,7 +268,7 @@ class LocalJobRun:
         path.write_bytes(body)
         return path
 
-    def _environment(self, python_path: list[str]) -> dict[str, str]:
+    def _environment(self) -> dict[str, str]:
         host = {key: os.environ[key] for key in HOST_ENV if key in os.environ}
         return {
             **host,
@@ -241,7 +277,6 @@ class LocalJobRun:
             "AWS_DEFAULT_REGION": self.config.region,
             "AWS_ACCESS_KEY_ID": "testing",
             "AWS_SECRET_ACCESS_KEY": "testing",
-            "PYTHONPATH": os.pathsep.join(python_path),
             "PYTHONUNBUFFERED": "1",  # lines reach the log as they are printed
             "PYSPARK_PYTHON": sys.executable,
             "PYSPARK_DRIVER_PYTHON": sys.executable,
@@ -271,9 +306,9 @@ class CloudWatchStreams:
         self._logs.put_log_events(group, self._run_id, [{"timestamp": int(time.time() * 1000), "message": line}])
 
 
-def _pump(stream, log, log_lock: threading.Lock, to_cloudwatch, keep: list[str] | None) -> None:
-    for line in stream:
-        line = line.rstrip("\n")
+def _sink(log, log_lock: threading.Lock, to_cloudwatch, keep: list[str] | None):
+    """Where one of a run's output streams goes: the run's log file, its CloudWatch stream (and ``keep``)."""
+    def write(line: str) -> None:
         with log_lock:
             log.write(line + "\n")
             log.flush()
@@ -281,6 +316,20 @@ def _pump(stream, log, log_lock: threading.Lock, to_cloudwatch, keep: list[str] 
             to_cloudwatch(line)
         if keep is not None:
             keep.append(line)
+
+    return write
+
+
+def _pump(stream, sink) -> None:
+    for line in stream:
+        sink(line.rstrip("\n"))
+
+
+def _terminate(process_group: int) -> None:
+    try:
+        os.killpg(process_group, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
 
 
 def _uri_list(value: str | None) -> list[str]:

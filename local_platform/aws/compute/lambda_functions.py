@@ -16,6 +16,7 @@ import base64
 import hashlib
 import io
 import json
+import math
 import os
 import shutil
 import signal
@@ -27,10 +28,8 @@ import uuid
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from local_platform.aws.compute import ComputeConfig
+from local_platform.aws.compute import ComputeConfig, patch
 
 RUNTIME = Path(__file__).with_name("lambda_runtime.py")
 LOG_TAIL_BYTES = 4096  # what LogType=Tail returns, as on AWS
@@ -45,8 +44,9 @@ def install(config: ComputeConfig) -> None:
         try:
             json.loads(body or "{}")
         except ValueError as exc:  # AWS rejects the call before running anything
-            raise LambdaClientError("InvalidRequestContentException",
-                                    f"Could not parse request body into json: {exc}") from exc
+            raise LambdaClientError(
+                "InvalidRequestContentException", f"Could not parse request body into json: {exc}"
+            ) from exc
         invocation = Invocation(config, self, body or "{}")
         response_headers["x-amz-executed-version"] = str(self.version)
         if request_headers.get("x-amz-invocation-type", "RequestResponse") == "Event":
@@ -58,7 +58,7 @@ def install(config: ComputeConfig) -> None:
         response_headers["x-amz-log-result"] = base64.b64encode(invocation.log_tail()).decode()
         return invocation.payload
 
-    LambdaFunction.invoke = invoke
+    patch(LambdaFunction, invoke)
 
 
 class Invocation:
@@ -86,12 +86,17 @@ class Invocation:
             started = time.monotonic()
             process = subprocess.Popen(
                 [sys.executable, str(RUNTIME), self.function.handler, str(result_path)],
-                stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT, env=self._environment(),
-                cwd=self._code_dir(), start_new_session=True,  # a group, so a timeout kills its children too
+                stdin=subprocess.PIPE,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=self._environment(),
+                cwd=self._code_dir(),
+                start_new_session=True,  # a group, so a timeout kills its children too
             )
             try:
-                process.communicate(self.event.encode() if isinstance(self.event, str) else self.event,
-                                    timeout=self.timeout_s)
+                process.communicate(
+                    self.event.encode() if isinstance(self.event, str) else self.event, timeout=self.timeout_s
+                )
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
@@ -105,30 +110,35 @@ class Invocation:
     def _read_result(self, returncode: int, result_path: Path) -> None:
         if self.timed_out:
             self.error = True
-            self.payload = json.dumps({
-                "errorType": "Sandbox.Timedout",
-                "errorMessage": f"RequestId: {self.request_id} Error: {self._timed_out_message()}",
-            }).encode()
+            self.payload = json.dumps(
+                {
+                    "errorType": "Sandbox.Timedout",
+                    "errorMessage": f"RequestId: {self.request_id} Error: {self._timed_out_message()}",
+                }
+            ).encode()
         elif result_path.exists():
             outcome = json.loads(result_path.read_text())
             self.error = "errorType" in outcome
             self.payload = json.dumps(outcome if self.error else outcome["result"]).encode()
         else:
             self.error = True
-            self.payload = json.dumps({
-                "errorType": "Runtime.ExitError",
-                "errorMessage": f"RequestId: {self.request_id} Error: Runtime exited with error: exit status "
-                                f"{returncode}",
-            }).encode()
+            self.payload = json.dumps(
+                {
+                    "errorType": "Runtime.ExitError",
+                    "errorMessage": f"RequestId: {self.request_id} Error: Runtime exited with error: exit status "
+                    f"{returncode}",
+                }
+            ).encode()
 
     def _closing_lines(self, duration_ms: float) -> str:
         lines = []
         if self.timed_out:
             lines.append(f"{_now_iso()} {self.request_id} {self._timed_out_message()}")
         lines.append(f"END RequestId: {self.request_id}")
+        # Billed duration: the duration rounded up to the millisecond, as AWS bills it.
         lines.append(
             f"REPORT RequestId: {self.request_id}\tDuration: {duration_ms:.2f} ms\t"
-            f"Billed Duration: {int(duration_ms) + 1} ms\tMemory Size: {self.function.memory_size} MB"
+            f"Billed Duration: {math.ceil(duration_ms)} ms\tMemory Size: {self.function.memory_size} MB"
         )
         return "\n".join(lines) + "\n"
 

@@ -1,6 +1,6 @@
 """Schema inference the way AWS Glue's built-in classifiers do it, for CSV, JSON lines and Parquet.
 
-Pure functions over bytes and text, no AWS: the crawler (``glue_crawlers.py``) feeds them S3 objects.
+Pure functions over bytes and text, no AWS: the crawler (``glue_crawlers/``) feeds them S3 objects.
 Types are Glue (Hive) type names. Internally a type is a primitive name (``"bigint"``), ``("array", t)``
 or ``("struct", {name: t})``; ``None`` means "only nulls seen so far" and ends up as ``string``.
 """
@@ -260,11 +260,24 @@ def arrow_type(pa_type) -> object:
     if pat.is_dictionary(pa_type):
         return arrow_type(pa_type.value_type)
     simple = {
-        pa.bool_(): "boolean", pa.int8(): "tinyint", pa.int16(): "smallint", pa.int32(): "int",
-        pa.int64(): "bigint", pa.uint8(): "smallint", pa.uint16(): "int", pa.uint32(): "bigint",
-        pa.uint64(): "bigint", pa.float16(): "float", pa.float32(): "float", pa.float64(): "double",
-        pa.string(): "string", pa.large_string(): "string", pa.binary(): "binary", pa.large_binary(): "binary",
-        pa.date32(): "date", pa.date64(): "date",
+        pa.bool_(): "boolean",
+        pa.int8(): "tinyint",
+        pa.int16(): "smallint",
+        pa.int32(): "int",
+        pa.int64(): "bigint",
+        pa.uint8(): "smallint",
+        pa.uint16(): "int",
+        pa.uint32(): "bigint",
+        pa.uint64(): "bigint",
+        pa.float16(): "float",
+        pa.float32(): "float",
+        pa.float64(): "double",
+        pa.string(): "string",
+        pa.large_string(): "string",
+        pa.binary(): "binary",
+        pa.large_binary(): "binary",
+        pa.date32(): "date",
+        pa.date64(): "date",
     }
     if pa_type in simple:
         return simple[pa_type]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 import json
 
-from local_platform.aws.compute import ComputeConfig
+from local_platform.aws.compute import ComputeConfig, patch
 from local_platform.aws.compute.athena import models
 from local_platform.aws.compute.athena.catalog import Catalog, folder
 from local_platform.aws.compute.athena.models import LOCK, QueryExecution, Runner
@@ -269,7 +269,8 @@ def install(config: ComputeConfig) -> None:
 
     global _runner
     _runner = models.Runner(config)
-    for handler in (
+    patch(
+        AthenaResponse,
         start_query_execution,
         get_query_execution,
         batch_get_query_execution,
@@ -280,5 +281,4 @@ def install(config: ComputeConfig) -> None:
         list_databases,
         get_table_metadata,
         list_table_metadata,
-    ):
-        setattr(AthenaResponse, handler.__name__, handler)
+    )
