@@ -56,7 +56,8 @@ def timed(action, repeat: int) -> float:
     return statistics.median(samples)
 
 
-def lambda_overhead(server, work: Path, invokes: int) -> None:
+def lambda_overhead(server, work: Path, invokes: int) -> tuple[float, float]:
+    """Median seconds of an invoke through the server and of a bare python start."""
     from deploy.stacks import zip_folder
 
     code = work / "trivial"
@@ -81,9 +82,11 @@ def lambda_overhead(server, work: Path, invokes: int) -> None:
     print(f"  through the local server   {through_server * 1000:10.1f} ms")
     print(f"  handler called in-process  {in_process * 1000:10.4f} ms   ratio {through_server / in_process:,.0f}x")
     print(f"  bare python start          {bare_python * 1000:10.1f} ms   ratio {through_server / bare_python:.1f}x")
+    return through_server, bare_python
 
 
-def glue_overhead(warm_server, cold_server, work: Path, runs: int) -> None:
+def glue_overhead(warm_server, cold_server, work: Path, runs: int) -> tuple[float, float, float]:
+    """Median seconds of a trivial job run: warm driver, LOCAL_GLUE_WARM=0, the script run directly."""
     script = work / "trivial_job.py"
     script.write_text(SCRIPT)
 
@@ -124,6 +127,7 @@ def glue_overhead(warm_server, cold_server, work: Path, runs: int) -> None:
           f"ratio cold/warm {through_cold / through_warm:.1f}x")
     print(f"  python script.py directly                      {direct:8.2f} s   "
           f"ratio direct/warm {direct / through_warm:.1f}x")
+    return through_warm, through_cold, direct
 
 
 def main() -> int:
@@ -145,12 +149,20 @@ def main() -> int:
     try:
         for each in (server, cold_server):
             ensure_role(each, ROLE)
-        lambda_overhead(server, work, args.invokes)
-        glue_overhead(server, cold_server, work, args.runs)
+        invoke, bare_python = lambda_overhead(server, work, args.invokes)
+        warm, cold, direct = glue_overhead(server, cold_server, work, args.runs)
     finally:
         server.stop()
         cold_server.stop()
         stop_postgres()
+    from benchmarks.support.headline import headline
+
+    headline(__file__, measures="a trivial Lambda invoke through the local server beside a bare Python start; a trivial "
+                                "PySpark Glue job run (StartJobRun → SUCCEEDED) in the server's warm driver beside "
+                                "`LOCAL_GLUE_WARM=0` (a process and JVM per run) and the script run directly",
+             result=f"Lambda {invoke:.2f} s per invoke ({invoke / bare_python:.1f}× a bare Python start); Glue job run "
+                    f"{warm:.2f} s warm vs {cold:.1f} s cold: {cold / warm:.1f}× faster (target ≤ 2 s; the script run "
+                    f"directly {direct:.1f} s)")
     return 0
 
 

@@ -40,6 +40,10 @@ STAGED_COLUMNS = (
     "landing_date",
 )
 QUARANTINE_COLUMNS = ("source_file", "line", "reason", "landing_date")
+# What toll_table's columns hold (include/sql/toll_plaza/create_toll_table.sql): a value beyond them would fail
+# the day's COPY, so its record is quarantined instead.
+MAX_LENGTHS = {"toll_booth": 64, "vehicle_make": 64, "vehicle_category": 128}
+MAX_AMOUNT = 99_999_999.99  # DECIMAL(10, 2)
 _CORRUPT = "_corrupt_record"
 # Every field is read as text (numbers keep their literal digits) and typed by ``validate``.
 _RAW_SCHEMA = T.StructType(
@@ -52,6 +56,7 @@ _PYTHON_WORDS = {"None": "null", "True": "true", "False": "false"}
 UNPARSEABLE = "unparseable: neither a JSON object nor a dict literal"
 # Every reason a record can be quarantined for, first match wins (the report counts rows per reason).
 REASONS = (
+    "not valid UTF-8",
     UNPARSEABLE,
     "missing transaction_id",
     "transaction_id is not a positive integer",
@@ -62,6 +67,9 @@ REASONS = (
     "missing transaction_amount",
     "transaction_amount is not a number",
     "transaction_amount is not positive",
+    "transaction_amount out of range for DECIMAL(10, 2)",
+    *[f"{name} is not text" for name in MAX_LENGTHS],
+    *[f"{name} longer than {limit} characters" for name, limit in MAX_LENGTHS.items()],
 )
 
 
@@ -98,7 +106,8 @@ def parse_lines(lines: DataFrame) -> DataFrame:
         "position",
         "line",
         *[F.col(f"record.{name}").alias(name) for name in RAW_FIELDS],
-        _is_object(F.col("record")).alias("parsed"),
+        # Spark's JSON reader stops after the first object: "{...} trailing words" must not pass as that object.
+        (_is_object(F.col("record")) & F.col("line").rlike(r"\}\s*$")).alias("parsed"),
     )
 
 
@@ -135,6 +144,8 @@ def validate(parsed: DataFrame, landing_date: str) -> DataFrame:
     )
     amount = F.col("transaction_amount")
     checks = [
+        # Bytes that are not UTF-8 reach the fields as U+FFFD: the value as sent is lost.
+        F.concat_ws("", "line", *[f"raw_{name}" for name in RAW_FIELDS]).contains("\ufffd"),
         ~F.col("parsed"),
         F.col("raw_transaction_id").isNull(),
         F.col("transaction_id").isNull() | (F.col("transaction_id") <= 0),
@@ -145,6 +156,10 @@ def validate(parsed: DataFrame, landing_date: str) -> DataFrame:
         F.col("raw_transaction_amount").isNull(),
         amount.isNull() | F.isnan(amount) | (amount == float("inf")),
         amount <= 0,
+        amount > MAX_AMOUNT,
+        # A JSON array or object where text belongs is read as its JSON text.
+        *[F.col(name).rlike(r"^[\[{]") for name in MAX_LENGTHS],
+        *[F.length(name) > limit for name, limit in MAX_LENGTHS.items()],
     ]
     reason = F.lit(None).cast("string")
     for failed, message in reversed(list(zip(checks, REASONS, strict=True))):

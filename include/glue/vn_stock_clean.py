@@ -215,7 +215,8 @@ def main(argv: list[str]) -> dict:
     args = glue_io.resolve_args(argv, ["run_date", "raw_uris", "clean_uri", "quarantine_uri", "report_uri"])
     spark = glue_io.spark_session("vn_stock_clean")
     uris = [uri.strip() for uri in args["raw_uris"].split(",") if uri.strip()]
-    rows = checked(glue_io.read(spark, uris, "csv", schema=RAW_SCHEMA, header="true", encoding="UTF-8"))
+    # The scraper writes RFC 4180 CSV (a quote in a value is doubled); Spark's default escape is a backslash.
+    rows = checked(glue_io.read(spark, uris, "csv", schema=RAW_SCHEMA, header="true", encoding="UTF-8", escape='"'))
     counts = Observation("vn_stock_report")
     glue_io.write(
         good_rows(rows.observe(counts, *report_counts())), args["clean_uri"], "csv", partition_by=["dt"], header="true"

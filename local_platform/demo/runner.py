@@ -182,6 +182,8 @@ def run_demo(platform: LocalPlatform, pipelines: list[str]) -> int:
             scenario.cleanup()
     print()
     print(format_summary(outcomes))
+    print()
+    print(results_summary(ctx, [alert for outcome in outcomes for alert in outcome.alerts]))
     print(
         f"\nTiming: pipelines {pipelines_s:.1f}s (every run, first trigger to last run finished); set-up {setup_s:.1f}s"
     )
@@ -191,6 +193,14 @@ def run_demo(platform: LocalPlatform, pipelines: list[str]) -> int:
         f"stop: make down"
     )
     return 0 if all(outcome.ok for outcome in outcomes) else 1
+
+
+def results_summary(ctx: DemoContext, alerts: list[dict]) -> str:
+    """The runs' charts (downloaded, with an index page under <state dir>/demo/) and AWS costs, from their alerts."""
+    from local_platform.demo.report import collect_results, summary_lines, write_index
+
+    results = collect_results(alerts)
+    return "\n".join(summary_lines(results, write_index(ctx.client("s3"), results, ctx.state_dir / "demo")))
 
 
 def write_summary(platform: LocalPlatform, outcomes: list[DemoOutcome], setup_s: float, pipelines_s: float) -> None:

@@ -65,12 +65,15 @@ def lambda_usage(function_name: str, since: datetime) -> list[dict]:
     logs = AwsLogsHook().conn
     messages, token = [], None
     while True:
-        page = logs.filter_log_events(
-            logGroupName=log_group,
-            startTime=int(since.timestamp() * 1000),
-            filterPattern='"REPORT RequestId"',
-            **({"nextToken": token} if token else {}),
-        )
+        try:
+            page = logs.filter_log_events(
+                logGroupName=log_group,
+                startTime=int(since.timestamp() * 1000),
+                filterPattern='"REPORT RequestId"',
+                **({"nextToken": token} if token else {}),
+            )
+        except logs.exceptions.ResourceNotFoundException:  # never invoked yet: no log group
+            return []
         messages += [event["message"] for event in page.get("events", [])]
         token = page.get("nextToken")
         if not token:

@@ -66,3 +66,28 @@ def test_default_task_args_retry_with_backoff_and_alert_on_failure():
     assert args["retries"] >= 2 and args["retry_exponential_backoff"] is True
     assert args["max_retry_delay"] > args["retry_delay"]
     assert [(type(cb).__name__, cb.event) for cb in args["on_failure_callback"]] == [("PipelineAlert", "failure")]
+
+
+def test_sensor_timeout_is_stuck_and_names_what_the_sensor_waited_for():
+    from airflow.providers.common.compat.sdk import AirflowSensorTimeout
+
+    context = _context(None, AirflowSensorTimeout("Sensor has timed out"))
+    context["ti"].task = SimpleNamespace(bucket_name="raw", bucket_key="billing/dt=2024-05-01/*.csv",
+                                         wildcard_match=True, timeout=43200)
+    message = alert_message("csv_lake", "failure", context)
+
+    assert message["event"] == "stuck"
+    assert message["waiting_for"] == {"bucket_name": "raw", "bucket_key": "billing/dt=2024-05-01/*.csv",
+                                      "wildcard_match": True, "timeout_s": 43200}
+    assert message["error"] == "Sensor has timed out"
+
+
+def test_success_alert_carries_the_charts_and_the_cost_of_what_the_spec_measures():
+    context = _context(None)
+    context["dag_run"].start_date = pendulum.datetime(2024, 5, 2, 1, tz="UTC")
+    context["ti"].xcoms["draw_chart"] = [{"title": "t", "png": "s3://b/c.png", "html": "s3://b/c.html"}]
+    message = alert_message("retail_analytics", "success", context, charts_task="draw_chart", cost_spec={})
+
+    assert message["charts"] == [{"title": "t", "png": "s3://b/c.png", "html": "s3://b/c.html"}]
+    assert message["cost"]["total_usd"] == 0 and message["cost"]["items"] == []
+    assert message["cost"]["region"] == "us-east-1"

@@ -18,9 +18,11 @@ INSTALLERS = (
     "local_platform.aws.compute.glue_crawlers",
     "local_platform.aws.compute.redshift_data",
     "local_platform.aws.compute.athena",
-    # Not compute, but installed the same way: the MWAA API moto lacks, and CloudFormation types and behaviour
+    # Not compute, but installed the same way: the MWAA API moto lacks, Kinesis streams at volume, and
+    # CloudFormation types and behaviour
     # the stacks of deploy/cloudformation/ need (after the services whose backends they create resources in).
     "local_platform.aws.mwaa",
+    "local_platform.aws.kinesis",
     "local_platform.aws.cloudformation",
 )
 

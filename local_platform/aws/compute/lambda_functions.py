@@ -16,6 +16,7 @@ import base64
 import hashlib
 import io
 import json
+import math
 import os
 import shutil
 import signal
@@ -134,9 +135,10 @@ class Invocation:
         if self.timed_out:
             lines.append(f"{_now_iso()} {self.request_id} {self._timed_out_message()}")
         lines.append(f"END RequestId: {self.request_id}")
+        # Billed duration: the duration rounded up to the millisecond, as AWS bills it.
         lines.append(
             f"REPORT RequestId: {self.request_id}\tDuration: {duration_ms:.2f} ms\t"
-            f"Billed Duration: {int(duration_ms) + 1} ms\tMemory Size: {self.function.memory_size} MB"
+            f"Billed Duration: {math.ceil(duration_ms)} ms\tMemory Size: {self.function.memory_size} MB"
         )
         return "\n".join(lines) + "\n"
 
