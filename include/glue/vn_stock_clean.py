@@ -188,7 +188,8 @@ def report_counts() -> list:
     trading_date = F.when(F.col("reason").isNull(), F.date_format("trading_date", "yyyy-MM-dd"))
     return [
         F.count(F.lit(1)).alias("read"),
-        F.collect_set(trading_date).alias("trading_dates"),
+        # As text: an observed array comes back to Python as an unconverted Java object.
+        F.concat_ws(",", F.sort_array(F.collect_set(trading_date))).alias("trading_dates"),
         *glue_io.reason_tallies(F.col("first_reason"), REASONS),
     ]
 
@@ -202,7 +203,10 @@ def report(observed: dict, run_date: str, details: dict | None = None) -> glue_i
         quarantined=quarantined,
         duplicates=0,
         quarantine_reasons=glue_io.tallied_reasons(observed, REASONS),
-        details={"trading_dates": sorted(observed["trading_dates"]), **(details or {})},
+        details={
+            "trading_dates": [day for day in (observed["trading_dates"] or "").split(",") if day],
+            **(details or {}),
+        },
     )
 
 
