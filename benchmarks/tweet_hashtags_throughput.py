@@ -78,7 +78,7 @@ def pandas_stage(landed: list[dict]):
     posts["data"], posts["arrival"] = frame["data"], frame["arrival"]
     posts = posts[posts["text"].str.strip().astype(bool)]
     posts = posts.sort_values("arrival", kind="stable").drop_duplicates("post_id")
-    text = posts["text"].map(html.unescape)
+    text = posts["text"].map(html.unescape).astype(object)  # Python regexes (Arrow strings take RE2)
     text = text.str.replace(r"(?:https?://|www\.)\S+", " ", regex=True, case=False)
     text = text.str.replace(r"(?<!\w)@\w+", " ", regex=True).str.replace(r"\bRT\b:?", " ", regex=True)
     text = text.str.replace(r"[^\u0000-\uffff]|[\u2600-\u27bf\ufe0f]", " ", regex=True)

@@ -45,6 +45,33 @@ EXPORT_KEY = f"exports/top_hashtags/dt={RUN_DATE}/top_hashtags"
 ANALYTICAL_TABLES = ("hashtag_data", "top_hashtags")
 # Lambda runs up to 15 minutes: the invoke waits that long for the answer, and is never silently re-sent.
 LAMBDA_CLIENT = {"read_timeout": 900, "connect_timeout": 10, "retries": {"max_attempts": 0}}
+ATHENA_TASKS = [
+    *(
+        f"create_{name}"
+        for name in (
+            "staging_database",
+            "analytical_database",
+            "hashtag_rows",
+            "hashtag_data",
+            "top_hashtags",
+            "data_update_log",
+        )
+    ),
+    "add_staging_partition",
+    *(
+        f"replace_{table}.{step}"
+        for table in ("hashtag_data", "top_hashtags")
+        for step in ("unload", "drop_partition", "add_partition")
+    ),
+    "check_hashtag_data",
+    "log_update",
+    "select_top_hashtags",
+]
+# What the run would cost on AWS (the success and no-data alerts say): the Lambdas' billed time, Athena's scans.
+RUN_COST = {
+    "lambda_functions": [SETTINGS.producer_function, SETTINGS.consumer_function, SETTINGS.stage_function],
+    "athena_tasks": ATHENA_TASKS,
+}
 
 SOURCE_EVENT = (
     '"source": params.source, "date": ' + RUN_DATE_EXPR + ' | ds, "seconds": params.seconds, '
@@ -136,7 +163,7 @@ def route_by_staging(staged: dict) -> str:
     return "report_no_data" if staged["read"] == 0 else "create_staging_database"
 
 
-@task(on_success_callback=[success_notifier(PIPELINE, event="no_data")])
+@task(on_success_callback=[success_notifier(PIPELINE, event="no_data", cost_spec=RUN_COST)])
 def report_no_data(landing: dict, run_date: str) -> dict:
     """The source yielded nothing for the day: nothing landed, nothing to analyse. Not a failure."""
     return {"run_date": run_date, "read": landing["read"], "landed": 0, "filtered": landing["filtered"]}
@@ -188,8 +215,9 @@ def verify_load(query_execution_id: str, staged: dict) -> dict:
 
 
 @task
-def draw_chart(data_bucket: str, export_key: str, run_date: str) -> dict:
-    """The day's top hashtags and their sentiment, as PNG and self-contained HTML beside the CSV."""
+def draw_chart(data_bucket: str, export_key: str, run_date: str) -> list[dict]:
+    """The day's top hashtags and their sentiment, as PNG and self-contained HTML beside the CSV (the success
+    alert lists it)."""
     import io
 
     import pandas as pd
@@ -199,11 +227,12 @@ def draw_chart(data_bucket: str, export_key: str, run_date: str) -> dict:
 
     csv = S3Hook().read_key(f"{export_key}.csv", data_bucket)
     figure = top_hashtags_figure(pd.read_csv(io.StringIO(csv)), run_date)
-    return save_chart(figure, bucket=data_bucket, key_prefix=export_key, title=f"Top hashtags {run_date}")
+    title = f"Top hashtags {run_date}"
+    return [{"title": title, **save_chart(figure, bucket=data_bucket, key_prefix=export_key, title=title)}]
 
 
-@task(on_success_callback=[success_notifier(PIPELINE)])
-def summarize_run(landing: dict, staged: dict, loaded: dict, chart: dict, data_bucket: str, export_key: str) -> dict:
+@task(on_success_callback=[success_notifier(PIPELINE, charts_task="draw_chart", cost_spec=RUN_COST)])
+def summarize_run(landing: dict, staged: dict, loaded: dict, data_bucket: str, export_key: str) -> dict:
     """The day's counts: the success alert's summary."""
     return {
         "read": landing["read"],
@@ -217,7 +246,6 @@ def summarize_run(landing: dict, staged: dict, loaded: dict, chart: dict, data_b
         "duplicates": staged["duplicates"],
         "quarantine_reasons": staged["quarantine_reasons"],
         "report_csv": f"s3://{data_bucket}/{export_key}.csv",
-        "chart": chart,
     }
 
 
@@ -324,7 +352,7 @@ with DAG(
         dest_bucket_key=f"{EXPORT_KEY}.csv",
     )
     chart = draw_chart(DATA_BUCKET, EXPORT_KEY, RUN_DATE)
-    summary = summarize_run(landing, staged, loaded, chart, DATA_BUCKET, EXPORT_KEY)
+    summary = summarize_run(landing, staged, loaded, DATA_BUCKET, EXPORT_KEY)
 
     # Land: the stream exists for the landing only.
     chain(stream, produce_posts, consume_stream, landing, teardown)

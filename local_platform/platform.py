@@ -138,6 +138,9 @@ class LocalPlatform:
             # (or generate data) nobody asked for.
             "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
             "AIRFLOW__PIPELINES__POLL_INTERVAL_SECONDS": str(LOCAL_POLL_INTERVAL_SECONDS),
+            # A worker's calls to the API server (5 s by default) time out when two shared cores also run Spark; a
+            # timed-out call fails the task before it starts.
+            "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "60",
             **self.executor_environment(postgres_dsn),
             "AWS_ACCESS_KEY_ID": "testing",
             "AWS_SECRET_ACCESS_KEY": "testing",

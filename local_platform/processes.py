@@ -41,8 +41,10 @@ def start_service(name: str, command: list[str], pid_file: Path, log_file: Path,
 
 
 def stop_service(pid_file: Path, timeout_s: float = 20.0) -> bool:
-    """Stop the process group recorded in ``pid_file``: SIGTERM, then SIGKILL. True if one was running."""
-    pid = read_pid(pid_file)
+    """Stop the process group recorded in ``pid_file``: SIGTERM, then SIGKILL. True if one was running. The group
+    is stopped even when its leader has exited (Airflow's components outlive the shell that started them)."""
+    group = _group_still_running(pid_file)  # read first: read_pid forgets a file whose leader has exited
+    pid = read_pid(pid_file) or group
     if pid is None:
         return False
     for signum, wait_s in ((signal.SIGTERM, timeout_s), (signal.SIGKILL, 5.0)):
@@ -62,6 +64,15 @@ def stop_service(pid_file: Path, timeout_s: float = 20.0) -> bool:
         break
     pid_file.unlink(missing_ok=True)
     return True
+
+
+def _group_still_running(pid_file: Path) -> int | None:
+    try:
+        group = int(pid_file.read_text().strip())
+        os.killpg(group, 0)
+    except (FileNotFoundError, ValueError, ProcessLookupError):
+        return None
+    return group
 
 
 def wait_for_port(port: int, pid_file: Path, log_file: Path, what: str, timeout_s: float = 90.0) -> None:

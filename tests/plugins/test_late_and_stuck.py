@@ -110,13 +110,34 @@ def test_run_not_done_by_its_deadline_sends_a_late_alert(alerts_inbox, tmp_path)
     assert late[0]["deadline"].startswith(deadlines[0].strftime("%Y-%m-%d %H:%M:%S"))
 
 
-def test_run_within_its_deadline_sends_nothing(alerts_inbox, tmp_path):
+def _finish_run(dag_id: str, dagrun_id: int):
+    """The run's tasks succeed and the scheduler updates the run's state, as its loop does."""
+    from airflow.models import DagRun, Deadline
+    from airflow.models.dagbag import DBDagBag
+    from airflow.utils.session import create_session
+    from airflow.utils.state import DagRunState, TaskInstanceState
+    from sqlalchemy import select
+
+    with create_session() as session:
+        run = session.get(DagRun, dagrun_id)
+        run.dag = DBDagBag().get_latest_version_of_dag(dag_id, session=session)
+        run.state = DagRunState.RUNNING
+        for ti in run.get_task_instances(session=session):
+            ti.state = TaskInstanceState.SUCCESS
+        session.flush()
+        run.update_state(session=session)
+        session.flush()
+        return run.state, session.scalars(select(Deadline).where(Deadline.dagrun_id == dagrun_id)).all()
+
+
+def test_run_done_within_its_deadline_sends_nothing_and_its_deadline_is_dropped(alerts_inbox, tmp_path):
     dag_id = f"deadline_probe_{uuid.uuid4().hex[:6]}"
     (tmp_path / f"{dag_id}.py").write_text(PROBE_DAG.format(dag_id=dag_id).replace("seconds=1", "hours=1"))
     dagrun_id, run_id, deadlines = _queue_run(tmp_path, dag_id)
 
     assert deadlines[0] - datetime.now(UTC) > timedelta(minutes=59)
     assert _handle_missed_deadlines(dagrun_id) == []
+    assert _finish_run(dag_id, dagrun_id) == ("success", [])
     assert [alert for alert in drain_alerts(alerts_inbox) if alert["run_id"] == run_id] == []
 
 

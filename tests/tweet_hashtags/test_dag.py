@@ -127,10 +127,9 @@ def test_a_sample_day_is_landed_staged_loaded_and_reported_as_the_landed_files_s
         for row in report
     )
 
-    assert summary["chart"] == {
-        "png": f"s3://{DATA_BUCKET}/exports/top_hashtags/dt={day}/top_hashtags.png",
-        "html": f"s3://{DATA_BUCKET}/exports/top_hashtags/dt={day}/top_hashtags.html",
-    }
+    export = f"s3://{DATA_BUCKET}/exports/top_hashtags/dt={day}/top_hashtags"
+    charts = [{"title": f"Top hashtags {day}", "png": f"{export}.png", "html": f"{export}.html"}]
+    assert result.xcom("draw_chart") == charts
     png = s3.get_object(Bucket=DATA_BUCKET, Key=f"exports/top_hashtags/dt={day}/top_hashtags.png")["Body"].read()
     page = s3.get_object(Bucket=DATA_BUCKET, Key=f"exports/top_hashtags/dt={day}/top_hashtags.html")["Body"].read()
     assert png.startswith(b"\x89PNG") and base64.b64encode(png) in page
@@ -138,7 +137,8 @@ def test_a_sample_day_is_landed_staged_loaded_and_reported_as_the_landed_files_s
     assert "tweet-hashtags-20261130" not in platform.client("kinesis").list_streams()["StreamNames"]
     alerts = drain_alerts(platform)
     assert [(a["event"], a["task_id"]) for a in alerts] == [("success", "summarize_run")]
-    assert alerts[0]["summary"]["loaded"] == summary["loaded"]
+    assert alerts[0]["summary"] == summary and alerts[0]["charts"] == charts
+    assert {item["service"] for item in alerts[0]["cost"]["items"]} == {"lambda", "athena"}
 
 
 def test_rerun_of_a_day_leaves_the_tables_and_the_report_as_they_were(platform):
