@@ -1,6 +1,8 @@
-"""The toll_plaza DAG over a day that holds every adversarial landing file next to the generator's batch: the
-crawler, the Glue job, the COPY and the one-transaction apply take it all; toll_table ends with exactly the staged
-transactions, values as sent, and the success alert counts every line."""
+"""The toll_plaza DAG over a day that holds every adversarial landing file next to the generator's batch: the Glue
+job, the COPY and the one-transaction apply take it all; toll_table ends with exactly the staged transactions,
+values as sent, and the success alert counts every line. The odd files are named *.json, as the original generator
+named its files, which the landing crawler leaves to the Glue job: a malformed line in a *.jsonl file fails the
+crawl, and with it the day, before the job can quarantine it."""
 
 from __future__ import annotations
 
@@ -28,7 +30,7 @@ def platform(local_aws, stacks, airflow_settings):
 def test_a_day_of_odd_files_loads_every_staged_line_and_the_alert_counts_them_all(platform, redshift):  # noqa: F811
     day = date(2026, 4, 2)
     for name in CASES:
-        platform.client("s3").put_object(Bucket=LANDING, Key=f"landing/toll/dt={day}/{name}.jsonl",
+        platform.client("s3").put_object(Bucket=LANDING, Key=f"landing/toll/dt={day}/{name}.json",
                                          Body=case_content(name))
 
     result = run_dag("toll_plaza", datetime(day.year, day.month, day.day, tzinfo=UTC),
