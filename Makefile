@@ -25,6 +25,7 @@ test: setup
 
 lint: setup
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/cfn-lint deploy/cloudformation/*.yaml
 
 up: setup

@@ -123,10 +123,13 @@ def main() -> int:
         )
         from benchmarks.support.headline import headline
 
-        headline(__file__, measures=f"a top-N aggregation (count, count distinct, avg) over {args.rows:,} rows of Parquet "
-                                    "through the local Athena API beside the same query on DuckDB directly",
-                 result=f"{api / duck:.1f}× DuckDB directly ({api * 1000:.0f} ms vs {duck * 1000:.0f} ms: "
-                        f"+{api - duck:.2f} s per query for S3 copy, translation, result CSV and polling)")
+        headline(
+            __file__,
+            measures=f"a top-N aggregation (count, count distinct, avg) over {args.rows:,} rows of Parquet "
+            "through the local Athena API beside the same query on DuckDB directly",
+            result=f"{api / duck:.1f}× DuckDB directly ({api * 1000:.0f} ms vs {duck * 1000:.0f} ms: "
+            f"+{api - duck:.2f} s per query for S3 copy, translation, result CSV and polling)",
+        )
     finally:
         server.stop()
         stop_postgres()

@@ -36,8 +36,10 @@ STATUS_PATH = "/_local_aws/state"
 
 def csv_body(rows: int) -> bytes:
     lines = ["order_id,order_date,store_id,product_id,quantity,unit_price"]
-    lines += [f"{n},2024-03-{n % 28 + 1:02d},S{n % 97:03d},P{n % 5003:05d},{n % 9 + 1},{(n % 1000) / 10 + 0.99:.2f}"
-              for n in range(rows)]
+    lines += [
+        f"{n},2024-03-{n % 28 + 1:02d},S{n % 97:03d},P{n % 5003:05d},{n % 9 + 1},{(n % 1000) / 10 + 0.99:.2f}"
+        for n in range(rows)
+    ]
     return ("\n".join(lines) + "\n").encode()
 
 
@@ -81,8 +83,11 @@ def main() -> int:
     parser.add_argument("--objects", type=int, default=300)
     parser.add_argument("--puts", type=int, default=300)
     args = parser.parse_args()
-    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                       "AWS_DEFAULT_REGION": "us-east-1"}.items():
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
         os.environ.setdefault(key, value)
     from local_platform.provision import provision
 
@@ -96,20 +101,26 @@ def main() -> int:
         print(f"Snapshots ({args.rows:,}-row CSV of {len(body) / 1e6:.1f} MB, then {args.objects} objects):")
         s3.put_object(Bucket="bench-lake", Key="big/orders.csv", Body=body)
         status = saved(server)
-        print(f"  after the big object         {status['last_duration_s'] * 1000:8.0f} ms, requests paused "
-              f"{status['last_pause_s'] * 1000:6.1f} ms")
+        print(
+            f"  after the big object         {status['last_duration_s'] * 1000:8.0f} ms, requests paused "
+            f"{status['last_pause_s'] * 1000:6.1f} ms"
+        )
         for n in range(args.objects):
-            s3.put_object(Bucket="bench-lake", Key=f"small/{n:04d}.csv", Body=body[n * 4096:(n + 1) * 4096])
+            s3.put_object(Bucket="bench-lake", Key=f"small/{n:04d}.csv", Body=body[n * 4096 : (n + 1) * 4096])
         status = saved(server)
-        print(f"  after {args.objects} small objects       {status['last_duration_s'] * 1000:8.0f} ms, "
-              f"requests paused {status['last_pause_s'] * 1000:6.1f} ms")
+        print(
+            f"  after {args.objects} small objects       {status['last_duration_s'] * 1000:8.0f} ms, "
+            f"requests paused {status['last_pause_s'] * 1000:6.1f} ms"
+        )
         s3.put_object(Bucket="bench-lake", Key="one-more.csv", Body=b"a,b\n1,2\n")
         status = saved(server)
         steady_pause = status["last_pause_s"]
-        print(f"  steady (no new bodies)       {status['last_duration_s'] * 1000:8.0f} ms, requests paused "
-              f"{steady_pause * 1000:6.1f} ms; pickled state {status['last_bytes'] / 1e6:.1f} MB, every "
-              f"{status['interval_s']:.0f} s while changes come: {steady_pause / status['interval_s']:.1%} "
-              f"of the time paused")
+        print(
+            f"  steady (no new bodies)       {status['last_duration_s'] * 1000:8.0f} ms, requests paused "
+            f"{steady_pause * 1000:6.1f} ms; pickled state {status['last_bytes'] / 1e6:.1f} MB, every "
+            f"{status['interval_s']:.0f} s while changes come: {steady_pause / status['interval_s']:.1%} "
+            f"of the time paused"
+        )
         with_snapshots = put_latencies(server, "bench-lake", args.puts)
         server.stop()
         final = re.search(r"state saved on stop in .* \(([0-9.]+) s\)", server.log_path.read_text()).group(1)
@@ -128,19 +139,25 @@ def main() -> int:
 
     print(f"Small PUT latency, {args.puts} in a row:")
     for label, samples in (("snapshots on", with_snapshots), ("--ephemeral", without)):
-        print(f"  {label:<14} median {statistics.median(samples) * 1000:6.1f} ms, worst "
-              f"{max(samples) * 1000:6.1f} ms")
-    print(f"  ratio of medians {statistics.median(with_snapshots) / statistics.median(without):.2f}x, of worsts "
-          f"{max(with_snapshots) / max(without):.2f}x")
+        print(f"  {label:<14} median {statistics.median(samples) * 1000:6.1f} ms, worst {max(samples) * 1000:6.1f} ms")
+    print(
+        f"  ratio of medians {statistics.median(with_snapshots) / statistics.median(without):.2f}x, of worsts "
+        f"{max(with_snapshots) / max(without):.2f}x"
+    )
     print("Restart:")
     print(f"  final snapshot on SIGTERM    {float(final):6.2f} s")
     print(f"  start with nothing saved     {empty_start:6.2f} s")
-    print(f"  start restoring the above    {restoring_start:6.2f} s ({restored['seconds']:.2f} s of it "
-          f"restoring; {saved_bytes / 1e6:.1f} MB on disk)   ratio {restoring_start / empty_start:.2f}x")
-    headline(__file__, measures="small PUT latency with state snapshots on vs `--ephemeral`; a restart restoring the "
-                                "saved state vs an empty start",
-             result=f"PUT median {statistics.median(with_snapshots) / statistics.median(without):.2f}× ephemeral; "
-                    f"restart {restoring_start / empty_start:.2f}× an empty start ({saved_bytes / 1e6:.1f} MB restored)")
+    print(
+        f"  start restoring the above    {restoring_start:6.2f} s ({restored['seconds']:.2f} s of it "
+        f"restoring; {saved_bytes / 1e6:.1f} MB on disk)   ratio {restoring_start / empty_start:.2f}x"
+    )
+    headline(
+        __file__,
+        measures="small PUT latency with state snapshots on vs `--ephemeral`; a restart restoring the "
+        "saved state vs an empty start",
+        result=f"PUT median {statistics.median(with_snapshots) / statistics.median(without):.2f}× ephemeral; "
+        f"restart {restoring_start / empty_start:.2f}× an empty start ({saved_bytes / 1e6:.1f} MB restored)",
+    )
     return 0
 
 

@@ -17,12 +17,12 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-EMPTY_DAG = '''
+EMPTY_DAG = """
 import pendulum
 from airflow.sdk import DAG
 with DAG("empty_baseline", schedule=None, start_date=pendulum.datetime(2024, 1, 1), tags=["baseline"]):
     pass
-'''
+"""
 
 
 def parse_ms(path: Path, repeat: int) -> float:
@@ -61,9 +61,12 @@ def main() -> int:
     for name, milliseconds in elapsed.items():
         print(f"{name:<28} {milliseconds:>10.1f} {milliseconds / baseline:>12.2f}")
     fastest, slowest = min(elapsed.values()), max(elapsed.values())
-    headline(__file__, measures="parse time per DAG file (DagBag, warm interpreter) beside an empty DAG",
-             result=f"{fastest / baseline:.0f}–{slowest / baseline:.0f}× the empty DAG ({baseline:.1f} ms): "
-                    f"{fastest:.0f}–{slowest:.0f} ms per file")
+    headline(
+        __file__,
+        measures="parse time per DAG file (DagBag, warm interpreter) beside an empty DAG",
+        result=f"{fastest / baseline:.0f}–{slowest / baseline:.0f}× the empty DAG ({baseline:.1f} ms): "
+        f"{fastest:.0f}–{slowest:.0f} ms per file",
+    )
     return 0
 
 

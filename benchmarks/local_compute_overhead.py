@@ -29,11 +29,11 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(PROJECT_ROOT)]
 
-HANDLER = '''
+HANDLER = """
 def handler(event, context):
     return {"n": event["n"] + 1}
-'''
-SCRIPT = '''
+"""
+SCRIPT = """
 import sys
 from pyspark.sql import SparkSession
 
@@ -41,7 +41,7 @@ spark = (SparkSession.builder.master("local[2]").appName(sys.argv[0]).config("sp
          .getOrCreate())
 assert spark.range(1000).count() == 1000
 spark.stop()
-'''
+"""
 ROLE = "arn:aws:iam::123456789012:role/benchmark"
 
 
@@ -65,8 +65,14 @@ def lambda_overhead(server, work: Path, invokes: int) -> tuple[float, float]:
     (code / "trivial.py").write_text(HANDLER)
     client = server.client("lambda")
     name = f"trivial-{uuid.uuid4().hex[:6]}"
-    client.create_function(FunctionName=name, Runtime="python3.11", Role=ROLE, Handler="trivial.handler",
-                           Code={"ZipFile": zip_folder(code)}, Timeout=30)
+    client.create_function(
+        FunctionName=name,
+        Runtime="python3.11",
+        Role=ROLE,
+        Handler="trivial.handler",
+        Code={"ZipFile": zip_folder(code)},
+        Timeout=30,
+    )
 
     def invoke():
         response = client.invoke(FunctionName=name, Payload=json.dumps({"n": 1}))
@@ -95,8 +101,9 @@ def glue_overhead(warm_server, cold_server, work: Path, runs: int) -> tuple[floa
         server.client("s3").upload_file(str(script), "benchmark-scripts", "trivial_job.py")
         glue = server.client("glue")
         name = f"trivial-{uuid.uuid4().hex[:6]}"
-        glue.create_job(Name=name, Role=ROLE, Command={"Name": "glueetl",
-                                                       "ScriptLocation": "s3://benchmark-scripts/trivial_job.py"})
+        glue.create_job(
+            Name=name, Role=ROLE, Command={"Name": "glueetl", "ScriptLocation": "s3://benchmark-scripts/trivial_job.py"}
+        )
 
         def run_job():
             run_id = glue.start_job_run(JobName=name)["JobRunId"]
@@ -123,10 +130,14 @@ def glue_overhead(warm_server, cold_server, work: Path, runs: int) -> tuple[floa
     through_warm, through_cold, direct = (statistics.median(times) for times in samples.values())
     print(f"Glue job run (trivial PySpark script), median of {runs}:")
     print(f"  StartJobRun -> SUCCEEDED, warm driver          {through_warm:8.2f} s")
-    print(f"  StartJobRun -> SUCCEEDED, LOCAL_GLUE_WARM=0    {through_cold:8.2f} s   "
-          f"ratio cold/warm {through_cold / through_warm:.1f}x")
-    print(f"  python script.py directly                      {direct:8.2f} s   "
-          f"ratio direct/warm {direct / through_warm:.1f}x")
+    print(
+        f"  StartJobRun -> SUCCEEDED, LOCAL_GLUE_WARM=0    {through_cold:8.2f} s   "
+        f"ratio cold/warm {through_cold / through_warm:.1f}x"
+    )
+    print(
+        f"  python script.py directly                      {direct:8.2f} s   "
+        f"ratio direct/warm {direct / through_warm:.1f}x"
+    )
     return through_warm, through_cold, direct
 
 
@@ -135,8 +146,11 @@ def main() -> int:
     parser.add_argument("--invokes", type=int, default=20)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                       "AWS_DEFAULT_REGION": "us-east-1"}.items():
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
         os.environ.setdefault(key, value)
 
     from tests.helpers.platform import ensure_role, start_local_aws, start_postgres
@@ -157,12 +171,15 @@ def main() -> int:
         stop_postgres()
     from benchmarks.support.headline import headline
 
-    headline(__file__, measures="a trivial Lambda invoke through the local server beside a bare Python start; a trivial "
-                                "PySpark Glue job run (StartJobRun → SUCCEEDED) in the server's warm driver beside "
-                                "`LOCAL_GLUE_WARM=0` (a process and JVM per run) and the script run directly",
-             result=f"Lambda {invoke:.2f} s per invoke ({invoke / bare_python:.1f}× a bare Python start); Glue job run "
-                    f"{warm:.2f} s warm vs {cold:.1f} s cold: {cold / warm:.1f}× faster (target ≤ 2 s; the script run "
-                    f"directly {direct:.1f} s)")
+    headline(
+        __file__,
+        measures="a trivial Lambda invoke through the local server beside a bare Python start; a trivial "
+        "PySpark Glue job run (StartJobRun → SUCCEEDED) in the server's warm driver beside "
+        "`LOCAL_GLUE_WARM=0` (a process and JVM per run) and the script run directly",
+        result=f"Lambda {invoke:.2f} s per invoke ({invoke / bare_python:.1f}× a bare Python start); Glue job run "
+        f"{warm:.2f} s warm vs {cold:.1f} s cold: {cold / warm:.1f}× faster (target ≤ 2 s; the script run "
+        f"directly {direct:.1f} s)",
+    )
     return 0
 
 

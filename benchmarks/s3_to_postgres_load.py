@@ -46,8 +46,10 @@ def generate_orders(path: Path, rows: int, seed: int = 7) -> None:
         out.write(",".join(COLUMNS) + "\n")
         for order_id in range(1, rows + 1):
             price, quantity = rng.randint(50, 1000), rng.randint(1, 10)
-            out.write(f"{order_id},{rng.randint(1, 25)},{first + timedelta(days=rng.randrange(730))},"
-                      f"{rng.randint(1, 25)},{price},{quantity},{price * quantity}\n")
+            out.write(
+                f"{order_id},{rng.randint(1, 25)},{first + timedelta(days=rng.randrange(730))},"
+                f"{rng.randint(1, 25)},{price},{quantity},{price * quantity}\n"
+            )
 
 
 def timed(action):
@@ -59,14 +61,21 @@ def timed(action):
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--insert-sample", type=int, default=20_000,
-                        help="rows inserted one by one; the time is extrapolated to --rows")
+    parser.add_argument(
+        "--insert-sample", type=int, default=20_000, help="rows inserted one by one; the time is extrapolated to --rows"
+    )
     args = parser.parse_args(argv)
 
     state = Path(tempfile.mkdtemp(prefix="bench-load-"))
-    os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                       "AWS_DEFAULT_REGION": "us-east-1", "AIRFLOW_HOME": str(state / "airflow"),
-                       "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING"})
+    os.environ.update(
+        {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AIRFLOW_HOME": str(state / "airflow"),
+            "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+        }
+    )
     import psycopg2
 
     from local_platform.postgres import create_database, drop_database
@@ -77,9 +86,14 @@ def main(argv: list[str] | None = None) -> int:
     database = f"bench_{uuid.uuid4().hex[:8]}"
     try:
         dsn = create_database(server_dsn, database)
-        os.environ["AIRFLOW_CONN_AWS_DEFAULT"] = json.dumps({
-            "conn_type": "aws", "login": "testing", "password": "testing",
-            "extra": {"region_name": "us-east-1", "endpoint_url": aws.endpoint}})
+        os.environ["AIRFLOW_CONN_AWS_DEFAULT"] = json.dumps(
+            {
+                "conn_type": "aws",
+                "login": "testing",
+                "password": "testing",
+                "extra": {"region_name": "us-east-1", "endpoint_url": aws.endpoint},
+            }
+        )
         os.environ["AIRFLOW_CONN_BENCH_TARGET"] = dsn
 
         csv_path = state / "orders.csv"
@@ -99,10 +113,18 @@ def main(argv: list[str] | None = None) -> int:
         from pipeline_kit.s3_to_postgres import S3ToPostgresMergeOperator
 
         operator = S3ToPostgresMergeOperator(
-            task_id="load_orders", s3_bucket=BUCKET, s3_key=KEY, postgres_conn_id="bench_target",
-            table="staging.orders", key_columns=["order_id"], logical_date="2022-09-06",
-            columns=[(name, "date" if name == "order_date" else "numeric" if "price" in name else "integer", False)
-                     for name in COLUMNS])
+            task_id="load_orders",
+            s3_bucket=BUCKET,
+            s3_key=KEY,
+            postgres_conn_id="bench_target",
+            table="staging.orders",
+            key_columns=["order_id"],
+            logical_date="2022-09-06",
+            columns=[
+                (name, "date" if name == "order_date" else "numeric" if "price" in name else "integer", False)
+                for name in COLUMNS
+            ],
+        )
         pipeline_s, counts = timed(lambda: operator.execute({}))
         assert counts["inserted"] == args.rows, counts
         rerun_s, counts = timed(lambda: operator.execute({}))
@@ -113,8 +135,10 @@ def main(argv: list[str] | None = None) -> int:
         def raw_copy() -> None:
             body = s3.get_object(Bucket=BUCKET, Key=KEY)["Body"]
             copy_conn = PostgresHook(postgres_conn_id="bench_target").get_conn()
-            with copy_conn.cursor() as cur, cur.copy(
-                    "COPY staging.orders_raw_copy FROM STDIN (FORMAT csv, HEADER true)") as copy:
+            with (
+                copy_conn.cursor() as cur,
+                cur.copy("COPY staging.orders_raw_copy FROM STDIN (FORMAT csv, HEADER true)") as copy,
+            ):
                 for chunk in body.iter_chunks(1 << 20):
                     copy.write(chunk)
             copy_conn.commit()
@@ -129,8 +153,10 @@ def main(argv: list[str] | None = None) -> int:
                 conn.autocommit = False
                 next(source)
                 for _, line in zip(range(sample), source, strict=False):
-                    cur.execute("INSERT INTO staging.orders_row_by_row VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                                line.rstrip("\n").split(","))
+                    cur.execute(
+                        "INSERT INTO staging.orders_row_by_row VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                        line.rstrip("\n").split(","),
+                    )
                 conn.commit()
 
         sample_s, _ = timed(row_by_row)
@@ -156,10 +182,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  row-by-row / raw COPY        {inserts_s / copy_s:6.1f}x the time (row-by-row extrapolated)")
         from benchmarks.support.headline import headline
 
-        headline(__file__, measures=f"{args.rows:,} retail-like rows S3 → check → staging → cast/merge (the pipeline's "
-                                    "load) beside raw `COPY FROM STDIN` of the same object, and row-by-row inserts",
-                 result=f"pipeline {pipeline_s / copy_s:.2f}× raw COPY (target ≤ 2×), rerun {rerun_s / copy_s:.2f}× "
-                        f"(target ≤ 1.5×); row-by-row {inserts_s / pipeline_s:.1f}× the pipeline")
+        headline(
+            __file__,
+            measures=f"{args.rows:,} retail-like rows S3 → check → staging → cast/merge (the pipeline's "
+            "load) beside raw `COPY FROM STDIN` of the same object, and row-by-row inserts",
+            result=f"pipeline {pipeline_s / copy_s:.2f}× raw COPY (target ≤ 2×), rerun {rerun_s / copy_s:.2f}× "
+            f"(target ≤ 1.5×); row-by-row {inserts_s / pipeline_s:.1f}× the pipeline",
+        )
     finally:
         drop_database(server_dsn, database)
         aws.stop()

@@ -41,8 +41,16 @@ PROCESSED_CRAWLER = SETTINGS.processed_crawler
 CONVERT_JOB = SETTINGS.convert_job
 # What the run used on AWS, priced in its success alert (pipeline_kit.usage, pipeline_kit.cost).
 RUN_COST = {"glue_jobs": {"convert_to_parquet": CONVERT_JOB}}
-SUMMARY_FIELDS = ("run_date", "files", "read", "loaded", "quarantined", "duplicates", "quarantine_reasons",
-                  "reject_rate")
+SUMMARY_FIELDS = (
+    "run_date",
+    "files",
+    "read",
+    "loaded",
+    "quarantined",
+    "duplicates",
+    "quarantine_reasons",
+    "reject_rate",
+)
 
 
 @task.branch
@@ -63,8 +71,10 @@ def report_empty_delivery(report: dict, database: str, table: str) -> dict:
         partition_removed = True
     except glue.exceptions.EntityNotFoundException:
         partition_removed = False
-    print(f"no data rows in {report['files']}: no partition for dt={report['run_date']} "
-          f"({'removed the catalogued one' if partition_removed else 'none was catalogued'})")
+    print(
+        f"no data rows in {report['files']}: no partition for dt={report['run_date']} "
+        f"({'removed the catalogued one' if partition_removed else 'none was catalogued'})"
+    )
     return {**{field: report[field] for field in SUMMARY_FIELDS}, "catalog_partition_removed": partition_removed}
 
 
@@ -80,8 +90,17 @@ def draw_partition_chart(bucket: str, run_date: str) -> list[dict]:
     reports = [load_job_report(bucket, key) for key in report_keys]
     rows = [(report["run_date"], report["loaded"], report["quarantined"]) for report in reports]
     title = f"{DATASET}: rows loaded and quarantined per partition (as of dt={run_date})"
-    return [{"title": title, **save_chart(figures.partition_rows(rows), bucket=bucket, title=title,
-                                          key_prefix=f"charts/{DATASET}/dt={run_date}/rows_per_partition")}]
+    return [
+        {
+            "title": title,
+            **save_chart(
+                figures.partition_rows(rows),
+                bucket=bucket,
+                title=title,
+                key_prefix=f"charts/{DATASET}/dt={run_date}/rows_per_partition",
+            ),
+        }
+    ]
 
 
 @task(on_success_callback=[success_notifier(PIPELINE, charts_task="draw_partition_chart", cost_spec=RUN_COST)])
@@ -96,10 +115,15 @@ def verify_partition(report: dict, database: str, table: str) -> dict:
     bucket, prefix = S3Hook.parse_s3_url(location)
     parquet_files = [key for key in S3Hook().list_keys(bucket, prefix) if key.endswith(".parquet")]
     if not parquet_files or report["loaded"] <= 0:
-        raise AirflowFailException(f"partition {location} holds {len(parquet_files)} Parquet files and the job "
-                                   f"reports {report['loaded']} rows loaded")
-    return {**{field: report[field] for field in SUMMARY_FIELDS}, "partition": location,
-            "parquet_files": len(parquet_files)}
+        raise AirflowFailException(
+            f"partition {location} holds {len(parquet_files)} Parquet files and the job "
+            f"reports {report['loaded']} rows loaded"
+        )
+    return {
+        **{field: report[field] for field in SUMMARY_FIELDS},
+        "partition": location,
+        "parquet_files": len(parquet_files),
+    }
 
 
 with DAG(
@@ -146,8 +170,9 @@ with DAG(
     route = route_by_rows(job_report)
     empty_delivery = report_empty_delivery(job_report, GLUE_DATABASE, PROCESSED_TABLE)
 
-    crawl_processed = GlueCrawlerRunOperator(task_id="crawl_processed", crawler_name=PROCESSED_CRAWLER,
-                                             poll_interval=poll_interval(5))
+    crawl_processed = GlueCrawlerRunOperator(
+        task_id="crawl_processed", crawler_name=PROCESSED_CRAWLER, poll_interval=poll_interval(5)
+    )
 
     wait_for_partition = GlueCatalogPartitionSensor(
         task_id="wait_for_partition",
@@ -162,11 +187,18 @@ with DAG(
 
     chain(
         # wait for the day's files and catalogue them
-        wait_for_csv, crawl_raw,
+        wait_for_csv,
+        crawl_raw,
         # convert, then stop here if the files held no rows
-        convert_to_parquet, job_report, route, [crawl_processed, empty_delivery],
+        convert_to_parquet,
+        job_report,
+        route,
+        [crawl_processed, empty_delivery],
     )
     chain(
         # catalogue the new partition, chart the lake's partitions, prove the new one holds data
-        crawl_processed, wait_for_partition, partition_chart, verified,
+        crawl_processed,
+        wait_for_partition,
+        partition_chart,
+        verified,
     )

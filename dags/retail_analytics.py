@@ -70,21 +70,28 @@ STAGING_COLUMN_CHECKS = {
 # Checks on the run date's rows of each analytics table, and how its export is ordered.
 ANALYSES = {
     "agg_shipments": {
-        "checks": {"one_row": {"check_statement": "COUNT(*) = 1"},
-                   "counts_not_negative": {"check_statement": "MIN(LEAST(tt_late_shipments, tt_undelivered_items)) >= 0"}},
+        "checks": {
+            "one_row": {"check_statement": "COUNT(*) = 1"},
+            "counts_not_negative": {"check_statement": "MIN(LEAST(tt_late_shipments, tt_undelivered_items)) >= 0"},
+        },
         "order_by": "run_date",
     },
     "agg_public_holiday_orders": {
-        "checks": {"twelve_months": {"check_statement": "COUNT(DISTINCT order_month) = 12 AND COUNT(*) = 12"},
-                   "counts_not_negative": {"check_statement": "MIN(tt_orders) >= 0"}},
+        "checks": {
+            "twelve_months": {"check_statement": "COUNT(DISTINCT order_month) = 12 AND COUNT(*) = 12"},
+            "counts_not_negative": {"check_statement": "MIN(tt_orders) >= 0"},
+        },
         "order_by": "order_month",
     },
     "best_performing_product": {
-        "checks": {"one_row": {"check_statement": "COUNT(*) = 1"},
-                   "stars_add_up": {"check_statement":
-                                    "MAX(ABS(pct_one_star_review + pct_two_star_review + pct_three_star_review"
-                                    " + pct_four_star_review + pct_five_star_review - 100)) <= 0.05"},
-                   "late_share_is_a_percentage": {"check_statement": "MAX(pct_late_shipments) BETWEEN 0 AND 100"}},
+        "checks": {
+            "one_row": {"check_statement": "COUNT(*) = 1"},
+            "stars_add_up": {
+                "check_statement": "MAX(ABS(pct_one_star_review + pct_two_star_review + pct_three_star_review"
+                " + pct_four_star_review + pct_five_star_review - 100)) <= 0.05"
+            },
+            "late_share_is_a_percentage": {"check_statement": "MAX(pct_late_shipments) BETWEEN 0 AND 100"},
+        },
         "order_by": "run_date",
     },
 }
@@ -98,18 +105,38 @@ def draw_retail_charts(export_bucket: str, run_date: str) -> list[dict]:
     from pipeline_kit.charts import save_chart
 
     hook = PostgresHook(postgres_conn_id=CONN_ID)
-    trend = hook.get_records("SELECT run_date, tt_late_shipments, tt_undelivered_items FROM analytics.agg_shipments "
-                             "WHERE run_date <= %(run_date)s ORDER BY run_date", parameters={"run_date": run_date})
+    trend = hook.get_records(
+        "SELECT run_date, tt_late_shipments, tt_undelivered_items FROM analytics.agg_shipments "
+        "WHERE run_date <= %(run_date)s ORDER BY run_date",
+        parameters={"run_date": run_date},
+    )
     best = hook.get_first(
-        "SELECT product_id, " + ", ".join(f"pct_{stars}_star_review" for stars in figures.STARS)
-        + " FROM analytics.best_performing_product WHERE run_date = %(run_date)s", parameters={"run_date": run_date})
-    charts = [("Late shipments and undelivered items per run date", "late_undelivered",
-               figures.late_undelivered_trend(trend)),
-              (f"Best product {best[0]} on {run_date}: reviews per star", "best_product_stars",
-               figures.star_distribution(best[0], best[1:]))]
-    return [{"title": title, **save_chart(figure, bucket=export_bucket, title=title,
-                                          key_prefix=f"retail_analytics/charts/dt={run_date}/{name}")}
-            for title, name, figure in charts]
+        "SELECT product_id, "
+        + ", ".join(f"pct_{stars}_star_review" for stars in figures.STARS)
+        + " FROM analytics.best_performing_product WHERE run_date = %(run_date)s",
+        parameters={"run_date": run_date},
+    )
+    charts = [
+        (
+            "Late shipments and undelivered items per run date",
+            "late_undelivered",
+            figures.late_undelivered_trend(trend),
+        ),
+        (
+            f"Best product {best[0]} on {run_date}: reviews per star",
+            "best_product_stars",
+            figures.star_distribution(best[0], best[1:]),
+        ),
+    ]
+    return [
+        {
+            "title": title,
+            **save_chart(
+                figure, bucket=export_bucket, title=title, key_prefix=f"retail_analytics/charts/dt={run_date}/{name}"
+            ),
+        }
+        for title, name, figure in charts
+    ]
 
 
 @task
@@ -136,8 +163,10 @@ def route_by_drop(loads: dict) -> str:
         return "check_staging"
     if len(empty) == len(loads):
         return "report_no_data"
-    raise AirflowFailException(f"incomplete drop: {', '.join(f'{name}.csv' for name in empty)} hold no data rows "
-                               f"while {', '.join(sorted(set(loads) - set(empty)))} do; nothing analysed")
+    raise AirflowFailException(
+        f"incomplete drop: {', '.join(f'{name}.csv' for name in empty)} hold no data rows "
+        f"while {', '.join(sorted(set(loads) - set(empty)))} do; nothing analysed"
+    )
 
 
 @task(on_success_callback=[success_notifier(PIPELINE, event="no_data")])
@@ -150,11 +179,14 @@ def report_no_data(loads: dict, run_date: str) -> dict:
 @task(on_success_callback=[success_notifier(PIPELINE, charts_task="draw_retail_charts", cost_spec={})])
 def summarize_run(loads: dict, exports: list[str]) -> dict:
     """Rows read, loaded and quarantined per file and where the exports are: the success alert's summary."""
-    return {"loads": {name: {key: counts[key] for key in ("read", "loaded", "quarantined", "inserted", "updated",
-                                                          "unchanged")}
-                      for name, counts in loads.items()},
-            "quarantined_total": sum(counts["quarantined"] for counts in loads.values()),
-            "exports": exports}
+    return {
+        "loads": {
+            name: {key: counts[key] for key in ("read", "loaded", "quarantined", "inserted", "updated", "unchanged")}
+            for name, counts in loads.items()
+        },
+        "quarantined_total": sum(counts["quarantined"] for counts in loads.values()),
+        "exports": exports,
+    }
 
 
 with DAG(
@@ -206,26 +238,44 @@ with DAG(
 
     with TaskGroup("check_staging") as check_staging:
         for name, column_mapping in STAGING_COLUMN_CHECKS.items():
-            SQLColumnCheckOperator(task_id=name, conn_id=CONN_ID, table=f"staging.{name}",
-                                   column_mapping=column_mapping, partition_clause=f"drop_date = '{RUN_DATE}'")
+            SQLColumnCheckOperator(
+                task_id=name,
+                conn_id=CONN_ID,
+                table=f"staging.{name}",
+                column_mapping=column_mapping,
+                partition_clause=f"drop_date = '{RUN_DATE}'",
+            )
         SQLTableCheckOperator(
             task_id="shipments_follow_orders",
             conn_id=CONN_ID,
             table="staging.shipment_deliveries",
-            checks={"delivered_after_shipped": {
-                "check_statement": "delivery_date IS NULL OR shipment_date IS NULL OR delivery_date >= shipment_date"}},
+            checks={
+                "delivered_after_shipped": {
+                    "check_statement": "delivery_date IS NULL OR shipment_date IS NULL OR delivery_date >= shipment_date"
+                }
+            },
             partition_clause=f"drop_date = '{RUN_DATE}'",
         )
 
     with TaskGroup("analyse") as analyse:
         for name in ANALYSES:
-            SQLExecuteQueryOperator(task_id=name, conn_id=CONN_ID, sql=f"retail_analytics/{name}.sql",
-                                    parameters={"run_date": RUN_DATE}, split_statements=True)
+            SQLExecuteQueryOperator(
+                task_id=name,
+                conn_id=CONN_ID,
+                sql=f"retail_analytics/{name}.sql",
+                parameters={"run_date": RUN_DATE},
+                split_statements=True,
+            )
 
     with TaskGroup("check_analytics") as check_analytics:
         for name, spec in ANALYSES.items():
-            SQLTableCheckOperator(task_id=name, conn_id=CONN_ID, table=f"analytics.{name}", checks=spec["checks"],
-                                  partition_clause=f"run_date = '{RUN_DATE}'")
+            SQLTableCheckOperator(
+                task_id=name,
+                conn_id=CONN_ID,
+                table=f"analytics.{name}",
+                checks=spec["checks"],
+                partition_clause=f"run_date = '{RUN_DATE}'",
+            )
 
     export_keys = {name: f"retail_analytics/{name}/dt={RUN_DATE}/{name}.csv" for name in ANALYSES}
     with TaskGroup("export") as export:

@@ -37,8 +37,15 @@ STAGING_KEY = f"staging/toll/dt={RUN_DATE}/"
 STAGING_URI = f"s3://{SETTINGS.staging_bucket}/{STAGING_KEY}"
 REPORT_KEY = f"reports/toll/dt={RUN_DATE}/report.json"
 # Column order of the staged CSV files, as the COPY lists them.
-TOLL_COLUMNS = ["transaction_id", "transaction_date", "toll_booth", "vehicle_make", "vehicle_category",
-                "transaction_amount", "landing_date"]
+TOLL_COLUMNS = [
+    "transaction_id",
+    "transaction_date",
+    "toll_booth",
+    "vehicle_make",
+    "vehicle_category",
+    "transaction_amount",
+    "landing_date",
+]
 # Redshift Serverless through the Data API, as the caller's IAM identity (no database password anywhere).
 REDSHIFT = {
     "workgroup_name": SETTINGS.redshift_workgroup,
@@ -91,8 +98,17 @@ def draw_revenue_chart(statement_results: list, staging_bucket: str, run_date: s
     values = [[next(iter(field.values())) for field in record] for record in statement_results[0]["Records"]]
     rows = [(date.fromisoformat(day), booth, float(revenue)) for day, booth, revenue in values]
     title = f"Toll revenue per booth per day, to {run_date}"
-    return [{"title": title, **save_chart(figures.booth_revenue(rows), bucket=staging_bucket, title=title,
-                                          key_prefix=f"charts/toll/dt={run_date}/revenue_per_booth")}]
+    return [
+        {
+            "title": title,
+            **save_chart(
+                figures.booth_revenue(rows),
+                bucket=staging_bucket,
+                title=title,
+                key_prefix=f"charts/toll/dt={run_date}/revenue_per_booth",
+            ),
+        }
+    ]
 
 
 @task(on_success_callback=[success_notifier(PIPELINE, charts_task="draw_revenue_chart", cost_spec=RUN_COST)])
@@ -107,24 +123,32 @@ def verify_loaded_rows(check_results: list, report: dict) -> dict:
     facts = {name: int(value or 0) for name, value in zip(names, values, strict=True)}
     problems = []
     if facts["delivered"] != report["loaded"]:
-        problems.append(f"the day's slice holds {facts['delivered']} transactions, but the job staged {report['loaded']}")
+        problems.append(
+            f"the day's slice holds {facts['delivered']} transactions, but the job staged {report['loaded']}"
+        )
     if facts["missing_from_table"]:
         problems.append(f"{facts['missing_from_table']} delivered transactions are missing from toll_table")
     if facts["rows_for_date"] != facts["owned"]:
-        problems.append(f"{facts['rows_for_date']} rows in toll_table for the date, but the day owns {facts['owned']} "
-                        "of its deliveries")
+        problems.append(
+            f"{facts['rows_for_date']} rows in toll_table for the date, but the day owns {facts['owned']} "
+            "of its deliveries"
+        )
     if facts["non_positive_amounts"]:
         problems.append(f"{facts['non_positive_amounts']} rows with an amount not above zero")
     if facts["duplicate_keys"]:
         problems.append(f"{facts['duplicate_keys']} duplicate transaction ids")
     if facts["aggregated_for_date"] != facts["transactions_on_date"]:
-        problems.append(f"daily aggregate counts {facts['aggregated_for_date']} transactions, "
-                        f"the table has {facts['transactions_on_date']}")
+        problems.append(
+            f"daily aggregate counts {facts['aggregated_for_date']} transactions, "
+            f"the table has {facts['transactions_on_date']}"
+        )
     if problems:
         raise AirflowFailException("toll_table checks failed: " + "; ".join(problems))
-    return {**{key: report[key] for key in ("run_date", "read", "loaded", "quarantined", "duplicates")},
-            **{key: facts[key] for key in ("owned", "owned_by_earlier_days", "also_delivered_later")},
-            "quarantine_reasons": report.get("quarantine_reasons", {})}
+    return {
+        **{key: report[key] for key in ("run_date", "read", "loaded", "quarantined", "duplicates")},
+        **{key: facts[key] for key in ("owned", "owned_by_earlier_days", "also_delivered_later")},
+        "quarantine_reasons": report.get("quarantine_reasons", {}),
+    }
 
 
 with DAG(
@@ -156,13 +180,15 @@ with DAG(
     wait_for_landing = S3KeySensor(
         task_id="wait_for_landing",
         bucket_key="s3://{{ ti.xcom_pull(task_ids='check_generator_payload')['bucket'] }}/"
-                   "{{ ti.xcom_pull(task_ids='check_generator_payload')['key'] }}",
+        "{{ ti.xcom_pull(task_ids='check_generator_payload')['key'] }}",
         deferrable=True,
         poke_interval=poll_interval(5),
         timeout=600,
     )
 
-    crawl_landing = GlueCrawlerRunOperator(task_id="crawl_landing", crawler_name=LANDING_CRAWLER, poll_interval=poll_interval(5))
+    crawl_landing = GlueCrawlerRunOperator(
+        task_id="crawl_landing", crawler_name=LANDING_CRAWLER, poll_interval=poll_interval(5)
+    )
 
     transform_transactions = GlueJobRunOperator(
         task_id="transform_transactions",
@@ -181,8 +207,12 @@ with DAG(
 
     create_tables = RedshiftDataOperator(
         task_id="create_tables",
-        sql=["toll_plaza/create_toll_table.sql", "toll_plaza/create_toll_deliveries.sql",
-             "toll_plaza/create_daily_booth_revenue.sql", "toll_plaza/create_day_stage.sql"],
+        sql=[
+            "toll_plaza/create_toll_table.sql",
+            "toll_plaza/create_toll_deliveries.sql",
+            "toll_plaza/create_daily_booth_revenue.sql",
+            "toll_plaza/create_day_stage.sql",
+        ],
         poll_interval=poll_interval(2),
         **REDSHIFT,
     )
@@ -226,11 +256,20 @@ with DAG(
 
     chain(
         # generate and land
-        generate_transactions, landed, wait_for_landing,
+        generate_transactions,
+        landed,
+        wait_for_landing,
         # catalogue, transform, stage
-        crawl_landing, transform_transactions, job_report,
+        crawl_landing,
+        transform_transactions,
+        job_report,
         # stage the day's deliveries, apply them (slice, owners, aggregate) in one transaction, check
-        create_tables, stage_deliveries, apply_deliveries, check_loaded_rows,
+        create_tables,
+        stage_deliveries,
+        apply_deliveries,
+        check_loaded_rows,
         # chart the revenue, then report
-        read_booth_revenue, revenue_chart, verified,
+        read_booth_revenue,
+        revenue_chart,
+        verified,
     )

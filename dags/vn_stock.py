@@ -60,8 +60,11 @@ REJECTS_URI = f"s3://{RAW_BUCKET}/rejects/vn_stock/{RUN_RANGE}/"
 # The cleaning job is defined in deploy/cloudformation/vn_stock.yaml; the DAG runs it by the name in its variable.
 CLEAN_JOB = SETTINGS.clean_job
 # What the run used on AWS, priced in its success alert (pipeline_kit.usage, pipeline_kit.cost).
-RUN_COST = {"glue_jobs": {"clean_prices": CLEAN_JOB}, "lambda_functions": [SETTINGS.scraper_function],
-            "aurora_clusters": [AURORA_CLUSTER]}
+RUN_COST = {
+    "glue_jobs": {"clean_prices": CLEAN_JOB},
+    "lambda_functions": [SETTINGS.scraper_function],
+    "aurora_clusters": [AURORA_CLUSTER],
+}
 TABLE_CHECKS = {
     "one_row_per_trading_date": {"check_statement": "COUNT(*) = COUNT(DISTINCT trading_date)"},
     "prices_positive": {"check_statement": "MIN(LEAST(open_price, high_price, low_price, close_price)) > 0"},
@@ -103,7 +106,8 @@ def confirm_no_rejects(report: dict, rejects_uri: str) -> dict:
     if report["quarantined"]:
         raise AirflowFailException(
             f"{report['quarantined']} scraped row(s) rejected and not loaded ({report['quarantine_reasons']}); "
-            f"they are in {rejects_uri}. The other {report['loaded']} row(s) were loaded.")
+            f"they are in {rejects_uri}. The other {report['loaded']} row(s) were loaded."
+        )
     return report
 
 
@@ -117,14 +121,24 @@ def load_into_aurora(report: dict, run_day: str) -> dict:
 
     s3 = S3Hook()
     bucket, prefix = S3Hook.parse_s3_url(report["clean_uri"])
-    keys = [key for day in report["trading_dates"] for key in s3.list_keys(bucket, f"{prefix.rstrip('/')}/dt={day}/")
-            if key.endswith(".csv")]
+    keys = [
+        key
+        for day in report["trading_dates"]
+        for key in s3.list_keys(bucket, f"{prefix.rstrip('/')}/dt={day}/")
+        if key.endswith(".csv")
+    ]
     conn = PostgresHook(postgres_conn_id=AURORA_CONN).get_conn()
     try:
         # The clean files' header names the table's columns (vn_stock_clean.CLEAN_COLUMNS), typed as its DDL says.
-        return load_csv(conn, s3_chunks(s3, bucket, keys), target=Target(TABLE, None, ["trading_date"]),
-                        source_key=report["clean_uri"], logical_date=run_day, max_reject_rate=0.0,
-                        log=logging.getLogger("airflow.task"))
+        return load_csv(
+            conn,
+            s3_chunks(s3, bucket, keys),
+            target=Target(TABLE, None, ["trading_date"]),
+            source_key=report["clean_uri"],
+            logical_date=run_day,
+            max_reject_rate=0.0,
+            log=logging.getLogger("airflow.task"),
+        )
     finally:
         conn.close()
 
@@ -141,11 +155,21 @@ def draw_index_chart(raw_bucket: str, date_from: str, date_to: str) -> list[dict
     rows = PostgresHook(postgres_conn_id=AURORA_CONN).get_records(
         f"SELECT trading_date, close_price, matched_volume FROM {TABLE} WHERE trading_date "
         "BETWEEN LEAST(%(date_from)s::date, %(date_to)s::date - 30) AND %(date_to)s::date ORDER BY trading_date",
-        parameters={"date_from": date_from, "date_to": date_to})
+        parameters={"date_from": date_from, "date_to": date_to},
+    )
     title = f"VN-Index close and matched volume (loaded {date_from} to {date_to})"
     figure = figures.index_close_volume(rows, loaded=(date.fromisoformat(date_from), date.fromisoformat(date_to)))
-    return [{"title": title, **save_chart(figure, bucket=raw_bucket, title=title,
-                                          key_prefix=f"charts/vn_stock/{date_from}_{date_to}/index_close_volume")}]
+    return [
+        {
+            "title": title,
+            **save_chart(
+                figure,
+                bucket=raw_bucket,
+                title=title,
+                key_prefix=f"charts/vn_stock/{date_from}_{date_to}/index_close_volume",
+            ),
+        }
+    ]
 
 
 with DAG(
@@ -160,10 +184,15 @@ with DAG(
     **dag_defaults(PIPELINE, must_finish_within=timedelta(hours=2)),
     template_searchpath=sql_dir(),
     params={
-        "date_from": Param(None, type=["null", "string"], format="date",
-                           description="first day to scrape (default: the run's trading day)"),
-        "date_to": Param(None, type=["null", "string"], format="date",
-                         description="last day to scrape (default: date_from)"),
+        "date_from": Param(
+            None,
+            type=["null", "string"],
+            format="date",
+            description="first day to scrape (default: the run's trading day)",
+        ),
+        "date_to": Param(
+            None, type=["null", "string"], format="date", description="last day to scrape (default: date_from)"
+        ),
     },
     tags=["vn_stock", "selenium", "lambda", "glue", "aurora"],
     doc_md=__doc__,
@@ -203,17 +232,22 @@ with DAG(
     clean_report = read_job_report(RAW_BUCKET, REPORT_KEY)
 
     create_table = SQLExecuteQueryOperator(
-        task_id="create_table", conn_id=AURORA_CONN, sql="vn_stock/create_daily_index.sql")
+        task_id="create_table", conn_id=AURORA_CONN, sql="vn_stock/create_daily_index.sql"
+    )
     loaded = load_into_aurora(clean_report, f"{{{{ {DATE_FROM} }}}}")
 
-    check_table = SQLTableCheckOperator(
-        task_id="check_table", conn_id=AURORA_CONN, table=TABLE, checks=TABLE_CHECKS)
+    check_table = SQLTableCheckOperator(task_id="check_table", conn_id=AURORA_CONN, table=TABLE, checks=TABLE_CHECKS)
     check_changes = SQLCheckOperator(
-        task_id="check_changes", conn_id=AURORA_CONN, sql="vn_stock/check_change_consistency.sql")
+        task_id="check_changes", conn_id=AURORA_CONN, sql="vn_stock/check_change_consistency.sql"
+    )
     index_chart = draw_index_chart(RAW_BUCKET, f"{{{{ {DATE_FROM} }}}}", f"{{{{ {DATE_TO} }}}}")
-    no_rejects = confirm_no_rejects.override(on_success_callback=[
-        success_notifier(PIPELINE, summary_task="load_into_aurora", charts_task="draw_index_chart",
-                         cost_spec=RUN_COST)])(clean_report, REJECTS_URI)
+    no_rejects = confirm_no_rejects.override(
+        on_success_callback=[
+            success_notifier(
+                PIPELINE, summary_task="load_into_aurora", charts_task="draw_index_chart", cost_spec=RUN_COST
+            )
+        ]
+    )(clean_report, REJECTS_URI)
 
     stop_aurora = RdsStopDbOperator(
         task_id="stop_aurora",
@@ -228,15 +262,26 @@ with DAG(
         # setup: the cluster is stopped between runs
         start_aurora,
         # scrape, then stop here on a day without trading
-        scrape, scrape_result, route, [clean_prices, no_trading],
+        scrape,
+        scrape_result,
+        route,
+        [clean_prices, no_trading],
     )
     chain(
         # clean, load in one transaction, prove the table is sound, chart it
-        clean_prices, clean_report, create_table, loaded, check_table, check_changes, index_chart, no_rejects,
+        clean_prices,
+        clean_report,
+        create_table,
+        loaded,
+        check_table,
+        check_changes,
+        index_chart,
+        no_rejects,
     )
     chain(
         # teardown: stop the cluster whatever happened, so a failure never leaves it running
-        [no_rejects, no_trading], stop_aurora,
+        [no_rejects, no_trading],
+        stop_aurora,
     )
     # A teardown does not decide the run's state, so a failed load still fails the run; ALL_DONE (rather than
     # the teardown default ALL_DONE_SETUP_SUCCESS) also stops a cluster whose start timed out half-way.

@@ -45,9 +45,15 @@ ESSENTIAL_CONSTRAINTS = MWAA_DIR / "mwaa-essential-constraints-3.3.1.txt"
 CONSTRAINTS_URL = "https://raw.githubusercontent.com/apache/airflow/constraints-3.3.1/constraints-3.12.txt"
 # What the MWAA 3.3.1 image installs before the customer's requirements (aws/amazon-mwaa-docker-images,
 # images/airflow/3.3.1). psycopg2-binary stands in for the image's psycopg2 built from source.
-IMAGE_PACKAGES = ("apache-airflow[celery,statsd]==3.3.1", "apache-airflow-providers-amazon[aiobotocore]",
-                  "apache-airflow-providers-postgres", "apache-airflow-providers-fab",
-                  "apache-airflow-providers-standard", "celery[sqs]", "psycopg2-binary")
+IMAGE_PACKAGES = (
+    "apache-airflow[celery,statsd]==3.3.1",
+    "apache-airflow-providers-amazon[aiobotocore]",
+    "apache-airflow-providers-postgres",
+    "apache-airflow-providers-fab",
+    "apache-airflow-providers-standard",
+    "celery[sqs]",
+    "psycopg2-binary",
+)
 PROBE = Path(__file__).resolve().parent / "mwaa_probe.py"
 CACHE_DIR = PROJECT_ROOT / ".local" / "mwaa-parity"
 # MWAA's own test for "the customer brings constraints" (mwaa/utils/user_requirements.py): comments included.
@@ -78,12 +84,14 @@ def requirement_problems(text: str, constraints: dict[str, str]) -> list[str]:
     live = [line.strip() for line in constraint_lines if not line.lstrip().startswith("#")]
     commented = [line.strip() for line in constraint_lines if line.lstrip().startswith("#")]
     if commented:
-        problems.append(f"a commented constraint line {commented[0]!r}: MWAA's installer sees it, assumes the file "
-                        "brings its own constraints and applies none")
+        problems.append(
+            f"a commented constraint line {commented[0]!r}: MWAA's installer sees it, assumes the file "
+            "brings its own constraints and applies none"
+        )
     if not live:
-        problems.append(f"no --constraint line: add --constraint \"{CONSTRAINTS_URL}\" as the first line")
+        problems.append(f'no --constraint line: add --constraint "{CONSTRAINTS_URL}" as the first line')
     elif len(live) > 1 or CONSTRAINTS_URL not in live[0]:
-        problems.append(f"the constraint line must be --constraint \"{CONSTRAINTS_URL}\", found {live}")
+        problems.append(f'the constraint line must be --constraint "{CONSTRAINTS_URL}", found {live}')
     for line in text.splitlines():
         line = line.split("#", 1)[0].strip()
         if not line or line.startswith("-"):
@@ -100,22 +108,30 @@ def requirement_problems(text: str, constraints: dict[str, str]) -> list[str]:
 
 def find_python312() -> str | None:
     """A Python 3.12 interpreter: MWAA_PYTHON, python3.12 on PATH, or pyenv's."""
-    candidates = [os.environ.get("MWAA_PYTHON"), shutil.which("python3.12"),
-                  *sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.12*/bin/python")), reverse=True)]
+    candidates = [
+        os.environ.get("MWAA_PYTHON"),
+        shutil.which("python3.12"),
+        *sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.12*/bin/python")), reverse=True),
+    ]
     for candidate in filter(None, candidates):
-        version = subprocess.run([candidate, "-c", "import sys; print(sys.version_info[:2])"],
-                                 capture_output=True, text=True).stdout.strip()
+        version = subprocess.run(
+            [candidate, "-c", "import sys; print(sys.version_info[:2])"], capture_output=True, text=True
+        ).stdout.strip()
         if version == "(3, 12)":
             return candidate
     return None
 
 
 def _pip(python: Path, *args: str) -> None:
-    result = subprocess.run([str(python), "-m", "pip", "install", "--disable-pip-version-check", "-q", *args],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [str(python), "-m", "pip", "install", "--disable-pip-version-check", "-q", *args],
+        capture_output=True,
+        text=True,
+    )
     if result.returncode:
-        output = "\n".join(line for line in (result.stdout + result.stderr).splitlines()
-                           if not line.startswith("WARNING: Location"))
+        output = "\n".join(
+            line for line in (result.stdout + result.stderr).splitlines() if not line.startswith("WARNING: Location")
+        )
         raise ParityError(f"pip install {' '.join(args)} failed:\n{output[-4000:]}")
 
 
@@ -127,8 +143,13 @@ def mwaa_requirements_text(text: str) -> str:
 def build_environment(python: str, requirements: Path, cache_dir: Path = CACHE_DIR) -> Path:
     """The virtualenv (cached by what goes into it); returns its python."""
     key = hashlib.sha256()
-    for part in (python, requirements.read_bytes(), AIRFLOW_CONSTRAINTS.read_bytes(),
-                 ESSENTIAL_CONSTRAINTS.read_bytes(), "\n".join(IMAGE_PACKAGES)):
+    for part in (
+        python,
+        requirements.read_bytes(),
+        AIRFLOW_CONSTRAINTS.read_bytes(),
+        ESSENTIAL_CONSTRAINTS.read_bytes(),
+        "\n".join(IMAGE_PACKAGES),
+    ):
         key.update(part if isinstance(part, bytes) else part.encode())
     venv = cache_dir / f"venv-{key.hexdigest()[:16]}"
     venv_python = venv / "bin" / "python"
@@ -194,10 +215,17 @@ def lay_out(built: package.Package, root: Path) -> MwaaLayout:
     return layout
 
 
-def run_probe(venv_python: Path, layout: MwaaLayout, args: list[str], env: dict[str, str] | None = None,
-              timeout_s: float = 900) -> dict:
-    result = subprocess.run([str(venv_python), str(PROBE), *args], cwd=layout.workdir, text=True,
-                            capture_output=True, env=layout.environment(env), timeout=timeout_s)
+def run_probe(
+    venv_python: Path, layout: MwaaLayout, args: list[str], env: dict[str, str] | None = None, timeout_s: float = 900
+) -> dict:
+    result = subprocess.run(
+        [str(venv_python), str(PROBE), *args],
+        cwd=layout.workdir,
+        text=True,
+        capture_output=True,
+        env=layout.environment(env),
+        timeout=timeout_s,
+    )
     reports = [line for line in result.stdout.splitlines() if line.startswith("PROBE-REPORT ")]
     if result.returncode or not reports:
         raise ParityError(f"the probe failed (exit {result.returncode}):\n{(result.stdout + result.stderr)[-6000:]}")
@@ -207,18 +235,28 @@ def run_probe(venv_python: Path, layout: MwaaLayout, args: list[str], env: dict[
 def run_dag(venv_python: Path, layout: MwaaLayout, dag_id: str, logical_date, env: dict[str, str]) -> dict:
     """One whole run of ``dag_id`` (``dag.test()``) in the MWAA environment; ``env`` gives it connections and
     variables. Returns the run's state and task states."""
-    migrate = subprocess.run([str(venv_python), "-m", "airflow", "db", "migrate"], cwd=layout.workdir,
-                             env=layout.environment(env), capture_output=True, text=True)
+    migrate = subprocess.run(
+        [str(venv_python), "-m", "airflow", "db", "migrate"],
+        cwd=layout.workdir,
+        env=layout.environment(env),
+        capture_output=True,
+        text=True,
+    )
     if migrate.returncode:
         raise ParityError(f"airflow db migrate failed:\n{migrate.stderr[-3000:]}")
     return run_probe(venv_python, layout, ["run", dag_id, logical_date.strftime("%Y-%m-%d")], env)
 
 
 def parse_problems(report: dict, expected_dags: set[str]) -> list[str]:
-    problems = [f"import error in {Path(path).name}: {error.strip().splitlines()[-1]}"
-                for path, error in report["import_errors"].items()]
-    problems += [f"warning in {Path(where).name}: {message.split(': ', 1)[-1]}"
-                 for where, messages in report["warnings"].items() for message in messages]
+    problems = [
+        f"import error in {Path(path).name}: {error.strip().splitlines()[-1]}"
+        for path, error in report["import_errors"].items()
+    ]
+    problems += [
+        f"warning in {Path(where).name}: {message.split(': ', 1)[-1]}"
+        for where, messages in report["warnings"].items()
+        for message in messages
+    ]
     problems += [f"{where} does not render: {error}" for where, error in report["render_errors"].items()]
     if missing := expected_dags - set(report["dags"]):
         problems.append(f"DAGs not found: {sorted(missing)}")
@@ -258,9 +296,11 @@ def main(argv: list[str] | None = None) -> int:
         except ParityError as exc:
             print(f"MWAA parity: FAILED\n{exc}", file=sys.stderr)
             return 1
-    print(f"MWAA parity: OK: {len(report['dags'])} DAGs import with no error or warning on Python 3.12 under "
-          f"MWAA's constraints; {report['rendered_fields']} templated fields render; "
-          f"{len(report['sql_files'])} SQL file references found")
+    print(
+        f"MWAA parity: OK: {len(report['dags'])} DAGs import with no error or warning on Python 3.12 under "
+        f"MWAA's constraints; {report['rendered_fields']} templated fields render; "
+        f"{len(report['sql_files'])} SQL file references found"
+    )
     return 0
 
 

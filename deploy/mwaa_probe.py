@@ -46,19 +46,37 @@ def sample_context(dag, task, variables: dict) -> dict:
 
     logical_date = pendulum.instance(SAMPLE_DATE)
     run_id = f"scheduled__{logical_date.isoformat()}"
-    dag_run = SimpleNamespace(dag_id=dag.dag_id, run_id=run_id, logical_date=logical_date, run_after=logical_date,
-                              data_interval_start=logical_date, data_interval_end=logical_date.add(days=1),
-                              conf={}, run_type="scheduled")
+    dag_run = SimpleNamespace(
+        dag_id=dag.dag_id,
+        run_id=run_id,
+        logical_date=logical_date,
+        run_after=logical_date,
+        data_interval_start=logical_date,
+        data_interval_end=logical_date.add(days=1),
+        conf={},
+        run_type="scheduled",
+    )
     ti = SampleTaskInstance(dag.dag_id, task.task_id, run_id)
     return {
-        "dag": dag, "task": task, "ti": ti, "task_instance": ti, "run_id": run_id, "dag_run": dag_run,
-        "logical_date": logical_date, "data_interval_start": dag_run.data_interval_start,
-        "data_interval_end": dag_run.data_interval_end, "ds": logical_date.to_date_string(),
-        "ds_nodash": logical_date.format("YYYYMMDD"), "ts": logical_date.isoformat(),
+        "dag": dag,
+        "task": task,
+        "ti": ti,
+        "task_instance": ti,
+        "run_id": run_id,
+        "dag_run": dag_run,
+        "logical_date": logical_date,
+        "data_interval_start": dag_run.data_interval_start,
+        "data_interval_end": dag_run.data_interval_end,
+        "ds": logical_date.to_date_string(),
+        "ds_nodash": logical_date.format("YYYYMMDD"),
+        "ts": logical_date.isoformat(),
         "params": task.params.validate(),
-        "var": {"json": {name: value for name, value in variables.items()},
-                "value": {name: value if isinstance(value, str) else json.dumps(value)
-                          for name, value in variables.items()}},
+        "var": {
+            "json": {name: value for name, value in variables.items()},
+            "value": {
+                name: value if isinstance(value, str) else json.dumps(value) for name, value in variables.items()
+            },
+        },
     }
 
 
@@ -78,9 +96,13 @@ def parse(variables: dict) -> dict:
     from airflow.providers.common.compat.sdk import conf
 
     bag = DagBag(dag_folder=conf.get("core", "dags_folder"))
-    report = {"dags": sorted(bag.dags), "import_errors": bag.import_errors,
-              "warnings": {path: list(items) for path, items in bag.captured_warnings.items()},
-              "render_errors": {}, "rendered_fields": 0}
+    report = {
+        "dags": sorted(bag.dags),
+        "import_errors": bag.import_errors,
+        "warnings": {path: list(items) for path, items in bag.captured_warnings.items()},
+        "render_errors": {},
+        "rendered_fields": 0,
+    }
     report["tasks"] = sum(len(dag.tasks) for dag in bag.dags.values())
     for dag in bag.dags.values():
         for task in dag.tasks:

@@ -49,8 +49,11 @@ class Package:
 
 
 def _files(folder: Path) -> Iterable[Path]:
-    return sorted(path for path in folder.rglob("*")
-                  if path.is_file() and not any(part in _SKIPPED for part in path.parts) and path.suffix != ".pyc")
+    return sorted(
+        path
+        for path in folder.rglob("*")
+        if path.is_file() and not any(part in _SKIPPED for part in path.parts) and path.suffix != ".pyc"
+    )
 
 
 def write_zip(target: Path, root: Path, files: Iterable[Path]) -> None:
@@ -81,7 +84,9 @@ def build(out: Path = DEFAULT_OUT, project_root: Path = PROJECT_ROOT) -> Package
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"default: {DEFAULT_OUT.relative_to(PROJECT_ROOT)}")
+    parser.add_argument(
+        "--out", type=Path, default=DEFAULT_OUT, help=f"default: {DEFAULT_OUT.relative_to(PROJECT_ROOT)}"
+    )
     args = parser.parse_args(argv)
     package = build(args.out)
     print(f"MWAA package: {package.folder} (dags/, plugins.zip, requirements.txt) and {package.archive}")

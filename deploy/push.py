@@ -44,14 +44,15 @@ def sync_dags(s3, bucket: str, dags: Path, prefix: str = DAGS_PREFIX) -> dict[st
     remote = {}
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"{prefix}/"):
         remote.update({item["Key"]: item["ETag"].strip('"') for item in page.get("Contents", [])})
-    local = {f"{prefix}/{path.relative_to(dags).as_posix()}": path for path in sorted(dags.rglob("*"))
-             if path.is_file()}
+    local = {
+        f"{prefix}/{path.relative_to(dags).as_posix()}": path for path in sorted(dags.rglob("*")) if path.is_file()
+    }
     uploaded = [key for key, path in local.items() if remote.get(key) != _md5(path)]
     for key in uploaded:
         s3.upload_file(str(local[key]), bucket, key)
     deleted = sorted(set(remote) - set(local))
     for start in range(0, len(deleted), 1000):
-        s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": key} for key in deleted[start:start + 1000]]})
+        s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": key} for key in deleted[start : start + 1000]]})
     return {"uploaded": uploaded, "deleted": deleted}
 
 
@@ -85,8 +86,14 @@ def wait_until_available(mwaa, name: str, timeout_s: float, poll_s: float) -> di
         time.sleep(poll_s)
 
 
-def deploy(session: boto3.session.Session, environment: str, built: Package, endpoint_url: str | None = None,
-           timeout_s: float = 3600, poll_s: float = 30) -> dict:
+def deploy(
+    session: boto3.session.Session,
+    environment: str,
+    built: Package,
+    endpoint_url: str | None = None,
+    timeout_s: float = 3600,
+    poll_s: float = 30,
+) -> dict:
     """The whole deploy (see the module docstring); returns what was done."""
     from botocore.config import Config
 
@@ -131,16 +138,17 @@ def main(argv: list[str] | None = None) -> int:
     local = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"} if args.endpoint_url else {}
     session = boto3.session.Session(region_name=args.region or ("us-east-1" if args.endpoint_url else None), **local)
     built = Package(args.package, args.package.with_suffix(".zip"))
-    result = deploy(session, args.environment, built, args.endpoint_url,
-                    poll_s=1 if args.endpoint_url else 30)
+    result = deploy(session, args.environment, built, args.endpoint_url, poll_s=1 if args.endpoint_url else 30)
     if result["environment_missing"]:
         outcome = "does not exist yet: create it on this package with `python -m deploy.stacks mwaa`"
     elif result["environment_updated"]:
         outcome = f"updated ({', '.join(result['environment_updated'])})"
     else:
         outcome = "unchanged (DAG changes are picked up without an update)"
-    print(f"s3://{result['bucket']}: {len(result['uploaded'])} DAG files uploaded, {len(result['deleted'])} deleted; "
-          f"environment {args.environment} {outcome}")
+    print(
+        f"s3://{result['bucket']}: {len(result['uploaded'])} DAG files uploaded, {len(result['deleted'])} deleted; "
+        f"environment {args.environment} {outcome}"
+    )
     return 0
 
 

@@ -64,11 +64,14 @@ class StackSpec:
         return TEMPLATES / self.template
 
 
-STACKS = {spec.key: spec for spec in (
-    StackSpec("shared", "etl-shared", "shared.yaml"),
-    *(StackSpec(pipeline.name, pipeline.stack_name, pipeline.template) for pipeline in pipelines()),
-    StackSpec("mwaa", "etl-mwaa", "mwaa.yaml"),
-)}
+STACKS = {
+    spec.key: spec
+    for spec in (
+        StackSpec("shared", "etl-shared", "shared.yaml"),
+        *(StackSpec(pipeline.name, pipeline.stack_name, pipeline.template) for pipeline in pipelines()),
+        StackSpec("mwaa", "etl-mwaa", "mwaa.yaml"),
+    )
+}
 PIPELINES = names()
 DEFAULT_STACKS = ("shared", *PIPELINES)
 # Airflow connection id -> the pipeline stack whose Aurora cluster it reaches.
@@ -96,16 +99,26 @@ def zip_folder(folder: Path) -> bytes:
 
 def session_for(endpoint_url: str | None, region: str | None = None) -> boto3.session.Session:
     if endpoint_url:  # the local endpoint takes any credentials
-        return boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
-                                     region_name=region or DEFAULT_REGION)
+        return boto3.session.Session(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region or DEFAULT_REGION
+        )
     return boto3.session.Session(region_name=region)  # real AWS: the caller's own credentials
 
 
 class Deployer:
-    def __init__(self, endpoint_url: str | None = None, suffix: str | None = None, region: str | None = None,
-                 alerts_email: str = "", scraper_image_tag: str = "latest", scraper_package_type: str | None = None,
-                 mwaa_parameters: dict[str, str] | None = None, poll_seconds: float | None = None,
-                 timeout_s: float = 90 * 60, log: Callable[[str], None] = print):
+    def __init__(
+        self,
+        endpoint_url: str | None = None,
+        suffix: str | None = None,
+        region: str | None = None,
+        alerts_email: str = "",
+        scraper_image_tag: str = "latest",
+        scraper_package_type: str | None = None,
+        mwaa_parameters: dict[str, str] | None = None,
+        poll_seconds: float | None = None,
+        timeout_s: float = 90 * 60,
+        log: Callable[[str], None] = print,
+    ):
         self.endpoint_url = endpoint_url
         self.local = endpoint_url is not None
         self.session = session_for(endpoint_url, region)
@@ -130,8 +143,9 @@ class Deployer:
 
     # -- stacks --------------------------------------------------------------------------------------------
 
-    def deploy(self, keys: list[str] | tuple[str, ...] = DEFAULT_STACKS, connections: bool | None = None
-               ) -> dict[str, dict[str, str]]:
+    def deploy(
+        self, keys: list[str] | tuple[str, ...] = DEFAULT_STACKS, connections: bool | None = None
+    ) -> dict[str, dict[str, str]]:
         """Create or update the stacks ``keys`` in dependency order; return each one's outputs."""
         unknown = [key for key in keys if key not in STACKS]
         if unknown:
@@ -153,8 +167,12 @@ class Deployer:
             return {"NameSuffix": self.suffix, "GeneratorCodeKey": self.code_keys()["toll_generator"]}
         if key == "tweet_hashtags":
             code = self.code_keys()
-            return {"NameSuffix": self.suffix, "ProducerCodeKey": code["tweet_producer"],
-                    "ConsumerCodeKey": code["tweet_consumer"], "StageCodeKey": code["tweet_stage"]}
+            return {
+                "NameSuffix": self.suffix,
+                "ProducerCodeKey": code["tweet_producer"],
+                "ConsumerCodeKey": code["tweet_consumer"],
+                "StageCodeKey": code["tweet_stage"],
+            }
         if key == "vn_stock":
             parameters = {"NameSuffix": self.suffix, "ScraperPackageType": self.scraper_package_type}
             if self.scraper_package_type == "Image":
@@ -173,7 +191,9 @@ class Deployer:
         if len(template.encode()) > TEMPLATE_BODY_LIMIT:
             raise DeployError(f"{spec.template} exceeds CloudFormation's TemplateBody limit")
         arguments = {
-            "StackName": spec.stack_name, "TemplateBody": template, "Capabilities": CAPABILITIES,
+            "StackName": spec.stack_name,
+            "TemplateBody": template,
+            "Capabilities": CAPABILITIES,
             "Parameters": [{"ParameterKey": name, "ParameterValue": str(value)} for name, value in parameters.items()],
             "Tags": [{"Key": "project", "Value": "etl-pipelines"}],
         }
@@ -232,8 +252,11 @@ class Deployer:
             events = cloudformation.describe_stack_events(StackName=stack_name)["StackEvents"]
         except ClientError:
             events = []
-        reasons += [f"{event['LogicalResourceId']}: {event.get('ResourceStatusReason')}" for event in events
-                    if event["ResourceStatus"].endswith("FAILED") and event.get("ResourceStatusReason")]
+        reasons += [
+            f"{event['LogicalResourceId']}: {event.get('ResourceStatusReason')}"
+            for event in events
+            if event["ResourceStatus"].endswith("FAILED") and event.get("ResourceStatusReason")
+        ]
         return "; ".join(dict.fromkeys(reason for reason in reasons if reason)) or "no reason given"
 
     def outputs(self, stack_name: str) -> dict[str, str]:
@@ -272,25 +295,31 @@ class Deployer:
         repository = self.stack_outputs("shared")["ScraperRepositoryUri"]
         try:
             image = self.client("ecr").describe_images(
-                repositoryName=SCRAPER_REPOSITORY, imageIds=[{"imageTag": self.scraper_image_tag}])["imageDetails"][0]
+                repositoryName=SCRAPER_REPOSITORY, imageIds=[{"imageTag": self.scraper_image_tag}]
+            )["imageDetails"][0]
         except (ClientError, IndexError) as exc:
             raise DeployError(
                 f"no image {repository}:{self.scraper_image_tag}: build and push the scraper image first "
-                "(README, 'Deploy to AWS')") from exc
+                "(README, 'Deploy to AWS')"
+            ) from exc
         return f"{repository}@{image['imageDigest']}"
 
     def dag_package_versions(self) -> dict[str, str]:
         """The current versions of plugins.zip and requirements.txt in the MWAA source bucket."""
         bucket = self.stack_outputs("shared")["AirflowSourceBucket"]
         versions = {}
-        for key, parameter in (("plugins.zip", "PluginsS3ObjectVersion"),
-                               ("requirements.txt", "RequirementsS3ObjectVersion")):
+        for key, parameter in (
+            ("plugins.zip", "PluginsS3ObjectVersion"),
+            ("requirements.txt", "RequirementsS3ObjectVersion"),
+        ):
             key = self.mwaa_parameters.get(parameter.replace("ObjectVersion", "Path"), key)
             try:
                 head = self.client("s3").head_object(Bucket=bucket, Key=key)
             except ClientError as exc:
-                raise DeployError(f"s3://{bucket}/{key} is missing: upload the DAG package before the mwaa stack "
-                                  "(make mwaa-package, make deploy)") from exc
+                raise DeployError(
+                    f"s3://{bucket}/{key} is missing: upload the DAG package before the mwaa stack "
+                    "(make mwaa-package, make deploy)"
+                ) from exc
             versions[parameter] = head.get("VersionId") or ""
         return versions
 
@@ -304,12 +333,15 @@ class Deployer:
             if self.stack_status(STACKS[key].stack_name) not in USABLE:
                 continue  # that pipeline is not deployed (yet)
             outputs = self.stack_outputs(key)
-            credentials = json.loads(
-                secrets.get_secret_value(SecretId=outputs["AuroraCredentialsArn"])["SecretString"])
+            credentials = json.loads(secrets.get_secret_value(SecretId=outputs["AuroraCredentialsArn"])["SecretString"])
             connections[conn_id] = {
-                "conn_type": "postgres", "host": outputs["AuroraEndpoint"], "port": int(outputs["AuroraPort"]),
-                "login": credentials["username"], "password": credentials["password"],
-                "schema": outputs["AuroraDatabase"], "extra": {"sslmode": "require"},
+                "conn_type": "postgres",
+                "host": outputs["AuroraEndpoint"],
+                "port": int(outputs["AuroraPort"]),
+                "login": credentials["username"],
+                "password": credentials["password"],
+                "schema": outputs["AuroraDatabase"],
+                "extra": {"sslmode": "require"},
             }
         return connections
 
@@ -321,8 +353,11 @@ class Deployer:
             try:
                 secrets.put_secret_value(SecretId=name, SecretString=value)
             except secrets.exceptions.ResourceNotFoundException:
-                secrets.create_secret(Name=name, SecretString=value,
-                                      Description=f"Airflow connection {conn_id} (written by deploy.stacks)")
+                secrets.create_secret(
+                    Name=name,
+                    SecretString=value,
+                    Description=f"Airflow connection {conn_id} (written by deploy.stacks)",
+                )
             written.append(name)
             self.log(f"wrote secret {name}")
         return written
@@ -345,23 +380,35 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--suffix", help="bucket name suffix (default: the account id on AWS, 'local' locally)")
     parser.add_argument("--alerts-email", default="", help="subscribe this address to the alerts topic")
     parser.add_argument("--scraper-image-tag", default="latest", help="tag of the scraper image pushed to ECR")
-    parser.add_argument("--scraper-package-type", choices=["Image", "Zip"],
-                        help="default: Image on AWS, Zip locally")
-    parser.add_argument("--mwaa-parameter", action="append", default=[], metavar="KEY=VALUE",
-                        help="a parameter of the mwaa stack, e.g. EnvironmentClass=mw1.micro (repeatable)")
-    parser.add_argument("--no-connections", action="store_true",
-                        help="on AWS, do not write the Airflow connection secrets")
+    parser.add_argument("--scraper-package-type", choices=["Image", "Zip"], help="default: Image on AWS, Zip locally")
+    parser.add_argument(
+        "--mwaa-parameter",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a parameter of the mwaa stack, e.g. EnvironmentClass=mw1.micro (repeatable)",
+    )
+    parser.add_argument(
+        "--no-connections", action="store_true", help="on AWS, do not write the Airflow connection secrets"
+    )
     args = parser.parse_args(argv)
     unknown = [key for key in args.stacks if key not in STACKS]
     if unknown:
         parser.error(f"unknown stack(s) {', '.join(unknown)}; choose from {', '.join(STACKS)}")
     mwaa_parameters = dict(item.split("=", 1) for item in args.mwaa_parameter)
-    deployer = Deployer(endpoint_url=args.endpoint_url, suffix=args.suffix, region=args.region,
-                        alerts_email=args.alerts_email, scraper_image_tag=args.scraper_image_tag,
-                        scraper_package_type=args.scraper_package_type, mwaa_parameters=mwaa_parameters)
+    deployer = Deployer(
+        endpoint_url=args.endpoint_url,
+        suffix=args.suffix,
+        region=args.region,
+        alerts_email=args.alerts_email,
+        scraper_image_tag=args.scraper_image_tag,
+        scraper_package_type=args.scraper_package_type,
+        mwaa_parameters=mwaa_parameters,
+    )
     try:
-        outputs = deployer.deploy(args.stacks or list(DEFAULT_STACKS),
-                                  connections=False if args.no_connections else None)
+        outputs = deployer.deploy(
+            args.stacks or list(DEFAULT_STACKS), connections=False if args.no_connections else None
+        )
     except DeployError as exc:
         print(f"deploy failed: {exc}", file=sys.stderr)
         return 1

@@ -24,8 +24,9 @@ DEMO_PIPELINES = names()
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m local_platform", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m local_platform", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     secrets_help = "connections and variables from the local Secrets Manager, as on MWAA (default: env variables)"
     sub.add_parser("up").add_argument("--secrets-backend", action="store_true", help=secrets_help)
@@ -57,8 +58,10 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{name:<12} {where}")
         elif args.command == "ui":
             platform.start_airflow(platform.up())
-            print(f"Airflow UI on {platform.ui_url}: no login, every visitor is admin (it listens on 127.0.0.1 "
-                  "only); stop with: make down")
+            print(
+                f"Airflow UI on {platform.ui_url}: no login, every visitor is admin (it listens on 127.0.0.1 "
+                "only); stop with: make down"
+            )
         elif args.command == "demo":
             from local_platform.demo.runner import run_demo
 

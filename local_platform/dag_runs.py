@@ -19,8 +19,9 @@ from local_platform.settings import PROJECT_ROOT
 
 
 def migrate_metadata_db() -> None:
-    subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, capture_output=True,
-                   cwd=PROJECT_ROOT)
+    subprocess.run(
+        [sys.executable, "-m", "airflow", "db", "migrate"], check=True, capture_output=True, cwd=PROJECT_ROOT
+    )
 
 
 def load_dag(dag_id: str):
@@ -76,8 +77,9 @@ def shorten_polls(dag, seconds: int) -> None:
             api_kwargs["poll_interval"] = seconds
 
 
-def run_dag(dag_id: str, logical_date: datetime | None, conf: dict | None = None,
-            poll_seconds: int | None = None) -> DagRunResult:
+def run_dag(
+    dag_id: str, logical_date: datetime | None, conf: dict | None = None, poll_seconds: int | None = None
+) -> DagRunResult:
     """Run the DAG with ``dag.test()``; with ``poll_seconds``, its tasks poll at most that far apart."""
     dag = load_dag(dag_id)
     if poll_seconds is not None:
@@ -91,8 +93,9 @@ def run_dag(dag_id: str, logical_date: datetime | None, conf: dict | None = None
         ti.task_id if ti.map_index < 0 else f"{ti.task_id}[{ti.map_index}]": str(ti.state).split(".")[-1].lower()
         for ti in dag_run.get_task_instances()
     }
-    return DagRunResult(state=str(dag_run.state).split(".")[-1].lower(), task_states=task_states,
-                        run_id=dag_run.run_id, dag_id=dag_id)
+    return DagRunResult(
+        state=str(dag_run.state).split(".")[-1].lower(), task_states=task_states, run_id=dag_run.run_id, dag_id=dag_id
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -101,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--date", help="logical date YYYY-MM-DD (UTC midnight); omit for a manual run")
     parser.add_argument("--conf", default="{}", help="run conf as JSON")
     args = parser.parse_args(argv)
-    logical_date = (datetime.strptime(args.date, "%Y-%m-%d").replace(tzinfo=UTC) if args.date else None)
+    logical_date = datetime.strptime(args.date, "%Y-%m-%d").replace(tzinfo=UTC) if args.date else None
     result = run_dag(args.dag_id, logical_date, json.loads(args.conf))
     print(json.dumps(dataclasses.asdict(result)), flush=True)
     return 0 if result.state == "success" else 1

@@ -76,7 +76,8 @@ class LocalPlatform:
             if processes.port_in_use(self.postgres_port):
                 raise PlatformError(
                     f"port {self.postgres_port} is taken by another program; set LOCAL_POSTGRES_PORT, or name an "
-                    "existing server with LOCAL_POSTGRES_DSN")
+                    "existing server with LOCAL_POSTGRES_DSN"
+                )
             self.embedded_postgres.start()
         return self.embedded_postgres.dsn
 
@@ -91,9 +92,19 @@ class LocalPlatform:
         if processes.port_in_use(self.aws_port):
             raise PlatformError(f"port {self.aws_port} is taken by another program; set LOCAL_AWS_PORT")
         log = self.state_dir / "logs" / "aws.log"
-        command = [sys.executable, "-m", "local_platform.aws.server", "--port", str(self.aws_port),
-                   "--state-dir", str(self.state_dir / "aws"), "--postgres-dsn", postgres_dsn,
-                   "--namespace", NAMESPACE]
+        command = [
+            sys.executable,
+            "-m",
+            "local_platform.aws.server",
+            "--port",
+            str(self.aws_port),
+            "--state-dir",
+            str(self.state_dir / "aws"),
+            "--postgres-dsn",
+            postgres_dsn,
+            "--namespace",
+            NAMESPACE,
+        ]
         env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
         processes.start_service("local AWS", command, self.aws_pid, log, env, PROJECT_ROOT)
         processes.wait_for_port(self.aws_port, self.aws_pid, log, "local AWS server")
@@ -106,9 +117,14 @@ class LocalPlatform:
         """MWAA's executor: Celery, SQS as the broker (here the local AWS server's), results in PostgreSQL."""
         metadata = database_dsn(postgres_dsn, AIRFLOW_DATABASE).replace("postgresql://", "postgresql+psycopg2://", 1)
         visibility_timeout_s = 3600  # a task runs for minutes here; a lost worker's task is redelivered after an hour
-        transport = {"region": "us-east-1", "is_secure": False, "visibility_timeout": visibility_timeout_s,
-                     # Long polls: a queued task reaches an idle worker at once, without busy polling.
-                     "wait_time_seconds": 5, "polling_interval": 0.2}
+        transport = {
+            "region": "us-east-1",
+            "is_secure": False,
+            "visibility_timeout": visibility_timeout_s,
+            # Long polls: a queued task reaches an idle worker at once, without busy polling.
+            "wait_time_seconds": 5,
+            "polling_interval": 0.2,
+        }
         return {
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata,
             "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
@@ -155,8 +171,13 @@ class LocalPlatform:
         return path
 
     def migrate_airflow_db(self, env: dict[str, str]) -> None:
-        subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], env={**os.environ, **env},
-                       check=True, capture_output=True, cwd=PROJECT_ROOT)
+        subprocess.run(
+            [sys.executable, "-m", "airflow", "db", "migrate"],
+            env={**os.environ, **env},
+            check=True,
+            capture_output=True,
+            cwd=PROJECT_ROOT,
+        )
 
     def start_airflow(self, env: dict[str, str]) -> None:
         """Airflow's components and ``celery_workers`` Celery workers as one process group. Not ``airflow
@@ -176,13 +197,16 @@ class LocalPlatform:
             f"{airflow} triggerer --skip-serve-logs",
             # Workers share nothing but the broker, the metadata database and S3, as MWAA's do; each logs to
             # logs/worker-N.log. SQS has no broadcast, so no gossip or mingle between them.
-            *(f"{airflow} celery worker --celery-hostname worker-{number}@%h --skip-serve-logs --without-gossip "
-              f"--without-mingle > {log.parent / f'worker-{number}.log'} 2>&1"
-              for number in range(1, self.celery_workers + 1)),
+            *(
+                f"{airflow} celery worker --celery-hostname worker-{number}@%h --skip-serve-logs --without-gossip "
+                f"--without-mingle > {log.parent / f'worker-{number}.log'} 2>&1"
+                for number in range(1, self.celery_workers + 1)
+            ),
         ]
         script = " & ".join(components) + " & wait"
-        processes.start_service("airflow", ["bash", "-c", script], self.airflow_pid, log, {**os.environ, **env},
-                                PROJECT_ROOT)
+        processes.start_service(
+            "airflow", ["bash", "-c", script], self.airflow_pid, log, {**os.environ, **env}, PROJECT_ROOT
+        )
         # Minutes on a busy 2-core machine: the API server builds its whole application before it listens.
         processes.wait_for_port(self.ui_port, self.airflow_pid, log, "Airflow API server", timeout_s=600)
 

@@ -108,13 +108,17 @@ class EmbeddedPostgres:
         if not (self.data_dir / "PG_VERSION").exists():
             subprocess.run(
                 [self._bin("initdb"), "-D", str(self.data_dir), "--auth=trust", "--encoding=UTF8", "-U", "postgres"],
-                check=True, capture_output=True, **run_as,
+                check=True,
+                capture_output=True,
+                **run_as,
             )
         log = self.data_dir / "server.log"
         options = f"-h {HOST} -p {self.port} -k {self.data_dir}"
         result = subprocess.run(
             [self._bin("pg_ctl"), "-D", str(self.data_dir), "-w", "-t", "60", "-o", options, "-l", str(log), "start"],
-            capture_output=True, text=True, **run_as,
+            capture_output=True,
+            text=True,
+            **run_as,
         )
         if result.returncode != 0:
             tail = log.read_text()[-2000:] if log.exists() else result.stderr
@@ -127,7 +131,9 @@ class EmbeddedPostgres:
             return
         subprocess.run(
             [self._bin("pg_ctl"), "-D", str(self.data_dir), "-w", "-m", "fast", "stop"],
-            check=True, capture_output=True, **self._run_as(),
+            check=True,
+            capture_output=True,
+            **self._run_as(),
         )
 
 

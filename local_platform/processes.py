@@ -29,13 +29,19 @@ def read_pid(pid_file: Path) -> int | None:
     return pid
 
 
-def start_service(name: str, command: list[str], pid_file: Path, log_file: Path, env: dict[str, str],
-                  cwd: Path) -> int:
+def start_service(name: str, command: list[str], pid_file: Path, log_file: Path, env: dict[str, str], cwd: Path) -> int:
     """Start ``command`` in a new session (so it can be stopped as a group); return its pid."""
     log_file.parent.mkdir(parents=True, exist_ok=True)
     with log_file.open("ab") as log:
-        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL, start_new_session=True)
+        process = subprocess.Popen(
+            command,
+            cwd=cwd,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     pid_file.write_text(str(process.pid))
     return process.pid
 

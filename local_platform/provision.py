@@ -18,8 +18,9 @@ from deploy.stacks import DEFAULT_STACKS, STACKS, Deployer, session_for
 INBOX_SUFFIX = "-inbox"
 
 
-def provision(endpoint_url: str, stacks: list[str] | tuple[str, ...] = DEFAULT_STACKS,
-              log: Callable[[str], None] = lambda _: None) -> dict[str, dict[str, str]]:
+def provision(
+    endpoint_url: str, stacks: list[str] | tuple[str, ...] = DEFAULT_STACKS, log: Callable[[str], None] = lambda _: None
+) -> dict[str, dict[str, str]]:
     """Deploy ``stacks`` (with the shared one) to ``endpoint_url`` and subscribe the alerts inbox; return the
     stacks' outputs."""
     keys = ["shared", *[key for key in stacks if key != "shared"]]
@@ -36,8 +37,9 @@ def subscribe_inbox(endpoint_url: str, topic_arn: str) -> str:
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     subscriptions = sns.list_subscriptions_by_topic(TopicArn=topic_arn)["Subscriptions"]
     if not any(subscription["Endpoint"] == queue_arn for subscription in subscriptions):
-        sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn,
-                      Attributes={"RawMessageDelivery": "false"})
+        sns.subscribe(
+            TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "false"}
+        )
     return queue_url
 
 

@@ -19,8 +19,15 @@ import yaml
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SETTINGS_FILE = PROJECT_ROOT / "airflow_settings.yaml"
 # Astro's connection keys -> the keys of Airflow's JSON connection format.
-_CONNECTION_FIELDS = {"conn_type": "conn_type", "conn_host": "host", "conn_port": "port", "conn_login": "login",
-                      "conn_password": "password", "conn_schema": "schema", "conn_extra": "extra"}
+_CONNECTION_FIELDS = {
+    "conn_type": "conn_type",
+    "conn_host": "host",
+    "conn_port": "port",
+    "conn_login": "login",
+    "conn_password": "password",
+    "conn_schema": "schema",
+    "conn_extra": "extra",
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,26 +48,34 @@ def connections(settings_file: Path = SETTINGS_FILE) -> dict[str, dict]:
         unknown = set(entry) - set(_CONNECTION_FIELDS) - {"conn_id"}
         if unknown:
             raise ValueError(f"{settings_file.name}: connection {entry.get('conn_id')} has unknown keys {unknown}")
-        result[entry["conn_id"]] = {_CONNECTION_FIELDS[key]: value for key, value in entry.items()
-                                    if key != "conn_id" and value not in (None, "")}
+        result[entry["conn_id"]] = {
+            _CONNECTION_FIELDS[key]: value
+            for key, value in entry.items()
+            if key != "conn_id" and value not in (None, "")
+        }
     return result
 
 
 def raw_variables(settings_file: Path = SETTINGS_FILE) -> dict[str, str]:
     """Every variable as Airflow stores it: a string (JSON for the pipelines' settings)."""
-    return {entry["variable_name"]: str(entry["variable_value"])
-            for entry in _airflow_section(settings_file)["variables"]}
+    return {
+        entry["variable_name"]: str(entry["variable_value"]) for entry in _airflow_section(settings_file)["variables"]
+    }
 
 
 def variables(settings_file: Path = SETTINGS_FILE) -> dict:
     """Every variable decoded: the pipelines' JSON settings as dicts, plain values as strings."""
-    return {name: json.loads(value) if value.lstrip().startswith("{") else value
-            for name, value in raw_variables(settings_file).items()}
+    return {
+        name: json.loads(value) if value.lstrip().startswith("{") else value
+        for name, value in raw_variables(settings_file).items()
+    }
 
 
 def pools(settings_file: Path = SETTINGS_FILE) -> dict[str, dict]:
-    return {entry["pool_name"]: {"slots": int(entry["pool_slot"]), "description": entry.get("pool_description", "")}
-            for entry in _airflow_section(settings_file).get("pools") or []}
+    return {
+        entry["pool_name"]: {"slots": int(entry["pool_slot"]), "description": entry.get("pool_description", "")}
+        for entry in _airflow_section(settings_file).get("pools") or []
+    }
 
 
 def postgres_connection_ids(settings_file: Path = SETTINGS_FILE) -> list[str]:
@@ -76,9 +91,13 @@ def local_connections(endpoints: PlatformEndpoints, settings_file: Path = SETTIN
         if conn["conn_type"] == "aws" and "endpoint_url" in conn["extra"]:
             conn["extra"]["endpoint_url"] = endpoints.aws_endpoint
         if conn["conn_type"] == "postgres":
-            conn.update(host=server.hostname or "127.0.0.1", port=server.port or 5432,
-                        login=server.username or "postgres", password=server.password or "",
-                        schema=endpoints.databases.get(conn_id, conn.get("schema", conn_id)))
+            conn.update(
+                host=server.hostname or "127.0.0.1",
+                port=server.port or 5432,
+                login=server.username or "postgres",
+                password=server.password or "",
+                schema=endpoints.databases.get(conn_id, conn.get("schema", conn_id)),
+            )
         if not conn["extra"]:
             del conn["extra"]
         result[conn_id] = conn
@@ -87,8 +106,11 @@ def local_connections(endpoints: PlatformEndpoints, settings_file: Path = SETTIN
 
 def local_databases(settings_file: Path = SETTINGS_FILE) -> dict[str, str]:
     """conn_id -> database of each PostgreSQL connection, as the file names it."""
-    return {conn_id: conn.get("schema", conn_id) for conn_id, conn in connections(settings_file).items()
-            if conn["conn_type"] == "postgres"}
+    return {
+        conn_id: conn.get("schema", conn_id)
+        for conn_id, conn in connections(settings_file).items()
+        if conn["conn_type"] == "postgres"
+    }
 
 
 def connection_env(conns: dict[str, dict]) -> dict[str, str]:
@@ -108,7 +130,9 @@ def airflow_env(endpoints: PlatformEndpoints, settings_file: Path = SETTINGS_FIL
 def compose_env_file(settings_file: Path = SETTINGS_FILE) -> str:
     """The settings file's connections and variables, as they are, as docker-compose's ``env_file``."""
     env = {**connection_env(connections(settings_file)), **variable_env(settings_file)}
-    lines = ["# Generated from airflow_settings.yaml by: python -m local_platform.settings > docker/airflow-settings.env"]
+    lines = [
+        "# Generated from airflow_settings.yaml by: python -m local_platform.settings > docker/airflow-settings.env"
+    ]
     lines += [f"{key}={value}" for key, value in env.items()]
     return "\n".join(lines) + "\n"
 

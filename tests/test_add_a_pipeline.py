@@ -40,7 +40,7 @@ with DAG(dag_id=PIPELINE, schedule="@daily", start_date=datetime(2026, 1, 1), ca
                        deferrable=True, timeout=600)
     wait >> say_hello(SETTINGS.bucket)
 '''
-TEMPLATE = '''AWSTemplateFormatVersion: "2010-09-09"
+TEMPLATE = """AWSTemplateFormatVersion: "2010-09-09"
 Description: hello_pipeline stack, its bucket, the policy of its DAG and its Airflow variable.
 Parameters:
   NameSuffix:
@@ -93,7 +93,7 @@ Resources:
     Properties:
       Name: airflow/variables/hello_pipeline
       SecretString: !Sub '{"bucket": "${Bucket}"}'
-'''
+"""
 DEMO = '''"""Demo of hello_pipeline: one day."""
 
 from local_platform.demo import DemoScenario, PipelineReport
@@ -101,9 +101,9 @@ from local_platform.demo import DemoScenario, PipelineReport
 SCENARIO = DemoScenario(dag_id="hello_pipeline", dates=["2026-01-02"], prepare=lambda ctx: None,
                         report=lambda ctx: PipelineReport(0, 0, []))
 '''
-TEST = '''def test_hello():
+TEST = """def test_hello():
     assert True
-'''
+"""
 
 
 def _copy_of_the_repository(target: Path) -> Path:
@@ -127,7 +127,8 @@ def test_a_new_pipeline_is_its_own_files_and_one_registry_entry(tmp_path):
     (repo / "deploy" / "cloudformation" / f"{NAME}.yaml").write_text(TEMPLATE)
     settings = (repo / "airflow_settings.yaml").read_text()
     (repo / "airflow_settings.yaml").write_text(
-        settings + f'    - variable_name: {NAME}\n      variable_value: \'{{"bucket": "hello-pipeline-data-local"}}\'\n')
+        settings + f'    - variable_name: {NAME}\n      variable_value: \'{{"bucket": "hello-pipeline-data-local"}}\'\n'
+    )
     (repo / "local_platform" / "demo" / f"{NAME}.py").write_text(DEMO)
     (repo / "tests" / NAME).mkdir()
     (repo / "tests" / NAME / "__init__.py").write_text("")
@@ -138,20 +139,35 @@ def test_a_new_pipeline_is_its_own_files_and_one_registry_entry(tmp_path):
     readme = (repo / "README.md").read_text()
     table = run("-m", "deploy.pipelines").stdout.strip()
     start = readme.index("| pipeline | DAG | what it does |")
-    (repo / "README.md").write_text(readme[:start] + table + readme[readme.index("\n\n", start):])
+    (repo / "README.md").write_text(readme[:start] + table + readme[readme.index("\n\n", start) :])
 
     changed = sorted(str(path) for path, content in untouched.items() if (repo / path).read_bytes() != content)
     assert changed == ["README.md", "airflow_settings.yaml", "docker/airflow-settings.env", "pipelines.yaml"]
 
-    picked_up = run("-c", "import json; from deploy.stacks import STACKS; from local_platform.__main__ import "
-                    "DEMO_PIPELINES; from local_platform.settings import variables; "
-                    "print(json.dumps([sorted(STACKS), list(DEMO_PIPELINES), variables()['hello_pipeline']]))")
+    picked_up = run(
+        "-c",
+        "import json; from deploy.stacks import STACKS; from local_platform.__main__ import "
+        "DEMO_PIPELINES; from local_platform.settings import variables; "
+        "print(json.dumps([sorted(STACKS), list(DEMO_PIPELINES), variables()['hello_pipeline']]))",
+    )
     stacks, demo, variable = json.loads(picked_up.stdout.strip().splitlines()[-1])
     assert NAME in stacks and NAME in demo and variable == {"bucket": "hello-pipeline-data-local"}
 
-    checks = run("-m", "pytest", "-v", "-p", "no:cacheprovider", "tests/test_pipelines.py", "tests/dags",
-                 "tests/deploy/test_templates.py", "tests/platform/test_docker_compose.py", f"tests/{NAME}")
+    checks = run(
+        "-m",
+        "pytest",
+        "-v",
+        "-p",
+        "no:cacheprovider",
+        "tests/test_pipelines.py",
+        "tests/dags",
+        "tests/deploy/test_templates.py",
+        "tests/platform/test_docker_compose.py",
+        f"tests/{NAME}",
+    )
     assert checks.returncode == 0, checks.stdout[-4000:]
-    for test in ("test_a_pipelines_files_exist_and_agree[hello_pipeline]",
-                 "test_dag_file_imports_offline_without_errors_or_warnings[hello_pipeline.py]"):
+    for test in (
+        "test_a_pipelines_files_exist_and_agree[hello_pipeline]",
+        "test_dag_file_imports_offline_without_errors_or_warnings[hello_pipeline.py]",
+    ):
         assert f"{test} PASSED" in checks.stdout

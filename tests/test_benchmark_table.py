@@ -24,7 +24,8 @@ def test_rewrite_replaces_the_rows_run_and_keeps_the_others():
     rows = run_all.table_rows(rewritten)
     assert rows[script].endswith("| what is compared | 3.0× the floor | 2026-12-01 |")
     assert {name: line for name, line in rows.items() if name != script} == {
-        name: line for name, line in kept.items() if name != script}
+        name: line for name, line in kept.items() if name != script
+    }
     assert rewritten.split(run_all.START)[0] == text.split(run_all.START)[0]
     assert rewritten.split(run_all.END)[1] == text.split(run_all.END)[1]
 

@@ -28,10 +28,14 @@ def test_names_are_unique_snake_case_and_everything_that_lists_pipelines_lists_t
 @pytest.mark.parametrize("pipeline", PIPELINES, ids=lambda pipeline: pipeline.name)
 def test_a_pipelines_files_exist_and_agree(pipeline):
     name = pipeline.name
-    dag_ids = [call.keywords for call in ast.walk(ast.parse((PROJECT_ROOT / pipeline.dag_file).read_text()))
-               if isinstance(call, ast.Call) and getattr(call.func, "id", "") == "DAG"]
+    dag_ids = [
+        call.keywords
+        for call in ast.walk(ast.parse((PROJECT_ROOT / pipeline.dag_file).read_text()))
+        if isinstance(call, ast.Call) and getattr(call.func, "id", "") == "DAG"
+    ]
     assert [keyword.value.id for keywords in dag_ids for keyword in keywords if keyword.arg == "dag_id"] == [
-        "PIPELINE"], f"{pipeline.dag_file}: DAG(dag_id=PIPELINE)"
+        "PIPELINE"
+    ], f"{pipeline.dag_file}: DAG(dag_id=PIPELINE)"
     assert f'PIPELINE = "{name}"' in (PROJECT_ROOT / pipeline.dag_file).read_text()
     assert (PROJECT_ROOT / "deploy" / "cloudformation" / pipeline.template).is_file()
     assert f"airflow/variables/{name}" in (PROJECT_ROOT / "deploy" / "cloudformation" / pipeline.template).read_text()
@@ -43,22 +47,36 @@ def test_a_pipelines_files_exist_and_agree(pipeline):
 
 
 def test_the_readme_table_is_the_registrys():
-    assert readme_table() in (PROJECT_ROOT / "README.md").read_text(), \
+    assert readme_table() in (PROJECT_ROOT / "README.md").read_text(), (
         "regenerate the README's pipeline table: python -m deploy.pipelines"
+    )
 
 
 # Properties that name an AWS artifact a pipeline owns, and the spelling AWS allows for each: the pipeline's name
 # as it is (snake_case) where underscores are allowed, with hyphens where the service refuses underscores.
-NAME_PROPERTIES = {"FunctionName": "_", "RoleName": "_", "ManagedPolicyName": "_", "Name": "_",
-                   "DBClusterIdentifier": "-", "DBSubnetGroupName": "-", "NamespaceName": "-", "WorkgroupName": "-",
-                   "StreamName": "_", "QueueName": "-", "TopicName": "-"}
+NAME_PROPERTIES = {
+    "FunctionName": "_",
+    "RoleName": "_",
+    "ManagedPolicyName": "_",
+    "Name": "_",
+    "DBClusterIdentifier": "-",
+    "DBSubnetGroupName": "-",
+    "NamespaceName": "-",
+    "WorkgroupName": "-",
+    "StreamName": "_",
+    "QueueName": "-",
+    "TopicName": "-",
+}
 
 
 def _named_artifacts(template: dict):
     for logical_id, resource in template["Resources"].items():
         properties = resource.get("Properties", {})
-        for prop, value in [*properties.items(), *properties.get("DatabaseInput", {}).items(),
-                            *properties.get("TableInput", {}).items()]:
+        for prop, value in [
+            *properties.items(),
+            *properties.get("DatabaseInput", {}).items(),
+            *properties.get("TableInput", {}).items(),
+        ]:
             if prop in NAME_PROPERTIES and isinstance(value, str):
                 yield logical_id, prop, value
 

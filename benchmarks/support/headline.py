@@ -21,6 +21,10 @@ def headline(script_file: str, *, measures: str, result: str) -> None:
     if not folder:
         return
     script = Path(script_file).name
-    record = {"script": script, "measures": measures, "result": result,
-              "measured_on": datetime.date.today().isoformat()}
+    record = {
+        "script": script,
+        "measures": measures,
+        "result": result,
+        "measured_on": datetime.date.today().isoformat(),
+    }
     (Path(folder) / f"{Path(script).stem}.json").write_text(json.dumps(record, indent=1))

@@ -71,8 +71,11 @@ def main(argv: list[str] | None = None) -> int:
             if run.returncode:
                 failed.append(f"{path.name} (exit {run.returncode})")
         records = [json.loads(path.read_text()) for path in sorted(Path(folder).glob("*.json"))]
-    failed += sorted({path.name for path in chosen} - {record["script"] for record in records} - {
-        name.split(" ")[0] for name in failed})
+    failed += sorted(
+        {path.name for path in chosen}
+        - {record["script"] for record in records}
+        - {name.split(" ")[0] for name in failed}
+    )
     if records and not args.no_readme:
         README.write_text(rewrite_table(README.read_text(), {record["script"]: row(record) for record in records}))
         print(f"README.md: table rows rewritten for {', '.join(sorted(r['script'] for r in records))}")

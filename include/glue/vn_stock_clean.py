@@ -203,7 +203,10 @@ def report(observed: dict, run_date: str, details: dict | None = None) -> glue_i
         quarantined=quarantined,
         duplicates=0,
         quarantine_reasons=glue_io.tallied_reasons(observed, REASONS),
-        details={"trading_dates": sorted(filter(None, (observed["trading_dates"] or "").split(","))), **(details or {})},
+        details={
+            "trading_dates": sorted(filter(None, (observed["trading_dates"] or "").split(","))),
+            **(details or {}),
+        },
     )
 
 

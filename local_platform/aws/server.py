@@ -39,10 +39,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--state-dir", type=Path, default=Path(".local/aws"))
     parser.add_argument("--region", default="us-east-1")
     parser.add_argument("--postgres-dsn", default=os.environ.get("LOCAL_AWS_POSTGRES_DSN"))
-    parser.add_argument("--namespace", default=os.environ.get("LOCAL_AWS_NAMESPACE", "local"),
-                        help="prefix of what the server creates outside itself, such as databases")
-    parser.add_argument("--fresh", action="store_true", default=os.environ.get("LOCAL_AWS_FRESH") == "1",
-                        help="delete the saved state and start empty (LOCAL_AWS_FRESH=1)")
+    parser.add_argument(
+        "--namespace",
+        default=os.environ.get("LOCAL_AWS_NAMESPACE", "local"),
+        help="prefix of what the server creates outside itself, such as databases",
+    )
+    parser.add_argument(
+        "--fresh",
+        action="store_true",
+        default=os.environ.get("LOCAL_AWS_FRESH") == "1",
+        help="delete the saved state and start empty (LOCAL_AWS_FRESH=1)",
+    )
     parser.add_argument("--ephemeral", action="store_true", help="keep state in memory only, as moto does")
     parser.add_argument("--snapshot-interval", type=float, default=2.0, help="seconds between snapshots")
     args = parser.parse_args(argv)

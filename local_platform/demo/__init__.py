@@ -27,8 +27,13 @@ class DemoContext:
     state_dir: Path
 
     def client(self, service: str):
-        return boto3.client(service, endpoint_url=self.endpoint, region_name="us-east-1",
-                            aws_access_key_id="testing", aws_secret_access_key="testing")
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
 
     def database_dsn(self, conn_id: str) -> str:
         from local_platform.postgres import database_dsn
@@ -94,8 +99,9 @@ def format_summary(outcomes: list[DemoOutcome]) -> str:
         quarantined = outcome.report.rows_quarantined if outcome.report else "-"
         alerts = ",".join(sorted({alert.get("event", "?") for alert in outcome.alerts})) or "-"
         alerts = f"{len(outcome.alerts)} ({alerts})"
-        lines.append(f"{outcome.dag_id:<18} {states:<24} {loaded:>8} {quarantined:>11}  {alerts:<20} "
-                     f"{outcome.wall_s:>7.1f}")
+        lines.append(
+            f"{outcome.dag_id:<18} {states:<24} {loaded:>8} {quarantined:>11}  {alerts:<20} {outcome.wall_s:>7.1f}"
+        )
     lines.append("")
     for outcome in outcomes:
         if outcome.report:

@@ -59,5 +59,6 @@ def report(ctx: DemoContext) -> PipelineReport:
 
 # The three days as one Airflow backfill, as a user would load a past range; one day at a time, since the Glue job
 # runs once at a time (its MaxConcurrentRuns, as on AWS): a second start would fail and wait for its retry.
-SCENARIO = DemoScenario(dag_id="csv_lake", dates=DATES, prepare=prepare, report=report, backfill=True,
-                        backfill_max_active_runs=1)
+SCENARIO = DemoScenario(
+    dag_id="csv_lake", dates=DATES, prepare=prepare, report=report, backfill=True, backfill_max_active_runs=1
+)

@@ -18,11 +18,15 @@ def prepare(ctx: DemoContext) -> None:
 
 def report(ctx: DemoContext) -> PipelineReport:
     with psycopg2.connect(ctx.database_dsn("retail_postgres")) as conn, conn.cursor() as cur:
-        cur.execute("SELECT (SELECT count(*) FROM staging.orders) + (SELECT count(*) FROM staging.reviews)"
-                    " + (SELECT count(*) FROM staging.shipment_deliveries)")
+        cur.execute(
+            "SELECT (SELECT count(*) FROM staging.orders) + (SELECT count(*) FROM staging.reviews)"
+            " + (SELECT count(*) FROM staging.shipment_deliveries)"
+        )
         loaded = cur.fetchone()[0]
-        cur.execute("SELECT (SELECT count(*) FROM staging.orders_rejects) + (SELECT count(*) FROM staging.reviews_rejects)"
-                    " + (SELECT count(*) FROM staging.shipment_deliveries_rejects)")
+        cur.execute(
+            "SELECT (SELECT count(*) FROM staging.orders_rejects) + (SELECT count(*) FROM staging.reviews_rejects)"
+            " + (SELECT count(*) FROM staging.shipment_deliveries_rejects)"
+        )
         quarantined = cur.fetchone()[0]
     conn.close()
     bucket = ctx.variables["retail_analytics"]["export_bucket"]
@@ -30,8 +34,10 @@ def report(ctx: DemoContext) -> PipelineReport:
     return PipelineReport(
         rows_loaded=loaded,
         rows_quarantined=quarantined,
-        outputs=[f"PostgreSQL {ctx.database_dsn('retail_postgres')} schemas staging, analytics",
-                 f"{len(keys)} CSV exports under s3://{bucket}/retail_analytics/"],
+        outputs=[
+            f"PostgreSQL {ctx.database_dsn('retail_postgres')} schemas staging, analytics",
+            f"{len(keys)} CSV exports under s3://{bucket}/retail_analytics/",
+        ],
     )
 
 

@@ -35,8 +35,10 @@ def extra_env(ctx: DemoContext) -> dict[str, str]:
 
 def report(ctx: DemoContext) -> PipelineReport:
     with psycopg2.connect(ctx.database_dsn("aurora_vn_stock")) as conn, conn.cursor() as cur:
-        cur.execute("SELECT trading_date, close_price, change_value, change_percent FROM vn_stock.daily_index "
-                    "ORDER BY trading_date")
+        cur.execute(
+            "SELECT trading_date, close_price, change_value, change_percent FROM vn_stock.daily_index "
+            "ORDER BY trading_date"
+        )
         rows = cur.fetchall()
         cur.execute("SELECT to_regclass('vn_stock.daily_index_rejects') IS NOT NULL")
         quarantined = 0
@@ -44,8 +46,10 @@ def report(ctx: DemoContext) -> PipelineReport:
             cur.execute("SELECT count(*) FROM vn_stock.daily_index_rejects")
             quarantined = cur.fetchone()[0]
     conn.close()
-    outputs = [f"vn_stock.daily_index {day}: close {close} change {change:+} ({percent:+}%)"
-               for day, close, change, percent in rows]
+    outputs = [
+        f"vn_stock.daily_index {day}: close {close} change {change:+} ({percent:+}%)"
+        for day, close, change, percent in rows
+    ]
     return PipelineReport(rows_loaded=len(rows), rows_quarantined=quarantined, outputs=outputs)
 
 

@@ -20,13 +20,37 @@ from datetime import date, timedelta
 from pathlib import Path
 
 COLUMNS = (
-    "invoice_id", "invoice_date", "customer_id", "customer_name", "product_code", "product_description",
-    "category", "quantity_kg", "unit_price", "currency", "vat_rate", "line_total", "payment_status", "due_date",
+    "invoice_id",
+    "invoice_date",
+    "customer_id",
+    "customer_name",
+    "product_code",
+    "product_description",
+    "category",
+    "quantity_kg",
+    "unit_price",
+    "currency",
+    "vat_rate",
+    "line_total",
+    "payment_status",
+    "due_date",
 )
 # What a spreadsheet export makes of the same columns; each normalises back to the snake_case name.
 MESSY_HEADERS = (
-    "\ufeffInvoice ID", " InvoiceDate", "Customer-Id", "CUSTOMER NAME", "Product Code ", "productDescription",
-    "Category", "Quantity (kg)", "Unit Price", "Currency", "VATRate", "LineTotal", "Payment  Status", "Due Date",
+    "\ufeffInvoice ID",
+    " InvoiceDate",
+    "Customer-Id",
+    "CUSTOMER NAME",
+    "Product Code ",
+    "productDescription",
+    "Category",
+    "Quantity (kg)",
+    "Unit Price",
+    "Currency",
+    "VATRate",
+    "LineTotal",
+    "Payment  Status",
+    "Due Date",
 )
 
 PRODUCTS = (
@@ -47,9 +71,21 @@ PRODUCTS = (
     ("DUCK-BRE", "Duck breast", "poultry", 18.60),
 )
 CUSTOMERS = (
-    "The Red Lion", "Harbour Fish & Grill", "Bistro Margaux", "Green Lane Butchers", "St. Mary's School Kitchen",
-    "Mumbai Spice House", "The Old Bakery Cafe", "Riverside Hotel", "Pho Saigon", "Casa Romero",
-    "Northfield Care Home", "Kings Arms, Islington", "Burger Yard", "Hakkasan Express", "The Farmer's Table",
+    "The Red Lion",
+    "Harbour Fish & Grill",
+    "Bistro Margaux",
+    "Green Lane Butchers",
+    "St. Mary's School Kitchen",
+    "Mumbai Spice House",
+    "The Old Bakery Cafe",
+    "Riverside Hotel",
+    "Pho Saigon",
+    "Casa Romero",
+    "Northfield Care Home",
+    "Kings Arms, Islington",
+    "Burger Yard",
+    "Hakkasan Express",
+    "The Farmer's Table",
 )
 PAYMENT_STATUSES = ("paid", "paid", "paid", "unpaid", "overdue")
 VAT_RATE = "0.000"  # UK VAT on unprocessed meat is zero-rated; a few prepared lines carry 20 %.
@@ -106,8 +142,14 @@ def _line(rng: random.Random, number: int, day: date, customer_ids: list[str]) -
     ]
 
 
-def generate(rows: int, seed: int = 0, day: date = date(2023, 5, 31), bad_rows: int = 0, duplicates: int = 0,
-             messy_headers: bool = False) -> BillingFile:
+def generate(
+    rows: int,
+    seed: int = 0,
+    day: date = date(2023, 5, 31),
+    bad_rows: int = 0,
+    duplicates: int = 0,
+    messy_headers: bool = False,
+) -> BillingFile:
     """A billing CSV of ``rows`` data lines for ``day``, of which ``bad_rows`` carry one defect each and
     ``duplicates`` repeat an earlier line exactly. Deterministic for a given seed."""
     if bad_rows + duplicates > rows:
@@ -126,8 +168,9 @@ def generate(rows: int, seed: int = 0, day: date = date(2023, 5, 31), bad_rows: 
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(MESSY_HEADERS if messy_headers else COLUMNS)
     writer.writerows(lines)
-    return BillingFile(buffer.getvalue(), rows=rows, good_rows=distinct - bad_rows, bad_rows=bad_rows,
-                       duplicates=duplicates)
+    return BillingFile(
+        buffer.getvalue(), rows=rows, good_rows=distinct - bad_rows, bad_rows=bad_rows, duplicates=duplicates
+    )
 
 
 def header_only(messy_headers: bool = False) -> BillingFile:

@@ -64,8 +64,14 @@ def run_cost(cost_spec: dict, context) -> dict[str, Any]:
         return {"error": f"{type(exc).__name__}: {exc}"}
 
 
-def alert_message(pipeline: str, event: str, context, summary_task: str | None = None,
-                  charts_task: str | None = None, cost_spec: dict | None = None) -> dict[str, Any]:
+def alert_message(
+    pipeline: str,
+    event: str,
+    context,
+    summary_task: str | None = None,
+    charts_task: str | None = None,
+    cost_spec: dict | None = None,
+) -> dict[str, Any]:
     """The alert as a dict: what ran, where to look, and the error (failures) or the run's summary (others),
     with the run's charts (``charts_task``'s return value) and AWS cost (measured as ``cost_spec`` says).
     A sensor's timeout is the event ``stuck``, with what the sensor was waiting for."""
@@ -104,8 +110,14 @@ class PipelineAlert(SnsNotifier):
 
     template_fields = (*SnsNotifier.template_fields, "cost_spec")
 
-    def __init__(self, pipeline: str, event: str, summary_task: str | None = None, charts_task: str | None = None,
-                 cost_spec: dict | None = None):
+    def __init__(
+        self,
+        pipeline: str,
+        event: str,
+        summary_task: str | None = None,
+        charts_task: str | None = None,
+        cost_spec: dict | None = None,
+    ):
         super().__init__(
             target_arn=TOPIC_ARN,
             message="",
@@ -116,8 +128,7 @@ class PipelineAlert(SnsNotifier):
         self.charts_task, self.cost_spec = charts_task, cost_spec
 
     def _prepare(self, context) -> None:
-        message = alert_message(self.pipeline, self.event, context, self.summary_task, self.charts_task,
-                                self.cost_spec)
+        message = alert_message(self.pipeline, self.event, context, self.summary_task, self.charts_task, self.cost_spec)
         self.message = json.dumps(message, default=str)
         self.subject = f"[{message['event'].upper()}] {self.pipeline}"
         self.message_attributes = {"event": message["event"], "pipeline": self.pipeline}
@@ -136,8 +147,13 @@ def failure_notifier(pipeline: str) -> PipelineAlert:
     return PipelineAlert(pipeline, "failure")
 
 
-def success_notifier(pipeline: str, event: str = "success", summary_task: str | None = None,
-                     charts_task: str | None = None, cost_spec: dict | None = None) -> PipelineAlert:
+def success_notifier(
+    pipeline: str,
+    event: str = "success",
+    summary_task: str | None = None,
+    charts_task: str | None = None,
+    cost_spec: dict | None = None,
+) -> PipelineAlert:
     """Alert when the run's last task succeeded, with its return value (or ``summary_task``'s) as the summary,
     the charts ``charts_task`` drew and the run's AWS cost measured as ``cost_spec`` says (``pipeline_kit.usage``)."""
     return PipelineAlert(pipeline, event, summary_task, charts_task, cost_spec)

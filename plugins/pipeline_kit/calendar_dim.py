@@ -11,8 +11,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date, timedelta
 
-COLUMNS = ("calendar_date", "year_num", "month_num", "day_of_month", "iso_day_of_week", "day_name", "is_weekend",
-           "is_public_holiday", "holiday_name", "is_working_day", "holiday_country")
+COLUMNS = (
+    "calendar_date",
+    "year_num",
+    "month_num",
+    "day_of_month",
+    "iso_day_of_week",
+    "day_name",
+    "is_weekend",
+    "is_public_holiday",
+    "holiday_name",
+    "is_working_day",
+    "holiday_country",
+)
 
 
 def calendar_rows(first_year: int, last_year: int, country: str) -> Iterator[tuple]:
@@ -24,8 +35,19 @@ def calendar_rows(first_year: int, last_year: int, country: str) -> Iterator[tup
     while day.year <= last_year:
         name = public_holidays.get(day)
         weekend = day.isoweekday() >= 6
-        yield (day, day.year, day.month, day.day, day.isoweekday(), day.strftime("%A"), weekend, name is not None,
-               name, not weekend and name is None, country)
+        yield (
+            day,
+            day.year,
+            day.month,
+            day.day,
+            day.isoweekday(),
+            day.strftime("%A"),
+            weekend,
+            name is not None,
+            name,
+            not weekend and name is None,
+            country,
+        )
         day += timedelta(days=1)
 
 
@@ -37,8 +59,10 @@ def refresh_dim_dates(conn, table: str, first_year: int, last_year: int, country
         with conn.cursor() as cursor:
             # Concurrent runs refresh the same days: one at a time (this transaction only).
             cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (table,))
-            cursor.execute(f"DELETE FROM {table} WHERE calendar_date BETWEEN %s AND %s",
-                           (date(first_year, 1, 1), date(last_year, 12, 31)))
+            cursor.execute(
+                f"DELETE FROM {table} WHERE calendar_date BETWEEN %s AND %s",
+                (date(first_year, 1, 1), date(last_year, 12, 31)),
+            )
             cursor.executemany(f"INSERT INTO {table} ({', '.join(COLUMNS)}) VALUES ({placeholders})", rows)
         conn.commit()
     except BaseException:

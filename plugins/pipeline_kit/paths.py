@@ -22,7 +22,9 @@ def include_dir() -> Path:
     for candidate in candidates:
         if candidate.is_dir():
             return candidate
-    raise FileNotFoundError(f"no include/ folder in or beside the DAGs folder: looked for {', '.join(map(str, candidates))}")
+    raise FileNotFoundError(
+        f"no include/ folder in or beside the DAGs folder: looked for {', '.join(map(str, candidates))}"
+    )
 
 
 def sql_dir() -> str:

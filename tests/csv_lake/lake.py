@@ -26,8 +26,11 @@ def keys(local_aws, bucket: str, prefix: str) -> list[str]:
 
 def read_text(local_aws, bucket: str, prefix: str, suffix: str) -> str:
     s3 = local_aws.client("s3")
-    return b"".join(s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-                    for key in keys(local_aws, bucket, prefix) if key.endswith(suffix)).decode()
+    return b"".join(
+        s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        for key in keys(local_aws, bucket, prefix)
+        if key.endswith(suffix)
+    ).decode()
 
 
 def read_report(local_aws, day: date) -> dict:

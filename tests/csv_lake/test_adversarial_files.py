@@ -28,23 +28,37 @@ CASES_DIR = Path(__file__).parent / "adversarial"
 SPEC = yaml.safe_load((CASES_DIR / "cases.yaml").read_text())
 CASES = SPEC["cases"]
 HEADER = (CASES_DIR / "header_only.csv").read_text()
-ROW = "{id},2025-01-15,C10001,The Red Lion,BEEF-RIB-01,{description},beef,2.500,{price},GBP,0.000,61.25,paid,2025-02-14\n"
+ROW = (
+    "{id},2025-01-15,C10001,The Red Lion,BEEF-RIB-01,{description},beef,2.500,{price},GBP,0.000,61.25,paid,2025-02-14\n"
+)
 
 
 def case_content(name: str) -> bytes:
     if name == "very_long_fields":  # generated: a 1 MB description (valid) and a 200,000-digit price
-        return (HEADER + ROW.format(id="LONG-1", description="Beef " * 200_000, price="24.50")
-                + ROW.format(id="LONG-2", description="Beef ribeye", price="9" * 200_000)).encode()
+        return (
+            HEADER
+            + ROW.format(id="LONG-1", description="Beef " * 200_000, price="24.50")
+            + ROW.format(id="LONG-2", description="Beef ribeye", price="9" * 200_000)
+        ).encode()
     return (CASES_DIR / f"{name}.csv").read_bytes()
 
 
 def job_args(day: date, max_reject_rate: float) -> list[str]:
-    return ["csv_lake_to_parquet.py", "--run_date", str(day),
-            "--raw_uri", f"s3://{RAW}/billing/dt={day}/",
-            "--output_uri", f"s3://{PROCESSED}/billing/",
-            "--quarantine_uri", f"s3://{PROCESSED}/quarantine/billing/dt={day}/",
-            "--report_uri", f"s3://{PROCESSED}/reports/billing/dt={day}/report.json",
-            "--max_reject_rate", str(max_reject_rate)]
+    return [
+        "csv_lake_to_parquet.py",
+        "--run_date",
+        str(day),
+        "--raw_uri",
+        f"s3://{RAW}/billing/dt={day}/",
+        "--output_uri",
+        f"s3://{PROCESSED}/billing/",
+        "--quarantine_uri",
+        f"s3://{PROCESSED}/quarantine/billing/dt={day}/",
+        "--report_uri",
+        f"s3://{PROCESSED}/reports/billing/dt={day}/report.json",
+        "--max_reject_rate",
+        str(max_reject_rate),
+    ]
 
 
 def run_job(local_aws, day: date, max_reject_rate: float = 0.05) -> dict:
@@ -93,8 +107,9 @@ def test_every_record_of_an_odd_file_is_loaded_quarantined_with_its_reason_or_a_
     expected = CASES[name]
     _, _, loaded, quarantined = second_drop
     loaded_ids = sorted(row["invoice_id"] for row in loaded if file_of(row["source_file"]) == name)
-    reasons = Counter(re.sub("9{20,}", "9…9", row["reason"]) for row in quarantined
-                      if file_of(row["source_file"]) == name)
+    reasons = Counter(
+        re.sub("9{20,}", "9…9", row["reason"]) for row in quarantined if file_of(row["source_file"]) == name
+    )
 
     assert expected["read"] == len(loaded_ids) + sum(reasons.values()) + expected.get("duplicates", 0)
     assert loaded_ids == sorted(expected.get("loaded_ids", []))
@@ -119,7 +134,9 @@ def test_the_run_report_accounts_for_every_record_of_the_day(second_drop):
 def test_a_second_drop_for_the_day_keeps_the_first_drops_rows(second_drop):
     _, _, loaded, _ = second_drop
     assert sorted(row["invoice_id"] for row in loaded if file_of(row["source_file"]) == "baseline") == [
-        "BASE-1", "BASE-2"]
+        "BASE-1",
+        "BASE-2",
+    ]
 
 
 def test_values_arrive_as_they_were_sent(second_drop):
@@ -132,7 +149,11 @@ def test_values_arrive_as_they_were_sent(second_drop):
     assert by_id["LONG-1"]["product_description"] == ("Beef " * 200_000).strip()
     assert str(by_id["ORD-2"]["unit_price"]) == "9.60" and by_id["ORD-2"]["customer_name"] == "Pho Saigon"
     assert [str(by_id[f"FAR-{n}"]["invoice_date"]) for n in (1, 2, 3, 4)] == [
-        "0001-01-01", "1582-10-10", "1899-12-31", "9999-12-31"]
+        "0001-01-01",
+        "1582-10-10",
+        "1899-12-31",
+        "9999-12-31",
+    ]
 
 
 @pytest.mark.parametrize("case", SPEC["failing_drops"], ids=lambda case: case["file"])
@@ -146,6 +167,5 @@ def test_a_failing_drop_leaves_the_days_partition_byte_identical_and_says_why(ca
     with pytest.raises(glue_io.DataError) as failure:
         run_job(provisioned, day)
 
-    assert case["error"].format(raw=f"s3://{RAW}/billing/dt={day}", processed=f"s3://{PROCESSED}") in str(
-        failure.value)
+    assert case["error"].format(raw=f"s3://{RAW}/billing/dt={day}", processed=f"s3://{PROCESSED}") in str(failure.value)
     assert partition_checksum(provisioned, day) == before

@@ -42,9 +42,11 @@ def test_a_drop_with_too_many_bad_rows_fails_at_once_says_why_and_keeps_the_publ
     assert (report["read"], report["loaded"], report["quarantined"], report["held_back"]) == (7, 0, 3, 4)
     alerts = drain_alerts(platform)
     assert [(alert["event"], alert["task_id"]) for alert in alerts] == [("failure", "convert_to_parquet")]
-    assert (f"reject rate 42.86% is above the maximum 5.00%: 3 of 7 rows quarantined to "
-            f"s3://{PROCESSED}/quarantine/billing/dt={day}/; partition s3://{PROCESSED}/billing/dt={day}/ "
-            "left unchanged") in alerts[0]["error"]
+    assert (
+        f"reject rate 42.86% is above the maximum 5.00%: 3 of 7 rows quarantined to "
+        f"s3://{PROCESSED}/quarantine/billing/dt={day}/; partition s3://{PROCESSED}/billing/dt={day}/ "
+        "left unchanged"
+    ) in alerts[0]["error"]
 
 
 def test_a_day_of_empty_and_header_only_files_is_a_no_data_run(platform):
@@ -61,5 +63,6 @@ def test_a_day_of_empty_and_header_only_files_is_a_no_data_run(platform):
     assert [(alert["subject"], alert["event"]) for alert in alerts] == [("[NO_DATA] csv_lake", "no_data")]
     summary = alerts[0]["summary"]
     assert (summary["read"], summary["loaded"]) == (0, 0)
-    assert sorted(summary["files"]) == sorted(f"s3://{RAW}/billing/dt={day}/{name}"
-                                              for name in ("empty.csv", "header_only.csv"))
+    assert sorted(summary["files"]) == sorted(
+        f"s3://{RAW}/billing/dt={day}/{name}" for name in ("empty.csv", "header_only.csv")
+    )

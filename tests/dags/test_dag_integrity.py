@@ -112,8 +112,9 @@ def test_no_plugin_file_shadows_a_standard_library_module():
     import sys
 
     plugins = Path(__file__).resolve().parents[2] / "plugins"
-    clashes = [path.relative_to(plugins).as_posix() for path in plugins.rglob("*.py")
-               if path.stem in sys.stdlib_module_names]
+    clashes = [
+        path.relative_to(plugins).as_posix() for path in plugins.rglob("*.py") if path.stem in sys.stdlib_module_names
+    ]
     assert clashes == []
 
 
@@ -124,11 +125,13 @@ def test_a_long_wait_is_deferred_and_does_not_hold_up_other_runs(dag_bag, path):
     from airflow.sdk.bases.sensor import BaseSensorOperator
 
     for dag in _dags_of(dag_bag, path):
-        long_waits = [task for task in dag.tasks
-                      if isinstance(task, BaseSensorOperator) and task.timeout > 60 * 60]
+        long_waits = [task for task in dag.tasks if isinstance(task, BaseSensorOperator) and task.timeout > 60 * 60]
         for sensor in long_waits:
-            assert getattr(sensor, "deferrable", False) or sensor.mode == "reschedule", \
+            assert getattr(sensor, "deferrable", False) or sensor.mode == "reschedule", (
                 f"{dag.dag_id}.{sensor.task_id} waits up to {sensor.timeout / 3600:.0f} h holding a worker slot"
+            )
         if long_waits:
-            assert dag.max_active_runs >= 2, (f"{dag.dag_id}: {long_waits[0].task_id} may wait "
-                                              f"{long_waits[0].timeout / 3600:.0f} h and max_active_runs is 1")
+            assert dag.max_active_runs >= 2, (
+                f"{dag.dag_id}: {long_waits[0].task_id} may wait "
+                f"{long_waits[0].timeout / 3600:.0f} h and max_active_runs is 1"
+            )

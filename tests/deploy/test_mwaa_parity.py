@@ -52,15 +52,20 @@ def test_the_requirements_before_this_check_are_refused_for_each_reason():
     problems = mwaa_parity.requirement_problems(before, mwaa_parity.constraint_pins())
     assert any("commented constraint line" in problem and "applies none" in problem for problem in problems)
     assert any(problem.startswith("no --constraint line") for problem in problems)
-    for pinned, constrained in [("apache-airflow-providers-postgres==7.1.1", "7.0.1"),
-                                ("apache-airflow-providers-common-sql==2.4.0", "2.1.0"),
-                                ("apache-airflow-providers-standard==1.21.0", "1.17.0")]:
+    for pinned, constrained in [
+        ("apache-airflow-providers-postgres==7.1.1", "7.0.1"),
+        ("apache-airflow-providers-common-sql==2.4.0", "2.1.0"),
+        ("apache-airflow-providers-standard==1.21.0", "1.17.0"),
+    ]:
         assert f"{pinned} but MWAA's constraints pin {pinned.split('==')[0]}=={constrained}" in problems
 
 
 def test_packages_missing_from_the_image_are_required():
-    pins = {line.split("==")[0].split("[")[0]: line for line in
-            (PROJECT_ROOT / "requirements.txt").read_text().splitlines() if "==" in line}
+    pins = {
+        line.split("==")[0].split("[")[0]: line
+        for line in (PROJECT_ROOT / "requirements.txt").read_text().splitlines()
+        if "==" in line
+    }
     assert "pandas" in pins, "SqlToS3Operator needs pandas and the MWAA image has none"
     assert "holidays" in pins
 
@@ -70,10 +75,14 @@ def test_the_package_is_laid_out_as_mwaa_takes_it(tmp_path):
     assert sorted(path.name for path in built.folder.iterdir()) == ["dags", "plugins.zip", "requirements.txt"]
     assert {path.stem for path in built.dags.glob("*.py")} == DAG_IDS
     assert (built.dags / ".airflowignore").is_file()
-    sql_files = sorted(path.relative_to(PROJECT_ROOT / "include").as_posix()
-                       for path in (PROJECT_ROOT / "include" / "sql").rglob("*.sql"))
-    assert sorted(path.relative_to(built.dags / "include").as_posix()
-                  for path in (built.dags / "include").rglob("*.sql")) == sql_files
+    sql_files = sorted(
+        path.relative_to(PROJECT_ROOT / "include").as_posix()
+        for path in (PROJECT_ROOT / "include" / "sql").rglob("*.sql")
+    )
+    assert (
+        sorted(path.relative_to(built.dags / "include").as_posix() for path in (built.dags / "include").rglob("*.sql"))
+        == sql_files
+    )
     import zipfile
 
     with zipfile.ZipFile(built.plugins_zip) as archive:
@@ -87,8 +96,11 @@ def test_old_pins_with_the_constraint_line_enabled_do_not_resolve(mwaa_python, t
     enabled = (FIXTURES / "requirements_before_mwaa_parity.txt").read_text().replace("#   --constraint", "--constraint")
     requirements = mwaa_parity.mwaa_requirements_text(enabled)
     (tmp_path / "requirements.txt").write_text(requirements)
-    result = subprocess.run([str(mwaa_python), "-m", "pip", "install", "--dry-run", "-q", "-r",
-                             str(tmp_path / "requirements.txt")], capture_output=True, text=True)
+    result = subprocess.run(
+        [str(mwaa_python), "-m", "pip", "install", "--dry-run", "-q", "-r", str(tmp_path / "requirements.txt")],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode != 0
     assert "ResolutionImpossible" in result.stderr or "conflict" in result.stderr.lower()
 
@@ -122,8 +134,9 @@ def test_a_missing_sql_file_fails_rendering(mwaa_python, mwaa_layout, tmp_path):
 
 
 @pytest.mark.dag_run
-def test_retail_runs_end_to_end_on_mwaa_python_and_layout(mwaa_python, mwaa_layout, local_aws, stacks,
-                                                          airflow_settings):
+def test_retail_runs_end_to_end_on_mwaa_python_and_layout(
+    mwaa_python, mwaa_layout, local_aws, stacks, airflow_settings
+):
     """What only running shows: SqlToS3Operator needs pandas on MWAA's image."""
     from local_platform.seed import upload_retail_seed
 
@@ -132,14 +145,17 @@ def test_retail_runs_end_to_end_on_mwaa_python_and_layout(mwaa_python, mwaa_layo
     env = {key: value for key, value in os.environ.items() if key.startswith(("AIRFLOW_CONN_", "AIRFLOW_VAR_"))}
     env.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1")
 
-    result = mwaa_parity.run_dag(mwaa_python, mwaa_layout, "retail_analytics",
-                                 datetime(2022, 9, 6, tzinfo=UTC), env)
+    result = mwaa_parity.run_dag(mwaa_python, mwaa_layout, "retail_analytics", datetime(2022, 9, 6, tzinfo=UTC), env)
 
     assert result["state"] == "success", result["task_states"]
-    exports = local_aws.client("s3").list_objects_v2(Bucket=config["export_bucket"],
-                                                    Prefix="retail_analytics/")["Contents"]
+    exports = local_aws.client("s3").list_objects_v2(Bucket=config["export_bucket"], Prefix="retail_analytics/")[
+        "Contents"
+    ]
     assert sorted(item["Key"].split("/")[1] for item in exports) == [
-        "agg_public_holiday_orders", "agg_shipments", "best_performing_product"]
+        "agg_public_holiday_orders",
+        "agg_shipments",
+        "best_performing_product",
+    ]
 
 
 def test_a_setting_the_pipelines_variable_lacks_fails_rendering(mwaa_python, mwaa_layout, tmp_path):

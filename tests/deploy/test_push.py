@@ -15,8 +15,9 @@ def no_environment(local_aws, stacks):
     """The session's MWAA stack removed, so that the release starts from nothing."""
     cloudformation = local_aws.client("cloudformation")
     cloudformation.delete_stack(StackName=STACKS["mwaa"].stack_name)
-    cloudformation.get_waiter("stack_delete_complete").wait(StackName=STACKS["mwaa"].stack_name,
-                                                            WaiterConfig={"Delay": 1})
+    cloudformation.get_waiter("stack_delete_complete").wait(
+        StackName=STACKS["mwaa"].stack_name, WaiterConfig={"Delay": 1}
+    )
     return stacks["shared"]["AirflowSourceBucket"]
 
 
@@ -44,5 +45,7 @@ def test_first_release_then_updates_only_when_plugins_or_requirements_change(loc
     assert updated["environment_updated"] == ["RequirementsS3ObjectVersion"]
     environment = local_aws.client("mwaa").get_environment(Name="etl-pipelines")["Environment"]
     assert environment["Status"] == "AVAILABLE"
-    assert environment["RequirementsS3ObjectVersion"] == s3.head_object(
-        Bucket=no_environment, Key="requirements.txt")["VersionId"]
+    assert (
+        environment["RequirementsS3ObjectVersion"]
+        == s3.head_object(Bucket=no_environment, Key="requirements.txt")["VersionId"]
+    )

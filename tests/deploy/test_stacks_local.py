@@ -18,16 +18,20 @@ def cluster_status(local_aws, identifier: str) -> str:
 
 def test_every_stack_but_mwaa_is_deployed_complete(local_aws, stacks):
     cfn = local_aws.client("cloudformation")
-    statuses = {key: cfn.describe_stacks(StackName=spec.stack_name)["Stacks"][0]["StackStatus"]
-                for key, spec in STACKS.items() if key != "mwaa"}
+    statuses = {
+        key: cfn.describe_stacks(StackName=spec.stack_name)["Stacks"][0]["StackStatus"]
+        for key, spec in STACKS.items()
+        if key != "mwaa"
+    }
     assert statuses == {key: "CREATE_COMPLETE" for key in statuses}
     assert set(stacks) == set(statuses)
 
 
 def test_each_variable_secret_decodes_to_the_value_airflow_settings_gives_the_dags(local_aws, stacks):
     secrets = local_aws.client("secretsmanager")
-    deployed = {name: secrets.get_secret_value(SecretId=f"airflow/variables/{name}")["SecretString"]
-                for name in raw_variables()}
+    deployed = {
+        name: secrets.get_secret_value(SecretId=f"airflow/variables/{name}")["SecretString"] for name in raw_variables()
+    }
     decoded = {name: json.loads(value) if value.startswith("{") else value for name, value in deployed.items()}
     assert decoded == variables()
     assert deployed["alerts_topic_arn"] == stacks["shared"]["AlertsTopicArn"]
@@ -36,13 +40,20 @@ def test_each_variable_secret_decodes_to_the_value_airflow_settings_gives_the_da
 def test_every_resource_the_variables_name_exists_where_the_dags_look(local_aws, stacks):
     settings = variables()
     buckets = {bucket["Name"] for bucket in local_aws.client("s3").list_buckets()["Buckets"]}
-    named_buckets = {value for config in settings.values() if isinstance(config, dict)
-                     for key, value in config.items() if key.endswith("_bucket")}
+    named_buckets = {
+        value
+        for config in settings.values()
+        if isinstance(config, dict)
+        for key, value in config.items()
+        if key.endswith("_bucket")
+    }
     assert named_buckets <= buckets
     glue = local_aws.client("glue")
-    for pipeline, crawler_keys, job_keys in (("csv_lake", ("raw_crawler", "processed_crawler"), ("convert_job",)),
-                                             ("toll_plaza", ("landing_crawler",), ("transform_job",)),
-                                             ("vn_stock", (), ("clean_job",))):
+    for pipeline, crawler_keys, job_keys in (
+        ("csv_lake", ("raw_crawler", "processed_crawler"), ("convert_job",)),
+        ("toll_plaza", ("landing_crawler",), ("transform_job",)),
+        ("vn_stock", (), ("clean_job",)),
+    ):
         config = settings[pipeline]
         for key in crawler_keys:
             assert glue.get_crawler(Name=config[key])["Crawler"]["DatabaseName"] == config["glue_database"]
@@ -85,8 +96,11 @@ def test_the_connection_secrets_point_at_the_aurora_clusters_with_the_generated_
     deployer = Deployer(endpoint_url=local_aws.endpoint, log=lambda _: None)
     written = deployer.write_connection_secrets()
     secrets = local_aws.client("secretsmanager")
-    assert sorted(written) == ["airflow/connections/aurora_vn_stock", "airflow/connections/aws_default",
-                               "airflow/connections/retail_postgres"]
+    assert sorted(written) == [
+        "airflow/connections/aurora_vn_stock",
+        "airflow/connections/aws_default",
+        "airflow/connections/retail_postgres",
+    ]
     connection = json.loads(secrets.get_secret_value(SecretId="airflow/connections/aurora_vn_stock")["SecretString"])
     admin = json.loads(secrets.get_secret_value(SecretId=stacks["vn_stock"]["AuroraCredentialsArn"])["SecretString"])
     cluster = local_aws.client("rds").describe_db_clusters(DBClusterIdentifier="vn-stock-aurora")["DBClusters"][0]
@@ -108,8 +122,9 @@ def dag_package(local_aws, stacks):
     return bucket
 
 
-def test_the_mwaa_stack_runs_the_package_with_the_secrets_backend_in_the_private_subnets(local_aws, stacks,
-                                                                                         dag_package):
+def test_the_mwaa_stack_runs_the_package_with_the_secrets_backend_in_the_private_subnets(
+    local_aws, stacks, dag_package
+):
     outputs = Deployer(endpoint_url=local_aws.endpoint, log=lambda _: None).deploy(["mwaa"])["mwaa"]
 
     environment = local_aws.client("mwaa").get_environment(Name=outputs["EnvironmentName"])["Environment"]
@@ -118,20 +133,24 @@ def test_the_mwaa_stack_runs_the_package_with_the_secrets_backend_in_the_private
     assert environment["PluginsS3ObjectVersion"] == s3.head_object(Bucket=dag_package, Key="plugins.zip")["VersionId"]
     assert environment["AirflowConfigurationOptions"]["secrets.backend"].endswith(".SecretsManagerBackend")
     assert json.loads(environment["AirflowConfigurationOptions"]["secrets.backend_kwargs"]) == {
-        "connections_prefix": "airflow/connections", "variables_prefix": "airflow/variables",
-        "connections_lookup_pattern": "^(?!aws_default$).*$"}
+        "connections_prefix": "airflow/connections",
+        "variables_prefix": "airflow/variables",
+        "connections_lookup_pattern": "^(?!aws_default$).*$",
+    }
     assert environment["NetworkConfiguration"]["SubnetIds"] == stacks["shared"]["PrivateSubnetIds"].split(",")[:2]
     iam = local_aws.client("iam")
     role = environment["ExecutionRoleArn"].rsplit("/", 1)[-1]
-    attached = sorted(policy["PolicyName"] for policy in iam.list_attached_role_policies(RoleName=role)[
-        "AttachedPolicies"])
+    attached = sorted(
+        policy["PolicyName"] for policy in iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]
+    )
     assert attached == ["csv_lake_dag", "etl_alerts_publish", "retail_analytics_dag", "toll_plaza_dag", "vn_stock_dag"]
     document = iam.get_role_policy(RoleName=role, PolicyName="mwaa-environment")["PolicyDocument"]
     document = json.loads(document) if isinstance(document, str) else document
     [secrets] = [statement for statement in document["Statement"] if statement["Sid"] == "ReadAirflowSecrets"]
     assert secrets["Resource"] == [
         "arn:aws:secretsmanager:us-east-1:123456789012:secret:airflow/connections/*",
-        "arn:aws:secretsmanager:us-east-1:123456789012:secret:airflow/variables/*"]
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:airflow/variables/*",
+    ]
 
     # A new plugins.zip: deploying the stack again moves the environment to it.
     s3.put_object(Bucket=dag_package, Key="plugins.zip", Body=b"changed")

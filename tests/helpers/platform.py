@@ -45,8 +45,9 @@ class LocalAws:
 
     def client(self, service: str):
         # No "api." host prefix (MWAA's): the local endpoint is an address, not a domain.
-        return boto3.client(service, endpoint_url=self.endpoint, region_name="us-east-1",
-                            config=Config(inject_host_prefix=False))
+        return boto3.client(
+            service, endpoint_url=self.endpoint, region_name="us-east-1", config=Config(inject_host_prefix=False)
+        )
 
     def stop(self) -> None:
         self.process.terminate()
@@ -72,9 +73,21 @@ def ensure_role(local_aws: LocalAws, arn: str) -> str:
     try:
         iam.get_role(RoleName=name)
     except iam.exceptions.NoSuchEntityException:
-        iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps({
-            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {
-                "Service": ["lambda.amazonaws.com", "glue.amazonaws.com"]}}]}))
+        iam.create_role(
+            RoleName=name,
+            AssumeRolePolicyDocument=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Action": "sts:AssumeRole",
+                            "Principal": {"Service": ["lambda.amazonaws.com", "glue.amazonaws.com"]},
+                        }
+                    ],
+                }
+            ),
+        )
     return arn
 
 
@@ -85,17 +98,31 @@ def ensure_bucket(local_aws: LocalAws, name: str) -> str:
     return name
 
 
-def start_local_aws(state_dir: Path, postgres_dsn: str, namespace: str, args: tuple[str, ...] = (),
-                    log_name: str = "server.log") -> LocalAws:
+def start_local_aws(
+    state_dir: Path, postgres_dsn: str, namespace: str, args: tuple[str, ...] = (), log_name: str = "server.log"
+) -> LocalAws:
     """Start a server on ``state_dir``; started again on the same folder, it restores what was saved there."""
     state_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     log_path = state_dir / log_name
     env = {**os.environ, "LOCAL_AWS_POSTGRES_DSN": postgres_dsn, "PYTHONPATH": str(PROJECT_ROOT)}
     process = subprocess.Popen(
-        [sys.executable, "-m", "local_platform.aws.server", "--port", str(port), "--state-dir", str(state_dir),
-         "--namespace", namespace, *args],
-        cwd=PROJECT_ROOT, env=env, stdout=log_path.open("w"), stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "local_platform.aws.server",
+            "--port",
+            str(port),
+            "--state-dir",
+            str(state_dir),
+            "--namespace",
+            namespace,
+            *args,
+        ],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=log_path.open("w"),
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     endpoint = f"http://127.0.0.1:{port}"

@@ -18,9 +18,14 @@ def run_test_dag(dag) -> DagRunResult:
     with create_session() as session:
         DagBundlesManager().sync_bundles_to_db(session=session)
     with create_session() as session:
-        update_dag_parsing_results_in_db("dags-folder", None, [LazyDeserializedDAG.from_dag(dag)], {}, None, set(),
-                                         session=session)
+        update_dag_parsing_results_in_db(
+            "dags-folder", None, [LazyDeserializedDAG.from_dag(dag)], {}, None, set(), session=session
+        )
     dag_run = dag.test()
     task_states = {ti.task_id: str(ti.state).split(".")[-1].lower() for ti in dag_run.get_task_instances()}
-    return DagRunResult(state=str(dag_run.state).split(".")[-1].lower(), task_states=task_states,
-                        run_id=dag_run.run_id, dag_id=dag.dag_id)
+    return DagRunResult(
+        state=str(dag_run.state).split(".")[-1].lower(),
+        task_states=task_states,
+        run_id=dag_run.run_id,
+        dag_id=dag.dag_id,
+    )

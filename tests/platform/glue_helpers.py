@@ -28,9 +28,13 @@ def upload_scripts(local_aws):
 
 def create_job(glue, script: str, **kwargs) -> str:
     name = f"{Path(script).stem}-{uuid.uuid4().hex[:6]}"
-    glue.create_job(Name=name, Role=ROLE, GlueVersion="5.0",
-                    Command={"Name": "glueetl", "ScriptLocation": f"s3://{BUCKET}/scripts/{script}",
-                             "PythonVersion": "3"}, **kwargs)
+    glue.create_job(
+        Name=name,
+        Role=ROLE,
+        GlueVersion="5.0",
+        Command={"Name": "glueetl", "ScriptLocation": f"s3://{BUCKET}/scripts/{script}", "PythonVersion": "3"},
+        **kwargs,
+    )
     return name
 
 

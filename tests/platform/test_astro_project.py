@@ -11,8 +11,17 @@ import yaml
 from local_platform.settings import PROJECT_ROOT, SETTINGS_FILE, connections, variables
 
 # astro-cli settings/types.go: the keys Astro maps, and their types.
-ASTRO_CONNECTION_KEYS = {"conn_id": str, "conn_type": str, "conn_host": str, "conn_schema": str, "conn_login": str,
-                         "conn_password": str, "conn_port": int, "conn_uri": str, "conn_extra": (dict, str)}
+ASTRO_CONNECTION_KEYS = {
+    "conn_id": str,
+    "conn_type": str,
+    "conn_host": str,
+    "conn_schema": str,
+    "conn_login": str,
+    "conn_password": str,
+    "conn_port": int,
+    "conn_uri": str,
+    "conn_extra": (dict, str),
+}
 ASTRO_POOL_KEYS = {"pool_name": str, "pool_slot": int, "pool_description": str}
 ASTRO_VARIABLE_KEYS = {"variable_name": str, "variable_value": str}
 

@@ -34,8 +34,9 @@ def servers(tmp_path, postgres_server_dsn):
     namespace = f"t{uuid.uuid4().hex[:6]}"
 
     def start(*args: str) -> LocalAws:
-        aws = start_local_aws(tmp_path / "aws", postgres_server_dsn, namespace, args,
-                              log_name=f"server-{len(started)}.log")
+        aws = start_local_aws(
+            tmp_path / "aws", postgres_server_dsn, namespace, args, log_name=f"server-{len(started)}.log"
+        )
         started.append(aws)
         return aws
 
@@ -77,44 +78,77 @@ def wait_for(describe, done, timeout_s: float = 90):
 def populate(aws: LocalAws) -> None:
     s3, glue, sqs, sns = aws.client("s3"), aws.client("glue"), aws.client("sqs"), aws.client("sns")
     iam = aws.client("iam")
-    iam.create_role(RoleName="lake-role", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17",
-                                                                               "Statement": []}))
-    policy = iam.create_policy(PolicyName="lake-policy", PolicyDocument=json.dumps({
-        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}))
+    iam.create_role(
+        RoleName="lake-role", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []})
+    )
+    policy = iam.create_policy(
+        PolicyName="lake-policy",
+        PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
+        ),
+    )
     iam.attach_role_policy(RoleName="lake-role", PolicyArn=policy["Policy"]["Arn"])
 
     # Glue job first: its run finishes in a compute thread, before the changes below.
     s3.create_bucket(Bucket="lake-artifacts")
     s3.upload_file(str(FIXTURES / "glue" / "sleeps.py"), "lake-artifacts", "scripts/sleeps.py")
-    glue.create_job(Name="nap", Role=ROLE, GlueVersion="5.0", DefaultArguments={"--seconds": "0"},
-                    Command={"Name": "glueetl", "ScriptLocation": "s3://lake-artifacts/scripts/sleeps.py"})
+    glue.create_job(
+        Name="nap",
+        Role=ROLE,
+        GlueVersion="5.0",
+        DefaultArguments={"--seconds": "0"},
+        Command={"Name": "glueetl", "ScriptLocation": "s3://lake-artifacts/scripts/sleeps.py"},
+    )
     run_id = glue.start_job_run(JobName="nap")["JobRunId"]
-    wait_for(lambda: glue.get_job_run(JobName="nap", RunId=run_id)["JobRun"]["JobRunState"],
-             lambda state: state == "SUCCEEDED")
+    wait_for(
+        lambda: glue.get_job_run(JobName="nap", RunId=run_id)["JobRun"]["JobRunState"],
+        lambda state: state == "SUCCEEDED",
+    )
 
     events = sqs.create_queue(QueueName="lake-events")["QueueUrl"]
     events_arn = sqs.get_queue_attributes(QueueUrl=events, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     s3.create_bucket(Bucket="lake-raw")
     s3.put_bucket_versioning(Bucket="lake-raw", VersioningConfiguration={"Status": "Enabled"})
-    s3.put_bucket_notification_configuration(Bucket="lake-raw", NotificationConfiguration={
-        "QueueConfigurations": [{"QueueArn": events_arn, "Events": ["s3:ObjectCreated:*"]}]})
+    s3.put_bucket_notification_configuration(
+        Bucket="lake-raw",
+        NotificationConfiguration={"QueueConfigurations": [{"QueueArn": events_arn, "Events": ["s3:ObjectCreated:*"]}]},
+    )
     s3.put_bucket_tagging(Bucket="lake-raw", Tagging={"TagSet": [{"Key": "layer", "Value": "raw"}]})
     s3.put_object(Bucket="lake-raw", Key="sales/dt=2024-01-01/part.csv", Body=b"id,amount\n1,10\n")
-    s3.put_object(Bucket="lake-raw", Key="sales/dt=2024-01-01/part.csv", Body=b"id,amount\n1,12\n",
-                  ContentType="text/csv", Metadata={"source": "pos", "batch": "7"})
+    s3.put_object(
+        Bucket="lake-raw",
+        Key="sales/dt=2024-01-01/part.csv",
+        Body=b"id,amount\n1,12\n",
+        ContentType="text/csv",
+        Metadata={"source": "pos", "batch": "7"},
+    )
     s3.put_object(Bucket="lake-raw", Key="big/blob.bin", Body=BIG_BODY)
     s3.put_object(Bucket="lake-raw", Key="empty", Body=b"")
 
     glue.create_database(DatabaseInput={"Name": "sales_db", "Description": "the lake"})
-    glue.create_table(DatabaseName="sales_db", TableInput={
-        "Name": "sales", "PartitionKeys": [{"Name": "dt", "Type": "string"}],
-        "StorageDescriptor": {"Columns": [{"Name": "id", "Type": "int"}, {"Name": "amount", "Type": "int"}],
-                              "Location": "s3://lake-raw/sales/"}})
+    glue.create_table(
+        DatabaseName="sales_db",
+        TableInput={
+            "Name": "sales",
+            "PartitionKeys": [{"Name": "dt", "Type": "string"}],
+            "StorageDescriptor": {
+                "Columns": [{"Name": "id", "Type": "int"}, {"Name": "amount", "Type": "int"}],
+                "Location": "s3://lake-raw/sales/",
+            },
+        },
+    )
     for day in ("2024-01-01", "2024-01-02"):
-        glue.create_partition(DatabaseName="sales_db", TableName="sales", PartitionInput={
-            "Values": [day], "StorageDescriptor": {"Location": f"s3://lake-raw/sales/dt={day}/"}})
-    glue.create_crawler(Name="sales-crawler", Role=ROLE, DatabaseName="crawled_db",
-                        Targets={"S3Targets": [{"Path": "s3://lake-raw/sales/"}]})
+        glue.create_partition(
+            DatabaseName="sales_db",
+            TableName="sales",
+            PartitionInput={"Values": [day], "StorageDescriptor": {"Location": f"s3://lake-raw/sales/dt={day}/"}},
+        )
+    glue.create_crawler(
+        Name="sales-crawler",
+        Role=ROLE,
+        DatabaseName="crawled_db",
+        Targets={"S3Targets": [{"Path": "s3://lake-raw/sales/"}]},
+    )
 
     topic = sns.create_topic(Name="lake-alerts")["TopicArn"]
     inbox = sqs.create_queue(QueueName="lake-alerts-inbox")["QueueUrl"]
@@ -123,25 +157,45 @@ def populate(aws: LocalAws) -> None:
     sns.publish(TopicArn=topic, Message="sales load failed")
 
     aws.client("lambda").create_function(
-        FunctionName="echo", Runtime="python3.11", Role=ROLE, Handler="echo_context.handler", Timeout=30,
+        FunctionName="echo",
+        Runtime="python3.11",
+        Role=ROLE,
+        Handler="echo_context.handler",
+        Timeout=30,
         Code={"ZipFile": zip_folder(FIXTURES / "lambda" / "echo_context")},
-        Environment={"Variables": {"GREETING": "xin chao"}})
+        Environment={"Variables": {"GREETING": "xin chao"}},
+    )
     aws.client("secretsmanager").create_secret(Name="lake/db", SecretString='{"password": "p"}')
     logs = aws.client("logs")
     logs.create_log_group(logGroupName="/lake/app")
     logs.create_log_stream(logGroupName="/lake/app", logStreamName="s1")
-    logs.put_log_events(logGroupName="/lake/app", logStreamName="s1", logEvents=[
-        {"timestamp": int(time.time() * 1000), "message": "one"}])
+    logs.put_log_events(
+        logGroupName="/lake/app",
+        logStreamName="s1",
+        logEvents=[{"timestamp": int(time.time() * 1000), "message": "one"}],
+    )
     kinesis = aws.client("kinesis")
     kinesis.create_stream(StreamName="lake-stream", ShardCount=1)
     kinesis.put_record(StreamName="lake-stream", Data=b"r1", PartitionKey="k")
-    aws.client("cloudformation").create_stack(StackName="lake-stack", TemplateBody=json.dumps({
-        "Resources": {"Queue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "cfn-queue"}}}}))
-    aws.client("rds").create_db_cluster(DBClusterIdentifier="lake-aurora", Engine="aurora-postgresql",
-                                        MasterUsername="lake", MasterUserPassword="password1")
-    aws.client("redshift").create_cluster(ClusterIdentifier="lake-warehouse", NodeType="dc2.large",
-                                          MasterUsername="lake", MasterUserPassword="Password1",
-                                          ClusterType="single-node")
+    aws.client("cloudformation").create_stack(
+        StackName="lake-stack",
+        TemplateBody=json.dumps(
+            {"Resources": {"Queue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "cfn-queue"}}}}
+        ),
+    )
+    aws.client("rds").create_db_cluster(
+        DBClusterIdentifier="lake-aurora",
+        Engine="aurora-postgresql",
+        MasterUsername="lake",
+        MasterUserPassword="password1",
+    )
+    aws.client("redshift").create_cluster(
+        ClusterIdentifier="lake-warehouse",
+        NodeType="dc2.large",
+        MasterUsername="lake",
+        MasterUserPassword="Password1",
+        ClusterType="single-node",
+    )
 
 
 def check(aws: LocalAws) -> None:
@@ -159,16 +213,23 @@ def check(aws: LocalAws) -> None:
     versions = s3.list_object_versions(Bucket="lake-raw", Prefix="sales/")["Versions"]
     assert len(versions) == 2
     oldest = next(version for version in versions if not version["IsLatest"])
-    assert s3.get_object(Bucket="lake-raw", Key="sales/dt=2024-01-01/part.csv",
-                         VersionId=oldest["VersionId"])["Body"].read() == b"id,amount\n1,10\n"
+    assert (
+        s3.get_object(Bucket="lake-raw", Key="sales/dt=2024-01-01/part.csv", VersionId=oldest["VersionId"])[
+            "Body"
+        ].read()
+        == b"id,amount\n1,10\n"
+    )
     assert s3.get_object(Bucket="lake-raw", Key="big/blob.bin")["Body"].read() == BIG_BODY
     assert s3.get_object(Bucket="lake-raw", Key="empty")["Body"].read() == b""
-    notices = sqs.receive_message(QueueUrl=sqs.get_queue_url(QueueName="lake-events")["QueueUrl"],
-                                  MaxNumberOfMessages=10)["Messages"]
-    created = [unquote(record["s3"]["object"]["key"]) for notice in notices for record in json.loads(notice["Body"]).get(
-        "Records", [])]
-    assert sorted(created) == ["big/blob.bin", "empty", "sales/dt=2024-01-01/part.csv",
-                               "sales/dt=2024-01-01/part.csv"]
+    notices = sqs.receive_message(
+        QueueUrl=sqs.get_queue_url(QueueName="lake-events")["QueueUrl"], MaxNumberOfMessages=10
+    )["Messages"]
+    created = [
+        unquote(record["s3"]["object"]["key"])
+        for notice in notices
+        for record in json.loads(notice["Body"]).get("Records", [])
+    ]
+    assert sorted(created) == ["big/blob.bin", "empty", "sales/dt=2024-01-01/part.csv", "sales/dt=2024-01-01/part.csv"]
 
     assert glue.get_database(Name="sales_db")["Database"]["Description"] == "the lake"
     table = glue.get_table(DatabaseName="sales_db", Name="sales")["Table"]
@@ -179,8 +240,10 @@ def check(aws: LocalAws) -> None:
     runs = glue.get_job_runs(JobName="nap")["JobRuns"]
     assert [run["JobRunState"] for run in runs] == ["SUCCEEDED"]
 
-    assert aws.client("iam").list_attached_role_policies(RoleName="lake-role")["AttachedPolicies"][0][
-        "PolicyName"] == "lake-policy"
+    assert (
+        aws.client("iam").list_attached_role_policies(RoleName="lake-role")["AttachedPolicies"][0]["PolicyName"]
+        == "lake-policy"
+    )
     inbox = sqs.get_queue_url(QueueName="lake-alerts-inbox")["QueueUrl"]
     assert [message["Body"] for message in sqs.receive_message(QueueUrl=inbox)["Messages"]] == ["sales load failed"]
     assert aws.client("sns").list_subscriptions()["Subscriptions"][0]["Endpoint"].endswith(":lake-alerts-inbox")
@@ -189,16 +252,21 @@ def check(aws: LocalAws) -> None:
     assert [event["message"] for event in events] == ["one"]
     kinesis = aws.client("kinesis")
     shard = kinesis.describe_stream(StreamName="lake-stream")["StreamDescription"]["Shards"][0]["ShardId"]
-    iterator = kinesis.get_shard_iterator(StreamName="lake-stream", ShardId=shard,
-                                          ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    iterator = kinesis.get_shard_iterator(StreamName="lake-stream", ShardId=shard, ShardIteratorType="TRIM_HORIZON")[
+        "ShardIterator"
+    ]
     assert [record["Data"] for record in kinesis.get_records(ShardIterator=iterator)["Records"]] == [b"r1"]
     stack = aws.client("cloudformation").describe_stacks(StackName="lake-stack")["Stacks"][0]
     assert stack["StackStatus"] == "CREATE_COMPLETE"
     assert sqs.get_queue_url(QueueName="cfn-queue")["QueueUrl"]
-    assert aws.client("rds").describe_db_clusters(DBClusterIdentifier="lake-aurora")["DBClusters"][0][
-        "Engine"] == "aurora-postgresql"
-    assert aws.client("redshift").describe_clusters(ClusterIdentifier="lake-warehouse")["Clusters"][0][
-        "NodeType"] == "dc2.large"
+    assert (
+        aws.client("rds").describe_db_clusters(DBClusterIdentifier="lake-aurora")["DBClusters"][0]["Engine"]
+        == "aurora-postgresql"
+    )
+    assert (
+        aws.client("redshift").describe_clusters(ClusterIdentifier="lake-warehouse")["Clusters"][0]["NodeType"]
+        == "dc2.large"
+    )
 
 
 def still_computes(aws: LocalAws) -> None:
@@ -209,14 +277,19 @@ def still_computes(aws: LocalAws) -> None:
     assert payload["greeting"] == "xin chao" and payload["endpoint"] == aws.endpoint
     glue = aws.client("glue")
     run_id = glue.start_job_run(JobName="nap")["JobRunId"]
-    wait_for(lambda: glue.get_job_run(JobName="nap", RunId=run_id)["JobRun"]["JobRunState"],
-             lambda state: state == "SUCCEEDED")
+    wait_for(
+        lambda: glue.get_job_run(JobName="nap", RunId=run_id)["JobRun"]["JobRunState"],
+        lambda state: state == "SUCCEEDED",
+    )
     glue.start_crawler(Name="sales-crawler")
-    crawler = wait_for(lambda: glue.get_crawler(Name="sales-crawler")["Crawler"],
-                       lambda crawler: crawler["State"] == "READY" and "LastCrawl" in crawler)
+    crawler = wait_for(
+        lambda: glue.get_crawler(Name="sales-crawler")["Crawler"],
+        lambda crawler: crawler["State"] == "READY" and "LastCrawl" in crawler,
+    )
     assert crawler["LastCrawl"]["Status"] == "SUCCEEDED", crawler["LastCrawl"]
     assert glue.get_table(DatabaseName="crawled_db", Name="sales")["Table"]["PartitionKeys"] == [
-        {"Name": "dt", "Type": "string"}]
+        {"Name": "dt", "Type": "string"}
+    ]
 
 
 # --- the tests ----------------------------------------------------------------------------------------------------
@@ -237,8 +310,7 @@ def test_a_clean_stop_right_after_the_last_change_keeps_every_service_state(serv
     assert "glue: 1 databases, 1 tables, 2 partitions, 1 crawlers, 1 jobs, 1 job runs" in log
 
 
-def test_kill_9_loses_nothing_the_last_snapshot_covers_and_a_snapshot_follows_each_change_within_the_window(
-        servers):
+def test_kill_9_loses_nothing_the_last_snapshot_covers_and_a_snapshot_follows_each_change_within_the_window(servers):
     aws = servers()
     populate(aws)
     assert wait_until_saved(aws) <= AT_RISK_S
@@ -250,7 +322,8 @@ def test_kill_9_loses_nothing_the_last_snapshot_covers_and_a_snapshot_follows_ea
 
     check(restarted)
     assert restarted.client("s3").get_object(Bucket="lake-artifacts", Key="late.csv")["Body"].read() == (
-        b"written after the lake")
+        b"written after the lake"
+    )
 
 
 def test_a_glue_run_cut_by_a_kill_is_failed_with_a_message_after_the_restart(servers):
@@ -258,11 +331,18 @@ def test_a_glue_run_cut_by_a_kill_is_failed_with_a_message_after_the_restart(ser
     s3, glue = aws.client("s3"), aws.client("glue")
     s3.create_bucket(Bucket="lake-artifacts")
     s3.upload_file(str(FIXTURES / "glue" / "sleeps.py"), "lake-artifacts", "scripts/sleeps.py")
-    glue.create_job(Name="long-nap", Role=ROLE, GlueVersion="5.0", DefaultArguments={"--seconds": "20"},
-                    Command={"Name": "glueetl", "ScriptLocation": "s3://lake-artifacts/scripts/sleeps.py"})
+    glue.create_job(
+        Name="long-nap",
+        Role=ROLE,
+        GlueVersion="5.0",
+        DefaultArguments={"--seconds": "20"},
+        Command={"Name": "glueetl", "ScriptLocation": "s3://lake-artifacts/scripts/sleeps.py"},
+    )
     run_id = glue.start_job_run(JobName="long-nap")["JobRunId"]
-    wait_for(lambda: glue.get_job_run(JobName="long-nap", RunId=run_id)["JobRun"]["JobRunState"],
-             lambda state: state == "RUNNING")
+    wait_for(
+        lambda: glue.get_job_run(JobName="long-nap", RunId=run_id)["JobRun"]["JobRunState"],
+        lambda state: state == "RUNNING",
+    )
     wait_until_saved(aws)
     aws.kill()
     _end_orphaned_script(run_id)
@@ -278,9 +358,11 @@ def test_a_glue_run_cut_by_a_kill_is_failed_with_a_message_after_the_restart(ser
 def test_a_redshift_statement_cut_by_a_kill_is_failed_with_a_message_after_the_restart(servers):
     aws = servers()
     statement = aws.client("redshift-data").execute_statement(
-        ClusterIdentifier="lake-warehouse", Database="dev", DbUser="lake", Sql="SELECT pg_sleep(15)")["Id"]
-    wait_for(lambda: aws.client("redshift-data").describe_statement(Id=statement)["Status"],
-             lambda state: state == "STARTED")
+        ClusterIdentifier="lake-warehouse", Database="dev", DbUser="lake", Sql="SELECT pg_sleep(15)"
+    )["Id"]
+    wait_for(
+        lambda: aws.client("redshift-data").describe_statement(Id=statement)["Status"], lambda state: state == "STARTED"
+    )
     wait_until_saved(aws)
     aws.kill()
 
@@ -290,9 +372,15 @@ def test_a_redshift_statement_cut_by_a_kill_is_failed_with_a_message_after_the_r
     assert described["Status"] == "FAILED"
     assert described["Error"].startswith("Interrupted: the local AWS server stopped while this was running")
     finished = restarted.client("redshift-data").execute_statement(
-        ClusterIdentifier="lake-warehouse", Database="dev", DbUser="lake", Sql="SELECT 1")["Id"]
-    assert wait_for(lambda: restarted.client("redshift-data").describe_statement(Id=finished)["Status"],
-                    lambda state: state not in ("SUBMITTED", "PICKED", "STARTED")) == "FINISHED"
+        ClusterIdentifier="lake-warehouse", Database="dev", DbUser="lake", Sql="SELECT 1"
+    )["Id"]
+    assert (
+        wait_for(
+            lambda: restarted.client("redshift-data").describe_statement(Id=finished)["Status"],
+            lambda state: state not in ("SUBMITTED", "PICKED", "STARTED"),
+        )
+        == "FINISHED"
+    )
 
 
 def test_state_saved_by_another_moto_version_stops_the_start_naming_the_file_and_fresh_starts_empty(servers):
@@ -333,14 +421,18 @@ def test_make_down_then_make_up_keeps_the_lake(tmp_path, monkeypatch, postgres_s
         aws.client("s3").create_bucket(Bucket="retail-raw-local")
         aws.client("s3").put_object(Bucket="retail-raw-local", Key="sales/2024-01-01.csv", Body=b"id\n1\n")
         aws.client("glue").create_database(DatabaseInput={"Name": "retail_raw"})
-        aws.client("glue").create_table(DatabaseName="retail_raw", TableInput={
-            "Name": "sales", "StorageDescriptor": {"Columns": [{"Name": "id", "Type": "int"}]}})
+        aws.client("glue").create_table(
+            DatabaseName="retail_raw",
+            TableInput={"Name": "sales", "StorageDescriptor": {"Columns": [{"Name": "id", "Type": "int"}]}},
+        )
 
         assert _down(platform) == 0  # exited by itself on SIGTERM, not killed 20 s later
         platform.start_aws(postgres_server_dsn)
 
-        assert aws.client("s3").get_object(Bucket="retail-raw-local", Key="sales/2024-01-01.csv")[
-            "Body"].read() == b"id\n1\n"
+        assert (
+            aws.client("s3").get_object(Bucket="retail-raw-local", Key="sales/2024-01-01.csv")["Body"].read()
+            == b"id\n1\n"
+        )
         table = aws.client("glue").get_table(DatabaseName="retail_raw", Name="sales")["Table"]
         assert table["StorageDescriptor"]["Columns"] == [{"Name": "id", "Type": "int"}]
         assert (platform.state_dir / "aws" / "saved" / "snapshot.bin").exists()

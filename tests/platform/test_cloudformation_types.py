@@ -34,13 +34,21 @@ class Stacks:
         raise AssertionError(f"{name} still in progress")
 
     def create(self, name: str, body: str, **parameters) -> dict:
-        self.cfn.create_stack(StackName=name, TemplateBody=body, Capabilities=["CAPABILITY_NAMED_IAM"],
-                              Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()])
+        self.cfn.create_stack(
+            StackName=name,
+            TemplateBody=body,
+            Capabilities=["CAPABILITY_NAMED_IAM"],
+            Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
+        )
         return self.wait(name)
 
     def update(self, name: str, body: str, **parameters) -> dict:
-        self.cfn.update_stack(StackName=name, TemplateBody=body, Capabilities=["CAPABILITY_NAMED_IAM"],
-                              Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()])
+        self.cfn.update_stack(
+            StackName=name,
+            TemplateBody=body,
+            Capabilities=["CAPABILITY_NAMED_IAM"],
+            Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
+        )
         return self.wait(name)
 
     def delete(self, name: str) -> str:
@@ -76,19 +84,40 @@ def status(stack: dict) -> str:
 def glue_template(token: str, description: str, path: str, timeout: int, with_job_argument: bool) -> str:
     role = ensure_role_arn(token)
     arguments = {"--job-language": "python", **({"--extra": "yes"} if with_job_argument else {})}
-    return template({
-        "Database": {"Type": "AWS::Glue::Database", "Properties": {
-            "CatalogId": {"Ref": "AWS::AccountId"},
-            "DatabaseInput": {"Name": f"cfn_{token}", "Description": description}}},
-        "Crawler": {"Type": "AWS::Glue::Crawler", "Properties": {
-            "Name": f"cfn_{token}_crawler", "Role": role, "DatabaseName": {"Ref": "Database"},
-            "Description": description, "Targets": {"S3Targets": [{"Path": path}]},
-            "SchemaChangePolicy": {"UpdateBehavior": "UPDATE_IN_DATABASE", "DeleteBehavior": "LOG"}}},
-        "Job": {"Type": "AWS::Glue::Job", "Properties": {
-            "Name": f"cfn_{token}_job", "Role": role, "GlueVersion": "5.0", "Timeout": timeout,
-            "Command": {"Name": "glueetl", "ScriptLocation": f"s3://cfn-{token}/job.py"},
-            "DefaultArguments": arguments}},
-    }, outputs={"Database": {"Ref": "Database"}, "Crawler": {"Ref": "Crawler"}, "Job": {"Ref": "Job"}})
+    return template(
+        {
+            "Database": {
+                "Type": "AWS::Glue::Database",
+                "Properties": {
+                    "CatalogId": {"Ref": "AWS::AccountId"},
+                    "DatabaseInput": {"Name": f"cfn_{token}", "Description": description},
+                },
+            },
+            "Crawler": {
+                "Type": "AWS::Glue::Crawler",
+                "Properties": {
+                    "Name": f"cfn_{token}_crawler",
+                    "Role": role,
+                    "DatabaseName": {"Ref": "Database"},
+                    "Description": description,
+                    "Targets": {"S3Targets": [{"Path": path}]},
+                    "SchemaChangePolicy": {"UpdateBehavior": "UPDATE_IN_DATABASE", "DeleteBehavior": "LOG"},
+                },
+            },
+            "Job": {
+                "Type": "AWS::Glue::Job",
+                "Properties": {
+                    "Name": f"cfn_{token}_job",
+                    "Role": role,
+                    "GlueVersion": "5.0",
+                    "Timeout": timeout,
+                    "Command": {"Name": "glueetl", "ScriptLocation": f"s3://cfn-{token}/job.py"},
+                    "DefaultArguments": arguments,
+                },
+            },
+        },
+        outputs={"Database": {"Ref": "Database"}, "Crawler": {"Ref": "Crawler"}, "Job": {"Ref": "Job"}},
+    )
 
 
 def ensure_role_arn(token: str) -> str:
@@ -105,12 +134,17 @@ def test_glue_database_crawler_and_job_are_created_updated_and_deleted(local_aws
     created = stacks.create(name, glue_template(token, "first", f"s3://{bucket}/sales/", 10, False))
 
     assert status(created) == "CREATE_COMPLETE", created.get("StackStatusReason")
-    assert Stacks.outputs(created) == {"Database": f"cfn_{token}", "Crawler": f"cfn_{token}_crawler",
-                                       "Job": f"cfn_{token}_job"}
+    assert Stacks.outputs(created) == {
+        "Database": f"cfn_{token}",
+        "Crawler": f"cfn_{token}_crawler",
+        "Job": f"cfn_{token}_job",
+    }
     assert glue.get_database(Name=f"cfn_{token}")["Database"]["Description"] == "first"
     crawler = glue.get_crawler(Name=f"cfn_{token}_crawler")["Crawler"]
-    assert (crawler["DatabaseName"], crawler["Targets"]["S3Targets"][0]["Path"]) == (f"cfn_{token}",
-                                                                                      f"s3://{bucket}/sales/")
+    assert (crawler["DatabaseName"], crawler["Targets"]["S3Targets"][0]["Path"]) == (
+        f"cfn_{token}",
+        f"s3://{bucket}/sales/",
+    )
     job = glue.get_job(JobName=f"cfn_{token}_job")["Job"]
     assert (job["Timeout"], job["Command"]["ScriptLocation"]) == (10, f"s3://{bucket}/job.py")
     # The crawler the stack made is the one the local compute runs: it crawls and writes the catalog.
@@ -126,15 +160,19 @@ def test_glue_database_crawler_and_job_are_created_updated_and_deleted(local_aws
 
     assert status(updated) == "UPDATE_COMPLETE", updated.get("StackStatusReason")
     assert glue.get_database(Name=f"cfn_{token}")["Database"]["Description"] == "second"
-    assert glue.get_crawler(Name=f"cfn_{token}_crawler")["Crawler"]["Targets"]["S3Targets"][0]["Path"] == \
-        f"s3://{bucket}/other/"
+    assert (
+        glue.get_crawler(Name=f"cfn_{token}_crawler")["Crawler"]["Targets"]["S3Targets"][0]["Path"]
+        == f"s3://{bucket}/other/"
+    )
     job = glue.get_job(JobName=f"cfn_{token}_job")["Job"]
     assert (job["Timeout"], job["DefaultArguments"]) == (20, {"--job-language": "python", "--extra": "yes"})
 
     assert stacks.delete(name) == "DELETE_COMPLETE"
-    for call, kwargs in ((glue.get_database, {"Name": f"cfn_{token}"}),
-                         (glue.get_crawler, {"Name": f"cfn_{token}_crawler"}),
-                         (glue.get_job, {"JobName": f"cfn_{token}_job"})):
+    for call, kwargs in (
+        (glue.get_database, {"Name": f"cfn_{token}"}),
+        (glue.get_crawler, {"Name": f"cfn_{token}_crawler"}),
+        (glue.get_job, {"JobName": f"cfn_{token}_job"}),
+    ):
         with pytest.raises(ClientError, match="EntityNotFound"):
             call(**kwargs)
 
@@ -143,18 +181,35 @@ def test_glue_database_crawler_and_job_are_created_updated_and_deleted(local_aws
 
 
 def secret_template(token: str, value: str, length: int) -> str:
-    return template({
-        "Plain": {"Type": "AWS::SecretsManager::Secret", "Properties": {
-            "Name": f"cfn/{token}/plain", "SecretString": value}},
-        "Generated": {"Type": "AWS::SecretsManager::Secret", "Properties": {
-            "Name": f"cfn/{token}/generated", "GenerateSecretString": {
-                "SecretStringTemplate": '{"username": "admin"}', "GenerateStringKey": "password",
-                "PasswordLength": length, "ExcludeCharacters": "\"@/\\'"}}},
-        # A dynamic reference resolves to the generated password, as RDS's MasterUserPassword does.
-        "Copy": {"Type": "AWS::SecretsManager::Secret", "Properties": {
-            "Name": f"cfn/{token}/copy",
-            "SecretString": {"Fn::Sub": "{{resolve:secretsmanager:${Generated}:SecretString:password}}"}}},
-    }, outputs={"PlainArn": {"Ref": "Plain"}})
+    return template(
+        {
+            "Plain": {
+                "Type": "AWS::SecretsManager::Secret",
+                "Properties": {"Name": f"cfn/{token}/plain", "SecretString": value},
+            },
+            "Generated": {
+                "Type": "AWS::SecretsManager::Secret",
+                "Properties": {
+                    "Name": f"cfn/{token}/generated",
+                    "GenerateSecretString": {
+                        "SecretStringTemplate": '{"username": "admin"}',
+                        "GenerateStringKey": "password",
+                        "PasswordLength": length,
+                        "ExcludeCharacters": "\"@/\\'",
+                    },
+                },
+            },
+            # A dynamic reference resolves to the generated password, as RDS's MasterUserPassword does.
+            "Copy": {
+                "Type": "AWS::SecretsManager::Secret",
+                "Properties": {
+                    "Name": f"cfn/{token}/copy",
+                    "SecretString": {"Fn::Sub": "{{resolve:secretsmanager:${Generated}:SecretString:password}}"},
+                },
+            },
+        },
+        outputs={"PlainArn": {"Ref": "Plain"}},
+    )
 
 
 def test_secrets_hold_given_and_generated_values_through_updates_and_go_with_the_stack(local_aws, stacks, token):
@@ -178,8 +233,9 @@ def test_secrets_hold_given_and_generated_values_through_updates_and_go_with_the
     assert kept == generated  # same generation settings: the password is not generated again
 
     stacks.update(name, secret_template(token, "two", 40))
-    assert len(json.loads(secrets.get_secret_value(SecretId=f"cfn/{token}/generated")["SecretString"])[
-        "password"]) == 40
+    assert (
+        len(json.loads(secrets.get_secret_value(SecretId=f"cfn/{token}/generated")["SecretString"])["password"]) == 40
+    )
 
     assert stacks.delete(name) == "DELETE_COMPLETE"
     with pytest.raises(ClientError, match="ResourceNotFound"):
@@ -192,22 +248,51 @@ def test_secrets_hold_given_and_generated_values_through_updates_and_go_with_the
 
 
 def cluster_template(token: str, retention: int) -> str:
-    return template({
-        "Credentials": {"Type": "AWS::SecretsManager::Secret", "Properties": {
-            "Name": f"cfn/{token}/db", "GenerateSecretString": {
-                "SecretStringTemplate": '{"username": "owner"}', "GenerateStringKey": "password",
-                "PasswordLength": 20, "ExcludeCharacters": "\"@/\\'"}}},
-        "Cluster": {"Type": "AWS::RDS::DBCluster", "Properties": {
-            "DBClusterIdentifier": f"cfn-{token}", "Engine": "aurora-postgresql", "EngineVersion": "16.6",
-            "DatabaseName": "app", "StorageEncrypted": True, "BackupRetentionPeriod": retention,
-            "MasterUsername": {"Fn::Sub": "{{resolve:secretsmanager:${Credentials}:SecretString:username}}"},
-            "MasterUserPassword": {"Fn::Sub": "{{resolve:secretsmanager:${Credentials}:SecretString:password}}"},
-            "ServerlessV2ScalingConfiguration": {"MinCapacity": 0, "MaxCapacity": 2}}},
-        "Writer": {"Type": "AWS::RDS::DBInstance", "Properties": {
-            "DBInstanceIdentifier": f"cfn-{token}-writer", "DBClusterIdentifier": {"Ref": "Cluster"},
-            "DBInstanceClass": "db.serverless", "Engine": "aurora-postgresql"}},
-    }, outputs={"Endpoint": {"Fn::GetAtt": ["Cluster", "Endpoint.Address"]},
-                "Port": {"Fn::GetAtt": ["Cluster", "Endpoint.Port"]}})
+    return template(
+        {
+            "Credentials": {
+                "Type": "AWS::SecretsManager::Secret",
+                "Properties": {
+                    "Name": f"cfn/{token}/db",
+                    "GenerateSecretString": {
+                        "SecretStringTemplate": '{"username": "owner"}',
+                        "GenerateStringKey": "password",
+                        "PasswordLength": 20,
+                        "ExcludeCharacters": "\"@/\\'",
+                    },
+                },
+            },
+            "Cluster": {
+                "Type": "AWS::RDS::DBCluster",
+                "Properties": {
+                    "DBClusterIdentifier": f"cfn-{token}",
+                    "Engine": "aurora-postgresql",
+                    "EngineVersion": "16.6",
+                    "DatabaseName": "app",
+                    "StorageEncrypted": True,
+                    "BackupRetentionPeriod": retention,
+                    "MasterUsername": {"Fn::Sub": "{{resolve:secretsmanager:${Credentials}:SecretString:username}}"},
+                    "MasterUserPassword": {
+                        "Fn::Sub": "{{resolve:secretsmanager:${Credentials}:SecretString:password}}"
+                    },
+                    "ServerlessV2ScalingConfiguration": {"MinCapacity": 0, "MaxCapacity": 2},
+                },
+            },
+            "Writer": {
+                "Type": "AWS::RDS::DBInstance",
+                "Properties": {
+                    "DBInstanceIdentifier": f"cfn-{token}-writer",
+                    "DBClusterIdentifier": {"Ref": "Cluster"},
+                    "DBInstanceClass": "db.serverless",
+                    "Engine": "aurora-postgresql",
+                },
+            },
+        },
+        outputs={
+            "Endpoint": {"Fn::GetAtt": ["Cluster", "Endpoint.Address"]},
+            "Port": {"Fn::GetAtt": ["Cluster", "Endpoint.Port"]},
+        },
+    )
 
 
 def test_aurora_cluster_is_available_startable_stoppable_updated_and_deleted(local_aws, stacks, token):
@@ -218,8 +303,7 @@ def test_aurora_cluster_is_available_startable_stoppable_updated_and_deleted(loc
 
     assert status(created) == "CREATE_COMPLETE", created.get("StackStatusReason")
     cluster = rds.describe_db_clusters(DBClusterIdentifier=f"cfn-{token}")["DBClusters"][0]
-    assert (cluster["Status"], cluster["MasterUsername"], cluster["BackupRetentionPeriod"]) == (
-        "available", "owner", 7)
+    assert (cluster["Status"], cluster["MasterUsername"], cluster["BackupRetentionPeriod"]) == ("available", "owner", 7)
     assert [member["DBInstanceIdentifier"] for member in cluster["DBClusterMembers"]] == [f"cfn-{token}-writer"]
     assert Stacks.outputs(created) == {"Endpoint": cluster["Endpoint"], "Port": "5432"}
     # What the vn_stock DAG does with it.
@@ -229,8 +313,7 @@ def test_aurora_cluster_is_available_startable_stoppable_updated_and_deleted(loc
     assert rds.describe_db_clusters(DBClusterIdentifier=f"cfn-{token}")["DBClusters"][0]["Status"] == "available"
 
     assert status(stacks.update(name, cluster_template(token, 14))) == "UPDATE_COMPLETE"
-    assert rds.describe_db_clusters(DBClusterIdentifier=f"cfn-{token}")["DBClusters"][0][
-        "BackupRetentionPeriod"] == 14
+    assert rds.describe_db_clusters(DBClusterIdentifier=f"cfn-{token}")["DBClusters"][0]["BackupRetentionPeriod"] == 14
 
     assert stacks.delete(name) == "DELETE_COMPLETE"
     with pytest.raises(ClientError, match="DBClusterNotFound"):
@@ -243,16 +326,28 @@ def test_aurora_cluster_is_available_startable_stoppable_updated_and_deleted(loc
 
 
 def subscription_template(token: str, raw: bool, email: str) -> str:
-    return template({
-        "Topic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": f"cfn-{token}"}},
-        "Queue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": f"cfn-{token}"}},
-        "ToQueue": {"Type": "AWS::SNS::Subscription", "Properties": {
-            "TopicArn": {"Ref": "Topic"}, "Protocol": "sqs", "Endpoint": {"Fn::GetAtt": ["Queue", "Arn"]},
-            "RawMessageDelivery": raw}},
-        "ToEmail": {"Type": "AWS::SNS::Subscription", "Condition": "HasEmail", "Properties": {
-            "TopicArn": {"Ref": "Topic"}, "Protocol": "email", "Endpoint": {"Ref": "Email"}}},
-    }, Parameters={"Email": {"Type": "String", "Default": email}},
-        Conditions={"HasEmail": {"Fn::Not": [{"Fn::Equals": [{"Ref": "Email"}, ""]}]}})
+    return template(
+        {
+            "Topic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": f"cfn-{token}"}},
+            "Queue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": f"cfn-{token}"}},
+            "ToQueue": {
+                "Type": "AWS::SNS::Subscription",
+                "Properties": {
+                    "TopicArn": {"Ref": "Topic"},
+                    "Protocol": "sqs",
+                    "Endpoint": {"Fn::GetAtt": ["Queue", "Arn"]},
+                    "RawMessageDelivery": raw,
+                },
+            },
+            "ToEmail": {
+                "Type": "AWS::SNS::Subscription",
+                "Condition": "HasEmail",
+                "Properties": {"TopicArn": {"Ref": "Topic"}, "Protocol": "email", "Endpoint": {"Ref": "Email"}},
+            },
+        },
+        Parameters={"Email": {"Type": "String", "Default": email}},
+        Conditions={"HasEmail": {"Fn::Not": [{"Fn::Equals": [{"Ref": "Email"}, ""]}]}},
+    )
 
 
 def test_subscriptions_deliver_follow_their_attributes_and_the_email_condition(local_aws, stacks, token):
@@ -273,7 +368,9 @@ def test_subscriptions_deliver_follow_their_attributes_and_the_email_condition(l
 
     subscriptions = sns.list_subscriptions_by_topic(TopicArn=topic_arn)["Subscriptions"]
     assert sorted((s["Protocol"], s["Endpoint"]) for s in subscriptions) == [
-        ("email", "ops@example.com"), ("sqs", f"arn:aws:sqs:us-east-1:123456789012:cfn-{token}")]
+        ("email", "ops@example.com"),
+        ("sqs", f"arn:aws:sqs:us-east-1:123456789012:cfn-{token}"),
+    ]
     sqs_arn = next(s["SubscriptionArn"] for s in subscriptions if s["Protocol"] == "sqs")
     assert sns.get_subscription_attributes(SubscriptionArn=sqs_arn)["Attributes"]["RawMessageDelivery"] == "false"
 
@@ -285,14 +382,26 @@ def test_subscriptions_deliver_follow_their_attributes_and_the_email_condition(l
 
 
 def warehouse_template(token: str, capacity: int, namespace: str | None = None) -> str:
-    return template({
-        "Namespace": {"Type": "AWS::RedshiftServerless::Namespace", "Properties": {
-            "NamespaceName": f"cfn-{token}", "DbName": "dev", "ManageAdminPassword": True}},
-        "Workgroup": {"Type": "AWS::RedshiftServerless::Workgroup", "Properties": {
-            "WorkgroupName": f"cfn-{token}", "NamespaceName": namespace or {"Ref": "Namespace"},
-            "BaseCapacity": capacity}},
-    }, outputs={"Workgroup": {"Ref": "Workgroup"},
-                "WorkgroupArn": {"Fn::GetAtt": ["Workgroup", "Workgroup.WorkgroupArn"]}})
+    return template(
+        {
+            "Namespace": {
+                "Type": "AWS::RedshiftServerless::Namespace",
+                "Properties": {"NamespaceName": f"cfn-{token}", "DbName": "dev", "ManageAdminPassword": True},
+            },
+            "Workgroup": {
+                "Type": "AWS::RedshiftServerless::Workgroup",
+                "Properties": {
+                    "WorkgroupName": f"cfn-{token}",
+                    "NamespaceName": namespace or {"Ref": "Namespace"},
+                    "BaseCapacity": capacity,
+                },
+            },
+        },
+        outputs={
+            "Workgroup": {"Ref": "Workgroup"},
+            "WorkgroupArn": {"Fn::GetAtt": ["Workgroup", "Workgroup.WorkgroupArn"]},
+        },
+    )
 
 
 def test_redshift_serverless_workgroup_resolves_needs_its_namespace_and_runs_sql(local_aws, stacks, token):
@@ -315,8 +424,12 @@ def test_redshift_serverless_workgroup_resolves_needs_its_namespace_and_runs_sql
     assert status(stacks.update(name, warehouse_template(token, 16))) == "UPDATE_COMPLETE"
     assert stacks.delete(name) == "DELETE_COMPLETE"
 
-    orphan = stacks.create(f"{name}-orphan", warehouse_template(f"{token}b", 8, namespace="no-such-namespace")
-                           .replace("      NamespaceName: cfn-", "      NamespaceName: unused-", 1))
+    orphan = stacks.create(
+        f"{name}-orphan",
+        warehouse_template(f"{token}b", 8, namespace="no-such-namespace").replace(
+            "      NamespaceName: cfn-", "      NamespaceName: unused-", 1
+        ),
+    )
     assert status(orphan) == "ROLLBACK_COMPLETE"
     assert "namespace no-such-namespace does not exist" in orphan["StackStatusReason"]
     stacks.delete(f"{name}-orphan")
@@ -326,14 +439,25 @@ def test_redshift_serverless_workgroup_resolves_needs_its_namespace_and_runs_sql
 
 
 def environment_template(token: str, max_workers: int) -> str:
-    return template({"Environment": {"Type": "AWS::MWAA::Environment", "Properties": {
-        "Name": f"cfn-{token}", "AirflowVersion": "3.3.1", "MaxWorkers": max_workers,
-        "ExecutionRoleArn": ensure_role_arn(token), "SourceBucketArn": f"arn:aws:s3:::airflow-cfn-{token}",
-        "DagS3Path": "dags", "RequirementsS3Path": "requirements.txt",
-        "NetworkConfiguration": {"SubnetIds": ["subnet-1", "subnet-2"], "SecurityGroupIds": ["sg-1"]},
-        "AirflowConfigurationOptions": {"core.default_timezone": "utc"}}}},
-        outputs={"Arn": {"Fn::GetAtt": ["Environment", "Arn"]},
-                 "Url": {"Fn::GetAtt": ["Environment", "WebserverUrl"]}})
+    return template(
+        {
+            "Environment": {
+                "Type": "AWS::MWAA::Environment",
+                "Properties": {
+                    "Name": f"cfn-{token}",
+                    "AirflowVersion": "3.3.1",
+                    "MaxWorkers": max_workers,
+                    "ExecutionRoleArn": ensure_role_arn(token),
+                    "SourceBucketArn": f"arn:aws:s3:::airflow-cfn-{token}",
+                    "DagS3Path": "dags",
+                    "RequirementsS3Path": "requirements.txt",
+                    "NetworkConfiguration": {"SubnetIds": ["subnet-1", "subnet-2"], "SecurityGroupIds": ["sg-1"]},
+                    "AirflowConfigurationOptions": {"core.default_timezone": "utc"},
+                },
+            }
+        },
+        outputs={"Arn": {"Fn::GetAtt": ["Environment", "Arn"]}, "Url": {"Fn::GetAtt": ["Environment", "WebserverUrl"]}},
+    )
 
 
 def test_mwaa_environment_is_validated_created_updated_and_deleted(local_aws, stacks, token):
@@ -356,7 +480,10 @@ def test_mwaa_environment_is_validated_created_updated_and_deleted(local_aws, st
     assert status(created) == "CREATE_COMPLETE", created.get("StackStatusReason")
     environment = mwaa.get_environment(Name=f"cfn-{token}")["Environment"]
     assert (environment["Status"], environment["MaxWorkers"], environment["AirflowVersion"]) == (
-        "AVAILABLE", 2, "3.3.1")
+        "AVAILABLE",
+        2,
+        "3.3.1",
+    )
     assert environment["AirflowConfigurationOptions"] == {"core.default_timezone": "utc"}
     assert Stacks.outputs(created) == {"Arn": environment["Arn"], "Url": environment["WebserverUrl"]}
 
@@ -374,25 +501,62 @@ def test_mwaa_environment_is_validated_created_updated_and_deleted(local_aws, st
 
 
 def bucket_template(token: str, days: int, policies: list) -> str:
-    return template({
-        "Bucket": {"Type": "AWS::S3::Bucket", "Properties": {
-            "BucketName": f"cfn-props-{token}", "VersioningConfiguration": {"Status": "Enabled"},
-            "PublicAccessBlockConfiguration": {"BlockPublicAcls": True, "BlockPublicPolicy": True,
-                                               "IgnorePublicAcls": True, "RestrictPublicBuckets": True},
-            "LifecycleConfiguration": {"Rules": [{"Id": "landing", "Status": "Enabled", "Prefix": "landing/",
-                                                  "ExpirationInDays": days}]}}},
-        "Read": {"Type": "AWS::IAM::ManagedPolicy", "Properties": {
-            "ManagedPolicyName": f"cfn-read-{token}", "PolicyDocument": {"Version": "2012-10-17", "Statement": [
-                {"Effect": "Allow", "Action": "s3:GetObject", "Resource": {"Fn::Sub": "${Bucket.Arn}/*"}}]}}},
-        "Role": {"Type": "AWS::IAM::Role", "Properties": {
-            "RoleName": f"cfn-role-{token}", "ManagedPolicyArns": policies,
-            "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
-                "Effect": "Allow", "Principal": {"Service": "glue.amazonaws.com"}, "Action": "sts:AssumeRole"}]}}},
-    })
+    return template(
+        {
+            "Bucket": {
+                "Type": "AWS::S3::Bucket",
+                "Properties": {
+                    "BucketName": f"cfn-props-{token}",
+                    "VersioningConfiguration": {"Status": "Enabled"},
+                    "PublicAccessBlockConfiguration": {
+                        "BlockPublicAcls": True,
+                        "BlockPublicPolicy": True,
+                        "IgnorePublicAcls": True,
+                        "RestrictPublicBuckets": True,
+                    },
+                    "LifecycleConfiguration": {
+                        "Rules": [
+                            {"Id": "landing", "Status": "Enabled", "Prefix": "landing/", "ExpirationInDays": days}
+                        ]
+                    },
+                },
+            },
+            "Read": {
+                "Type": "AWS::IAM::ManagedPolicy",
+                "Properties": {
+                    "ManagedPolicyName": f"cfn-read-{token}",
+                    "PolicyDocument": {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": {"Fn::Sub": "${Bucket.Arn}/*"}}
+                        ],
+                    },
+                },
+            },
+            "Role": {
+                "Type": "AWS::IAM::Role",
+                "Properties": {
+                    "RoleName": f"cfn-role-{token}",
+                    "ManagedPolicyArns": policies,
+                    "AssumeRolePolicyDocument": {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Effect": "Allow",
+                                "Principal": {"Service": "glue.amazonaws.com"},
+                                "Action": "sts:AssumeRole",
+                            }
+                        ],
+                    },
+                },
+            },
+        }
+    )
 
 
 def test_bucket_access_block_lifecycle_versioning_and_role_managed_policies_follow_the_template(
-        local_aws, stacks, token):
+    local_aws, stacks, token
+):
     s3, iam = local_aws.client("s3"), local_aws.client("iam")
     name = f"props-{token}"
 
@@ -400,7 +564,11 @@ def test_bucket_access_block_lifecycle_versioning_and_role_managed_policies_foll
 
     bucket = f"cfn-props-{token}"
     assert s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"] == {
-        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True}
+        "BlockPublicAcls": True,
+        "IgnorePublicAcls": True,
+        "BlockPublicPolicy": True,
+        "RestrictPublicBuckets": True,
+    }
     [rule] = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
     assert (rule["Filter"], rule["Expiration"]) == ({"Prefix": "landing/"}, {"Days": 30})
     assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
@@ -428,8 +596,10 @@ def test_a_misspelt_type_fails_create_and_update_loudly(local_aws, stacks, token
     name = f"typo-update-{token}"
     stacks.create(name, template({"Topic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": name}}}))
     with pytest.raises(ClientError, match=r"Unrecognized resource types: \[AWS::SNS::Topik\]"):
-        stacks.cfn.update_stack(StackName=name, TemplateBody=template(
-            {"Topic": {"Type": "AWS::SNS::Topik", "Properties": {"TopicName": name}}}))
+        stacks.cfn.update_stack(
+            StackName=name,
+            TemplateBody=template({"Topic": {"Type": "AWS::SNS::Topik", "Properties": {"TopicName": name}}}),
+        )
     assert status(stacks.wait(name)) == "CREATE_COMPLETE"
     stacks.delete(name)
 
@@ -438,9 +608,18 @@ def test_a_failing_resource_rolls_the_stack_back_and_says_which_and_why(local_aw
     s3 = local_aws.client("s3")
     name = f"rollback-{token}"
     good = {"Bucket": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": f"cfn-rb-{token}"}}}
-    failing = {"Cluster": {"Type": "AWS::RDS::DBCluster", "DependsOn": "Bucket", "Properties": {
-        "DBClusterIdentifier": f"cfn-rb-{token}", "Engine": "no-such-engine", "MasterUsername": "a",
-        "MasterUserPassword": "password1"}}}
+    failing = {
+        "Cluster": {
+            "Type": "AWS::RDS::DBCluster",
+            "DependsOn": "Bucket",
+            "Properties": {
+                "DBClusterIdentifier": f"cfn-rb-{token}",
+                "Engine": "no-such-engine",
+                "MasterUsername": "a",
+                "MasterUserPassword": "password1",
+            },
+        }
+    }
 
     created = stacks.create(name, template({**good, **failing}))
 
@@ -453,8 +632,10 @@ def test_a_failing_resource_rolls_the_stack_back_and_says_which_and_why(local_aw
     assert stacks.delete(name) == "DELETE_COMPLETE"
 
     assert status(stacks.create(name, template(good))) == "CREATE_COMPLETE"
-    updated = stacks.update(name, template({"Other": {"Type": "AWS::S3::Bucket", "Properties": {
-        "BucketName": f"cfn-rb2-{token}"}}, **failing}))
+    updated = stacks.update(
+        name,
+        template({"Other": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": f"cfn-rb2-{token}"}}, **failing}),
+    )
     assert status(updated) == "UPDATE_ROLLBACK_COMPLETE"
     assert "Resource Cluster" in updated["StackStatusReason"]
     buckets = [bucket["Name"] for bucket in s3.list_buckets()["Buckets"]]
@@ -469,10 +650,11 @@ def test_a_failing_resource_rolls_the_stack_back_and_says_which_and_why(local_aw
 
 def test_updating_with_the_same_template_and_parameters_is_refused_as_no_update(local_aws, stacks, token):
     name = f"same-{token}"
-    body = template({"Topic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": {"Ref": "Name"}}}},
-                    Parameters={"Name": {"Type": "String"}, "Names": {"Type": "CommaDelimitedList",
-                                                                       "Default": "a,b"}},
-                    Outputs={"Second": {"Value": {"Fn::Select": [1, {"Ref": "Names"}]}}})
+    body = template(
+        {"Topic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": {"Ref": "Name"}}}},
+        Parameters={"Name": {"Type": "String"}, "Names": {"Type": "CommaDelimitedList", "Default": "a,b"}},
+        Outputs={"Second": {"Value": {"Fn::Select": [1, {"Ref": "Names"}]}}},
+    )
     created = stacks.create(name, body, Name=name)
     assert Stacks.outputs(created) == {"Second": "b"}  # a list parameter's default is a list
     with pytest.raises(ClientError, match="No updates are to be performed"):

@@ -8,12 +8,28 @@ from local_platform.demo import DemoOutcome, PipelineReport, format_summary
 
 def test_summary_lists_counts_alerts_outputs_and_points_at_the_log_of_a_failed_run():
     outcomes = [
-        DemoOutcome("csv_lake", [{"state": "success", "date": "2023-05-30", "task_states": {}, "log": "a.log"}],
-                    PipelineReport(1334, 6, ["s3://processed/billing/"]),
-                    [{"event": "success"}, {"event": "no_data"}], 157.5),
-        DemoOutcome("toll_plaza", [{"state": "failed", "date": "2026-03-14", "log": "/tmp/t.log",
-                                    "task_states": {"load": "failed", "generate": "success"}}],
-                    None, [{"event": "failure"}], 12.0, error=None),
+        DemoOutcome(
+            "csv_lake",
+            [{"state": "success", "date": "2023-05-30", "task_states": {}, "log": "a.log"}],
+            PipelineReport(1334, 6, ["s3://processed/billing/"]),
+            [{"event": "success"}, {"event": "no_data"}],
+            157.5,
+        ),
+        DemoOutcome(
+            "toll_plaza",
+            [
+                {
+                    "state": "failed",
+                    "date": "2026-03-14",
+                    "log": "/tmp/t.log",
+                    "task_states": {"load": "failed", "generate": "success"},
+                }
+            ],
+            None,
+            [{"event": "failure"}],
+            12.0,
+            error=None,
+        ),
     ]
     lines = format_summary(outcomes).splitlines()
 

@@ -42,8 +42,9 @@ def test_published_ports_bind_loopback_only():
 def test_airflow_gets_the_connections_and_variables_of_the_settings_file():
     assert COMPOSE["x-airflow-common"]["env_file"] == ["docker/airflow-settings.env"]
     environment = COMPOSE["x-airflow-common"]["environment"]
-    assert not [key for key in environment if key.startswith(("AIRFLOW_CONN_", "AIRFLOW_VAR_"))], \
+    assert not [key for key in environment if key.startswith(("AIRFLOW_CONN_", "AIRFLOW_VAR_"))], (
         "connections and variables come from airflow_settings.yaml only"
+    )
     env_file = (PROJECT_ROOT / "docker" / "airflow-settings.env").read_text()
     assert env_file == compose_env_file(), "regenerate: python -m local_platform.settings > docker/airflow-settings.env"
 

@@ -33,8 +33,13 @@ def parquet(**columns) -> bytes:
 
 def create(glue, name, database, *paths, exclusions=(), **extra):
     targets = [{"Path": path, "Exclusions": list(exclusions)} for path in paths]
-    glue.create_crawler(Name=name, Role="arn:aws:iam::123456789012:role/glue", DatabaseName=database,
-                        Targets={"S3Targets": targets}, **extra)
+    glue.create_crawler(
+        Name=name,
+        Role="arn:aws:iam::123456789012:role/glue",
+        DatabaseName=database,
+        Targets={"S3Targets": targets},
+        **extra,
+    )
 
 
 def crawl(glue, name, timeout=60) -> dict:
@@ -64,8 +69,12 @@ def metrics(glue, name) -> dict:
 
 def test_csv_folder_becomes_table_with_header_columns_and_lazy_simple_serde(lake):
     s3, glue, bucket, database, name = lake
-    put(s3, bucket, "raw/toll-events/2024-01-01.csv", "plaza_id,vehicle,amount,passed_at\n"
-        "7,car,2.5,2024-01-01 08:00:00\n8,truck,10,2024-01-01 09:30:00\n")
+    put(
+        s3,
+        bucket,
+        "raw/toll-events/2024-01-01.csv",
+        "plaza_id,vehicle,amount,passed_at\n7,car,2.5,2024-01-01 08:00:00\n8,truck,10,2024-01-01 09:30:00\n",
+    )
     put(s3, bucket, "raw/toll-events/_SUCCESS", "")
     create(glue, name, database, f"s3://{bucket}/raw", TablePrefix="land_")
 
@@ -73,14 +82,20 @@ def test_csv_folder_becomes_table_with_header_columns_and_lazy_simple_serde(lake
 
     assert crawler["LastCrawl"]["Status"] == "SUCCEEDED"
     table = glue.get_table(DatabaseName=database, Name="land_toll_events")["Table"]
-    assert columns(table) == [("plaza_id", "bigint"), ("vehicle", "string"), ("amount", "double"),
-                              ("passed_at", "timestamp")]
+    assert columns(table) == [
+        ("plaza_id", "bigint"),
+        ("vehicle", "string"),
+        ("amount", "double"),
+        ("passed_at", "timestamp"),
+    ]
     descriptor = table["StorageDescriptor"]
     assert descriptor["Location"] == f"s3://{bucket}/raw/toll-events/"
     assert descriptor["InputFormat"] == "org.apache.hadoop.mapred.TextInputFormat"
     assert descriptor["OutputFormat"] == "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat"
-    assert descriptor["SerdeInfo"] == {"SerializationLibrary": "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe",
-                                       "Parameters": {"field.delim": ","}}
+    assert descriptor["SerdeInfo"] == {
+        "SerializationLibrary": "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe",
+        "Parameters": {"field.delim": ","},
+    }
     assert table["Parameters"]["classification"] == "csv"
     assert table["Parameters"]["skip.header.line.count"] == "1"
     assert table["Parameters"]["recordCount"] == "2"
@@ -99,13 +114,23 @@ def test_retail_seed_csvs_crawl_into_typed_tables_with_empty_dates_as_date(lake)
     crawl(glue, name)
 
     orders = glue.get_table(DatabaseName=database, Name="orders")["Table"]
-    assert columns(orders) == [("order_id", "bigint"), ("customer_id", "bigint"), ("order_date", "date"),
-                               ("product_id", "bigint"), ("unit_price", "bigint"), ("quantity", "bigint"),
-                               ("total_price", "bigint")]
+    assert columns(orders) == [
+        ("order_id", "bigint"),
+        ("customer_id", "bigint"),
+        ("order_date", "date"),
+        ("product_id", "bigint"),
+        ("unit_price", "bigint"),
+        ("quantity", "bigint"),
+        ("total_price", "bigint"),
+    ]
     assert orders["Parameters"]["recordCount"] == "10000"
     shipments = glue.get_table(DatabaseName=database, Name="shipments")["Table"]
-    assert columns(shipments) == [("shipment_id", "bigint"), ("order_id", "bigint"), ("shipment_date", "date"),
-                                  ("delivery_date", "date")]
+    assert columns(shipments) == [
+        ("shipment_id", "bigint"),
+        ("order_id", "bigint"),
+        ("shipment_date", "date"),
+        ("delivery_date", "date"),
+    ]
 
 
 def test_objects_larger_than_the_sample_are_crawled(lake):
@@ -145,17 +170,29 @@ def test_quoted_tab_separated_csv_gets_open_csv_serde(lake):
 
 def test_json_lines_folder_becomes_json_serde_table_with_nested_types(lake):
     s3, glue, bucket, database, name = lake
-    put(s3, bucket, "events/part-0.json", '{"id": 1, "kind": "enter", "geo": {"lat": 21.0}, "tags": ["a"]}\n'
-                                         '{"id": 2, "kind": "exit", "geo": {"lat": 21.5}, "ok": true}\n')
+    put(
+        s3,
+        bucket,
+        "events/part-0.json",
+        '{"id": 1, "kind": "enter", "geo": {"lat": 21.0}, "tags": ["a"]}\n'
+        '{"id": 2, "kind": "exit", "geo": {"lat": 21.5}, "ok": true}\n',
+    )
     create(glue, name, database, f"s3://{bucket}/events")
 
     crawl(glue, name)
 
     table = glue.get_table(DatabaseName=database, Name="events")["Table"]
-    assert columns(table) == [("id", "bigint"), ("kind", "string"), ("geo", "struct<lat:double>"),
-                              ("tags", "array<string>"), ("ok", "boolean")]
+    assert columns(table) == [
+        ("id", "bigint"),
+        ("kind", "string"),
+        ("geo", "struct<lat:double>"),
+        ("tags", "array<string>"),
+        ("ok", "boolean"),
+    ]
     assert table["StorageDescriptor"]["SerdeInfo"] == {
-        "SerializationLibrary": "org.openx.data.jsonserde.JsonSerDe", "Parameters": {"paths": "geo,id,kind,ok,tags"}}
+        "SerializationLibrary": "org.openx.data.jsonserde.JsonSerDe",
+        "Parameters": {"paths": "geo,id,kind,ok,tags"},
+    }
     assert table["Parameters"]["classification"] == "json"
 
 
@@ -172,7 +209,8 @@ def test_parquet_partitions_are_registered_and_recrawl_adds_the_new_one(lake):
     assert table["PartitionKeys"] == [{"Name": "dt", "Type": "string"}]
     assert table["StorageDescriptor"]["InputFormat"] == "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
     assert table["StorageDescriptor"]["SerdeInfo"]["SerializationLibrary"] == (
-        "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe")
+        "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
+    )
     assert table["Parameters"]["classification"] == "parquet"
     assert partitions(glue, database, "sales") == {
         ("2024-01-01",): f"s3://{bucket}/curated/sales/dt=2024-01-01/",
@@ -235,8 +273,13 @@ def test_added_column_updates_the_table_schema(lake):
 def test_schema_change_policy_log_leaves_existing_table_alone(lake):
     s3, glue, bucket, database, name = lake
     put(s3, bucket, "orders/a.csv", "id,total\n1,2.5\n")
-    create(glue, name, database, f"s3://{bucket}/orders",
-           SchemaChangePolicy={"UpdateBehavior": "LOG", "DeleteBehavior": "LOG"})
+    create(
+        glue,
+        name,
+        database,
+        f"s3://{bucket}/orders",
+        SchemaChangePolicy={"UpdateBehavior": "LOG", "DeleteBehavior": "LOG"},
+    )
     crawl(glue, name)
 
     put(s3, bucket, "orders/b.csv", "id,total,currency\n2,3.5,VND\n")
@@ -250,8 +293,13 @@ def test_delete_from_database_drops_the_table_of_a_vanished_folder(lake):
     s3, glue, bucket, database, name = lake
     put(s3, bucket, "raw/orders/a.csv", "id,total\n1,2.5\n")
     put(s3, bucket, "raw/refunds/a.csv", "id,total\n1,2.5\n")
-    create(glue, name, database, f"s3://{bucket}/raw",
-           SchemaChangePolicy={"UpdateBehavior": "UPDATE_IN_DATABASE", "DeleteBehavior": "DELETE_FROM_DATABASE"})
+    create(
+        glue,
+        name,
+        database,
+        f"s3://{bucket}/raw",
+        SchemaChangePolicy={"UpdateBehavior": "UPDATE_IN_DATABASE", "DeleteBehavior": "DELETE_FROM_DATABASE"},
+    )
     crawl(glue, name)
 
     s3.delete_object(Bucket=bucket, Key="raw/refunds/a.csv")
@@ -278,8 +326,13 @@ def test_delete_from_database_drops_partitions_whose_folders_are_gone(lake):
     s3, glue, bucket, database, name = lake
     for day in ("2024-01-01", "2024-01-02"):
         put(s3, bucket, f"sales/dt={day}/part-0.parquet", parquet(store=[1]))
-    create(glue, name, database, f"s3://{bucket}/sales/",
-           SchemaChangePolicy={"UpdateBehavior": "UPDATE_IN_DATABASE", "DeleteBehavior": "DELETE_FROM_DATABASE"})
+    create(
+        glue,
+        name,
+        database,
+        f"s3://{bucket}/sales/",
+        SchemaChangePolicy={"UpdateBehavior": "UPDATE_IN_DATABASE", "DeleteBehavior": "DELETE_FROM_DATABASE"},
+    )
     crawl(glue, name)
 
     s3.delete_object(Bucket=bucket, Key="sales/dt=2024-01-01/part-0.parquet")
@@ -325,7 +378,8 @@ def test_mixed_formats_in_one_folder_fail_the_crawl(lake):
 
     assert crawler["LastCrawl"]["Status"] == "FAILED"
     assert crawler["LastCrawl"]["ErrorMessage"] == (
-        f"s3://{bucket}/mixed/: mixed data formats in one folder (csv, parquet)")
+        f"s3://{bucket}/mixed/: mixed data formats in one folder (csv, parquet)"
+    )
 
 
 def test_empty_target_succeeds_without_tables_and_creates_the_database(lake):
@@ -394,8 +448,9 @@ def test_list_crawls_reports_each_crawl_with_state_and_summary(lake):
     assert [c["State"] for c in crawls] == ["FAILED", "COMPLETED"]
     assert "line 1 is not valid JSON" in crawls[0]["ErrorMessage"]
     assert json.loads(crawls[1]["Summary"])["TABLE"]["ADD"] == {"Count": 1}
-    completed = glue.list_crawls(CrawlerName=name, Filters=[
-        {"FieldName": "STATE", "FilterOperator": "EQ", "FieldValue": "COMPLETED"}])["Crawls"]
+    completed = glue.list_crawls(
+        CrawlerName=name, Filters=[{"FieldName": "STATE", "FilterOperator": "EQ", "FieldValue": "COMPLETED"}]
+    )["Crawls"]
     assert [c["CrawlId"] for c in completed] == [crawls[1]["CrawlId"]]
 
 
@@ -439,32 +494,48 @@ def test_provider_crawler_operator_and_sensor_wait_for_real_crawls(airflow_setti
     s3, glue, bucket, database, name = lake
     put(s3, bucket, "landing/tolls/dt=2024-01-01/a.csv", "plaza_id,amount\n1,2.5\n")
     put(s3, bucket, "broken/events/bad.json", '{"id": 1}\n{"id": oops}\n')
-    config = {"Name": name, "Role": "arn:aws:iam::123456789012:role/glue", "DatabaseName": database,
-              "Targets": {"S3Targets": [{"Path": f"s3://{bucket}/landing/"}]}, "Tags": {"pipeline": "test"}}
+    config = {
+        "Name": name,
+        "Role": "arn:aws:iam::123456789012:role/glue",
+        "DatabaseName": database,
+        "Targets": {"S3Targets": [{"Path": f"s3://{bucket}/landing/"}]},
+        "Tags": {"pipeline": "test"},
+    }
     broken = {**config, "Name": f"{name}-broken", "Targets": {"S3Targets": [{"Path": f"s3://{bucket}/broken/"}]}}
 
     with DAG(f"crawler_ops_{name}", schedule=None, default_args={"retries": 0}) as dag:
         crawl_and_wait = GlueCrawlerOperator(task_id="crawl_and_wait", config=config, poll_interval=1)
         # Same crawler, changed config: the operator's update path, then a deferred wait.
-        recrawl_deferred = GlueCrawlerOperator(task_id="recrawl_deferred", poll_interval=1, deferrable=True,
-                                               config={**config, "TablePrefix": "landing_"})
+        recrawl_deferred = GlueCrawlerOperator(
+            task_id="recrawl_deferred", poll_interval=1, deferrable=True, config={**config, "TablePrefix": "landing_"}
+        )
         start_only = GlueCrawlerRunOperator(task_id="start_only", crawler_name=name, wait_for_completion=False)
         sense = GlueCrawlerSensor(task_id="sense", crawler_name=name, poke_interval=1, timeout=120)
         crawl_broken = GlueCrawlerOperator(task_id="crawl_broken", config=broken, poll_interval=1)
-        start_broken = GlueCrawlerRunOperator(task_id="start_broken", crawler_name=broken["Name"],
-                                              wait_for_completion=False, trigger_rule="all_done")
-        sense_broken = GlueCrawlerSensor(task_id="sense_broken", crawler_name=broken["Name"], poke_interval=1,
-                                         timeout=120)
+        start_broken = GlueCrawlerRunOperator(
+            task_id="start_broken", crawler_name=broken["Name"], wait_for_completion=False, trigger_rule="all_done"
+        )
+        sense_broken = GlueCrawlerSensor(
+            task_id="sense_broken", crawler_name=broken["Name"], poke_interval=1, timeout=120
+        )
         chain(crawl_and_wait, recrawl_deferred, start_only, sense)
         chain(crawl_broken, start_broken, sense_broken)
 
     result = run_test_dag(dag)
 
-    assert result.task_states == {"crawl_and_wait": "success", "recrawl_deferred": "success", "start_only": "success",
-                      "sense": "success", "crawl_broken": "failed", "start_broken": "success",
-                      "sense_broken": "failed"}
+    assert result.task_states == {
+        "crawl_and_wait": "success",
+        "recrawl_deferred": "success",
+        "start_only": "success",
+        "sense": "success",
+        "crawl_broken": "failed",
+        "start_broken": "success",
+        "sense_broken": "failed",
+    }
     tables = {t["Name"]: t for t in glue.get_tables(DatabaseName=database)["TableList"]}
     assert set(tables) == {"tolls", "landing_tolls"}
     assert columns(tables["landing_tolls"]) == [("plaza_id", "bigint"), ("amount", "double")]
-    assert partitions(glue, database, "landing_tolls") == {("2024-01-01",): f"s3://{bucket}/landing/tolls/dt=2024-01-01/"}
+    assert partitions(glue, database, "landing_tolls") == {
+        ("2024-01-01",): f"s3://{bucket}/landing/tolls/dt=2024-01-01/"
+    }
     assert glue.get_crawler(Name=broken["Name"])["Crawler"]["LastCrawl"]["Status"] == "FAILED"

@@ -16,10 +16,16 @@ def glue(local_aws):
 
 
 def test_run_arguments_merge_over_default_arguments_and_extra_files_are_shipped(local_aws, glue):
-    job = create_job(glue, "echo_args.py", DefaultArguments={
-        "--extra-py-files": f"s3://{BUCKET}/scripts/glue_test_helper.py",
-        "--extra-files": f"s3://{BUCKET}/scripts/lookup.txt",
-        "--source": "default-source", "--mode": "default-mode"})
+    job = create_job(
+        glue,
+        "echo_args.py",
+        DefaultArguments={
+            "--extra-py-files": f"s3://{BUCKET}/scripts/glue_test_helper.py",
+            "--extra-files": f"s3://{BUCKET}/scripts/lookup.txt",
+            "--source": "default-source",
+            "--mode": "default-mode",
+        },
+    )
     report_uri = f"s3://{BUCKET}/reports/{job}.json"
 
     run_id = glue.start_job_run(JobName=job, Arguments={"--mode": "run-mode", "--report_uri": report_uri})["JobRunId"]
@@ -100,8 +106,9 @@ def test_run_longer_than_job_timeout_is_killed_and_ends_timeout(glue):
     job = create_job(glue, "sleeps.py", Timeout=1)  # minutes: Glue's smallest timeout
 
     started = time.monotonic()
-    run = wait_for_run(glue, job, glue.start_job_run(JobName=job, Arguments={"--seconds": "600"})["JobRunId"],
-                       timeout_s=120)
+    run = wait_for_run(
+        glue, job, glue.start_job_run(JobName=job, Arguments={"--seconds": "600"})["JobRunId"], timeout_s=120
+    )
 
     assert run["JobRunState"] == "TIMEOUT"
     assert 55 < time.monotonic() - started < 90
@@ -111,9 +118,14 @@ def test_run_longer_than_job_timeout_is_killed_and_ends_timeout(glue):
 def test_update_job_overwrites_the_definition(glue):
     job = create_job(glue, "fails.py", DefaultArguments={"--rows": "-1"})
 
-    glue.update_job(JobName=job, JobUpdate={
-        "Role": ROLE, "Command": {"Name": "glueetl", "ScriptLocation": f"s3://{BUCKET}/scripts/sleeps.py"},
-        "DefaultArguments": {"--seconds": "0"}})
+    glue.update_job(
+        JobName=job,
+        JobUpdate={
+            "Role": ROLE,
+            "Command": {"Name": "glueetl", "ScriptLocation": f"s3://{BUCKET}/scripts/sleeps.py"},
+            "DefaultArguments": {"--seconds": "0"},
+        },
+    )
 
     definition = glue.get_job(JobName=job)["Job"]
     assert definition["Command"]["ScriptLocation"].endswith("/sleeps.py")
@@ -125,13 +137,19 @@ def test_update_job_overwrites_the_definition(glue):
 def test_pyspark_script_reads_s3_transforms_and_writes_results(local_aws, glue):
     s3 = local_aws.client("s3")
     s3.put_object(Bucket=BUCKET, Key="sales/input.csv", Body=b"category,amount\nfruit,3\nveg,5\nfruit,4\n")
-    job = create_job(glue, "spark_totals.py",
-                     DefaultArguments={"--extra-py-files": f"s3://{BUCKET}/scripts/glue_io.py"})
+    job = create_job(
+        glue, "spark_totals.py", DefaultArguments={"--extra-py-files": f"s3://{BUCKET}/scripts/glue_io.py"}
+    )
     report_uri = f"s3://{BUCKET}/reports/{job}.json"
 
-    run_id = glue.start_job_run(JobName=job, Arguments={
-        "--input_uri": f"s3://{BUCKET}/sales/input.csv", "--output_uri": f"s3://{BUCKET}/totals/{job}",
-        "--report_uri": report_uri})["JobRunId"]
+    run_id = glue.start_job_run(
+        JobName=job,
+        Arguments={
+            "--input_uri": f"s3://{BUCKET}/sales/input.csv",
+            "--output_uri": f"s3://{BUCKET}/totals/{job}",
+            "--report_uri": report_uri,
+        },
+    )["JobRunId"]
     run = wait_for_run(glue, job, run_id, timeout_s=180)
 
     assert run["JobRunState"] == "SUCCEEDED", run.get("ErrorMessage")
@@ -151,38 +169,84 @@ def test_glue_job_operator_and_sensor_wait_for_real_runs_and_fail_with_the_scrip
 
     suffix = uuid.uuid4().hex[:6]
     scripts = f"s3://{BUCKET}/scripts"
-    echo = {"script_location": f"{scripts}/echo_args.py", "iam_role_arn": ROLE, "create_job_kwargs": {
-        "GlueVersion": "5.0", "DefaultArguments": {"--extra-py-files": f"{scripts}/glue_test_helper.py",
-                                                   "--extra-files": f"{scripts}/lookup.txt"}}}
+    echo = {
+        "script_location": f"{scripts}/echo_args.py",
+        "iam_role_arn": ROLE,
+        "create_job_kwargs": {
+            "GlueVersion": "5.0",
+            "DefaultArguments": {
+                "--extra-py-files": f"{scripts}/glue_test_helper.py",
+                "--extra-files": f"{scripts}/lookup.txt",
+            },
+        },
+    }
     with DAG(f"glue_job_ops_{suffix}", schedule=None, default_args={"retries": 0}) as dag:
         submit_and_wait = GlueJobOperator(
-            task_id="submit_and_wait", job_name=f"ops-echo-{suffix}", verbose=True, job_poll_interval=1,
-            script_args={"--report_uri": f"s3://{BUCKET}/reports/ops-{suffix}-sync.json"}, **echo)
+            task_id="submit_and_wait",
+            job_name=f"ops-echo-{suffix}",
+            verbose=True,
+            job_poll_interval=1,
+            script_args={"--report_uri": f"s3://{BUCKET}/reports/ops-{suffix}-sync.json"},
+            **echo,
+        )
         # Same job, changed definition: the operator's UpdateJob path, then a deferred wait.
         submit_deferred = GlueJobOperator(
-            task_id="submit_deferred", job_name=f"ops-echo-{suffix}", deferrable=True, waiter_delay=1,
-            update_config=True, verbose=True, script_args={"--report_uri": f"s3://{BUCKET}/reports/ops-{suffix}-deferred.json"},
-            **{**echo, "create_job_kwargs": {**echo["create_job_kwargs"], "Description": "updated"}})
+            task_id="submit_deferred",
+            job_name=f"ops-echo-{suffix}",
+            deferrable=True,
+            waiter_delay=1,
+            update_config=True,
+            verbose=True,
+            script_args={"--report_uri": f"s3://{BUCKET}/reports/ops-{suffix}-deferred.json"},
+            **{**echo, "create_job_kwargs": {**echo["create_job_kwargs"], "Description": "updated"}},
+        )
         submit_only = GlueJobOperator(
-            task_id="submit_only", job_name=f"ops-sleep-{suffix}", script_location=f"{scripts}/sleeps.py",
-            iam_role_arn=ROLE, script_args={"--seconds": "2"}, wait_for_completion=False)
-        sense = GlueJobSensor(task_id="sense", job_name=f"ops-sleep-{suffix}", poke_interval=1, verbose=True,
-                              run_id="{{ ti.xcom_pull(task_ids='submit_only') }}")
-        sense_deferred = GlueJobSensor(task_id="sense_deferred", job_name=f"ops-sleep-{suffix}", deferrable=True,
-                                       poke_interval=1, run_id="{{ ti.xcom_pull(task_ids='submit_only') }}")
+            task_id="submit_only",
+            job_name=f"ops-sleep-{suffix}",
+            script_location=f"{scripts}/sleeps.py",
+            iam_role_arn=ROLE,
+            script_args={"--seconds": "2"},
+            wait_for_completion=False,
+        )
+        sense = GlueJobSensor(
+            task_id="sense",
+            job_name=f"ops-sleep-{suffix}",
+            poke_interval=1,
+            verbose=True,
+            run_id="{{ ti.xcom_pull(task_ids='submit_only') }}",
+        )
+        sense_deferred = GlueJobSensor(
+            task_id="sense_deferred",
+            job_name=f"ops-sleep-{suffix}",
+            deferrable=True,
+            poke_interval=1,
+            run_id="{{ ti.xcom_pull(task_ids='submit_only') }}",
+        )
         GlueJobOperator(  # on its own: its failure must not skip the others
-            task_id="submit_failing", job_name=f"ops-fail-{suffix}", script_location=f"{scripts}/fails.py",
-            iam_role_arn=ROLE, script_args={"--rows": "-5"}, job_poll_interval=1)
+            task_id="submit_failing",
+            job_name=f"ops-fail-{suffix}",
+            script_location=f"{scripts}/fails.py",
+            iam_role_arn=ROLE,
+            script_args={"--rows": "-5"},
+            job_poll_interval=1,
+        )
         chain(submit_and_wait, submit_deferred, submit_only, sense, sense_deferred)
 
     run = run_test_dag(dag)
 
-    assert run.task_states == {"submit_and_wait": "success", "submit_deferred": "success", "submit_only": "success",
-                               "sense": "success", "sense_deferred": "success", "submit_failing": "failed"}
+    assert run.task_states == {
+        "submit_and_wait": "success",
+        "submit_deferred": "success",
+        "submit_only": "success",
+        "sense": "success",
+        "sense_deferred": "success",
+        "submit_failing": "failed",
+    }
     for mode in ("sync", "deferred"):
         report = read_json(local_aws, f"s3://{BUCKET}/reports/ops-{suffix}-{mode}.json")
         assert report["helper"] == "hello from extra-py-files"
     assert glue.get_job(JobName=f"ops-echo-{suffix}")["Job"]["Description"] == "updated"
     failed = glue.get_job_runs(JobName=f"ops-fail-{suffix}")["JobRuns"]
     assert [(r["JobRunState"], r["ErrorMessage"]) for r in failed] == [
-        ("FAILED", "ValueError: row count cannot be negative: -5")]
+        ("FAILED", "ValueError: row count cannot be negative: -5")
+    ]

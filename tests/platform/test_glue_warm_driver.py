@@ -15,8 +15,18 @@ from tests.helpers.platform import start_local_aws
 from tests.platform.glue_helpers import BUCKET, create_job, read_json, upload_scripts, wait_for_run
 
 pytestmark = pytest.mark.skipif(os.environ.get("LOCAL_GLUE_WARM") == "0", reason="warm Glue drivers switched off")
-CLEAN = {"marker_conf": None, "shuffle_partitions": "200", "temp_view": False, "global_temp_view": False,
-         "udf": False, "table": False, "cached": False, "helper_imports": 1, "leftover_module": False, "env": None}
+CLEAN = {
+    "marker_conf": None,
+    "shuffle_partitions": "200",
+    "temp_view": False,
+    "global_temp_view": False,
+    "udf": False,
+    "table": False,
+    "cached": False,
+    "helper_imports": 1,
+    "leftover_module": False,
+    "env": None,
+}
 
 
 @pytest.fixture(scope="module")
@@ -27,16 +37,24 @@ def glue(local_aws):
 def helper_version(local_aws, offset: int) -> str:
     """A leak_helper.py whose UDF adds ``offset``, uploaded under its own prefix; returns its URI."""
     key = f"helpers/{uuid.uuid4().hex[:8]}/leak_helper.py"
-    local_aws.client("s3").put_object(Bucket=BUCKET, Key=key, Body=(
-        f"imports = 0\n\n\ndef plus_offset(value):\n    return value + {offset}\n").encode())
+    local_aws.client("s3").put_object(
+        Bucket=BUCKET,
+        Key=key,
+        Body=(f"imports = 0\n\n\ndef plus_offset(value):\n    return value + {offset}\n").encode(),
+    )
     return f"s3://{BUCKET}/{key}"
 
 
 def start_leaky_run(local_aws, glue, job: str, marker: str, helper_offset: int) -> tuple[str, str]:
     report_uri = f"s3://{BUCKET}/reports/{job}-{marker}.json"
-    run_id = glue.start_job_run(JobName=job, Arguments={
-        "--marker": marker, "--report_uri": report_uri,
-        "--extra-py-files": helper_version(local_aws, helper_offset)})["JobRunId"]
+    run_id = glue.start_job_run(
+        JobName=job,
+        Arguments={
+            "--marker": marker,
+            "--report_uri": report_uri,
+            "--extra-py-files": helper_version(local_aws, helper_offset),
+        },
+    )["JobRunId"]
     return run_id, report_uri
 
 
@@ -74,8 +92,7 @@ def test_a_run_sees_nothing_an_earlier_run_in_the_same_driver_left_behind(local_
 @pytest.mark.spark
 def test_concurrent_runs_each_get_a_driver_of_their_own(local_aws, glue):
     jobs = [create_job(glue, "leaves_state_behind.py") for _ in range(2)]
-    started = [start_leaky_run(local_aws, glue, job, f"concurrent{index}", index)
-               for index, job in enumerate(jobs)]
+    started = [start_leaky_run(local_aws, glue, job, f"concurrent{index}", index) for index, job in enumerate(jobs)]
 
     with ThreadPoolExecutor(2) as pool:
         runs = list(pool.map(lambda job, run: wait_for_run(glue, job, run[0], timeout_s=300), jobs, started))
@@ -90,12 +107,16 @@ def test_concurrent_runs_each_get_a_driver_of_their_own(local_aws, glue):
         assert f"marker concurrent{index}" in log and f"marker concurrent{1 - index}" not in log
 
 
-@pytest.mark.parametrize(("how", "code", "message"), [
-    ("raise", "0", "RuntimeError: the script gave up"),
-    ("sys_exit", "3", "Script exited with code 3"),
-])
-def test_a_script_that_raises_or_exits_fails_its_run_and_the_driver_serves_the_next(local_aws, glue, how, code,
-                                                                                     message):
+@pytest.mark.parametrize(
+    ("how", "code", "message"),
+    [
+        ("raise", "0", "RuntimeError: the script gave up"),
+        ("sys_exit", "3", "Script exited with code 3"),
+    ],
+)
+def test_a_script_that_raises_or_exits_fails_its_run_and_the_driver_serves_the_next(
+    local_aws, glue, how, code, message
+):
     job = create_job(glue, "ends_as_told.py")
 
     failed_id = glue.start_job_run(JobName=job, Arguments={"--how": how, "--code": code})["JobRunId"]
@@ -126,8 +147,9 @@ def test_a_script_that_ends_its_driver_fails_its_run_and_the_next_run_gets_a_new
     succeeded = wait_for_run(glue, job, next_id, timeout_s=300)
 
     assert crashed["JobRunState"] == "FAILED"
-    assert crashed["ErrorMessage"] == ("Script exited with code 7 "
-                                       "(the warm Spark driver running it ended; the next run starts a new one)")
+    assert crashed["ErrorMessage"] == (
+        "Script exited with code 7 (the warm Spark driver running it ended; the next run starts a new one)"
+    )
     assert succeeded["JobRunState"] == "SUCCEEDED", succeeded.get("ErrorMessage")
     assert printed_pid(local_aws, job, next_id) != printed_pid(local_aws, job, crashed_id)
 

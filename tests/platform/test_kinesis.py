@@ -19,16 +19,19 @@ def test_a_consumer_reading_while_a_producer_puts_gets_every_record_once_in_orde
         try:
             producer = local_aws.client("kinesis")
             for start in range(0, total, batch):
-                producer.put_records(StreamName=stream, Records=[
-                    {"Data": str(n).encode(), "PartitionKey": str(n)} for n in range(start, start + batch)])
+                producer.put_records(
+                    StreamName=stream,
+                    Records=[{"Data": str(n).encode(), "PartitionKey": str(n)} for n in range(start, start + batch)],
+                )
         except Exception as exc:  # reported by the assertion below
             errors.append(exc)
 
     producer = threading.Thread(target=produce)
     producer.start()
     shard = kinesis.list_shards(StreamName=stream)["Shards"][0]["ShardId"]
-    iterator = kinesis.get_shard_iterator(StreamName=stream, ShardId=shard,
-                                          ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    iterator = kinesis.get_shard_iterator(StreamName=stream, ShardId=shard, ShardIteratorType="TRIM_HORIZON")[
+        "ShardIterator"
+    ]
     received, sequence_numbers = [], []
     while len(received) < total and (producer.is_alive() or not errors):
         response = kinesis.get_records(ShardIterator=iterator, Limit=1000)

@@ -26,8 +26,13 @@ def deploy(local_aws):
     def deploy(folder: str, timeout: int = 30, environment: dict | None = None) -> str:
         name = f"{folder.replace('_', '-')}-{uuid.uuid4().hex[:6]}"
         client.create_function(
-            FunctionName=name, Runtime="python3.11", Role=ROLE, Handler=f"{folder}.handler",
-            Code={"ZipFile": zip_folder(FIXTURES / folder)}, Timeout=timeout, MemorySize=256,
+            FunctionName=name,
+            Runtime="python3.11",
+            Role=ROLE,
+            Handler=f"{folder}.handler",
+            Code={"ZipFile": zip_folder(FIXTURES / folder)},
+            Timeout=timeout,
+            MemorySize=256,
             Environment={"Variables": environment or {}},
         )
         return name
@@ -119,7 +124,8 @@ def test_event_invocation_returns_at_once_and_runs_the_handler_in_the_background
     local_aws.client("s3").create_bucket(Bucket="lambda-compute-async")
 
     response = local_aws.client("lambda").invoke(
-        FunctionName=name, InvocationType="Event", Payload=json.dumps({"bucket": "lambda-compute-async"}))
+        FunctionName=name, InvocationType="Event", Payload=json.dumps({"bucket": "lambda-compute-async"})
+    )
 
     assert response["StatusCode"] == 202
     s3 = local_aws.client("s3")
@@ -134,7 +140,8 @@ def test_event_invocation_returns_at_once_and_runs_the_handler_in_the_background
 
 @pytest.mark.dag_run
 def test_lambda_invoke_operator_returns_the_handler_result_and_fails_on_a_function_error(
-        local_aws, deploy, airflow_settings):
+    local_aws, deploy, airflow_settings
+):
     from airflow.providers.amazon.aws.operators.lambda_function import LambdaInvokeFunctionOperator
     from airflow.sdk import DAG
 
@@ -142,10 +149,12 @@ def test_lambda_invoke_operator_returns_the_handler_result_and_fails_on_a_functi
 
     ok_name, failing_name = deploy("echo_context"), deploy("raises")
     with DAG(dag_id=f"lambda_compute_{uuid.uuid4().hex[:6]}", schedule=None, default_args={"retries": 0}) as dag:
-        LambdaInvokeFunctionOperator(task_id="invoke_ok", function_name=ok_name, payload=json.dumps({"n": 7}),
-                                     log_type="Tail")
-        LambdaInvokeFunctionOperator(task_id="invoke_failing", function_name=failing_name,
-                                     payload=json.dumps({"amount": "abc"}))
+        LambdaInvokeFunctionOperator(
+            task_id="invoke_ok", function_name=ok_name, payload=json.dumps({"n": 7}), log_type="Tail"
+        )
+        LambdaInvokeFunctionOperator(
+            task_id="invoke_failing", function_name=failing_name, payload=json.dumps({"amount": "abc"})
+        )
 
     run = run_test_dag(dag)
 

@@ -43,10 +43,16 @@ def test_up_twice_reuses_the_running_services_and_down_stops_them_all(platform):
     assert (platform.state_dir / "airflow.env").read_text().count("export ") == len(env)
     import boto3
 
-    s3 = boto3.client("s3", endpoint_url=platform.aws_endpoint, region_name="us-east-1",
-                      aws_access_key_id="testing", aws_secret_access_key="testing")
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=platform.aws_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
     assert {"retail-analytics-raw-local", "toll-plaza-landing-local", "csv-lake-raw-local", "vn-stock-raw-local"} <= {
-        bucket["Name"] for bucket in s3.list_buckets()["Buckets"]}
+        bucket["Name"] for bucket in s3.list_buckets()["Buckets"]
+    }
 
     assert platform.down() == ["local AWS", "embedded PostgreSQL"]
     assert platform.down() == []

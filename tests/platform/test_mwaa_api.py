@@ -31,23 +31,30 @@ def source(local_aws):
     s3 = local_aws.client("s3")
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     s3.put_object(Bucket=bucket, Key="dags/pipeline.py", Body=b"# a DAG\n")
-    versions = {key: s3.put_object(Bucket=bucket, Key=key, Body=b"v1")["VersionId"]
-                for key in ("plugins.zip", "requirements.txt")}
+    versions = {
+        key: s3.put_object(Bucket=bucket, Key=key, Body=b"v1")["VersionId"]
+        for key in ("plugins.zip", "requirements.txt")
+    }
     return {"token": token, "role": role, "bucket": bucket, "versions": versions}
 
 
 def create_arguments(source: dict, **overrides) -> dict:
     """CreateEnvironment's arguments; an override of None leaves the member out."""
     arguments = {
-        "Name": f"api-{source['token']}", "ExecutionRoleArn": source["role"],
-        "SourceBucketArn": f"arn:aws:s3:::{source['bucket']}", "DagS3Path": "dags",
-        "PluginsS3Path": "plugins.zip", "PluginsS3ObjectVersion": source["versions"]["plugins.zip"],
+        "Name": f"api-{source['token']}",
+        "ExecutionRoleArn": source["role"],
+        "SourceBucketArn": f"arn:aws:s3:::{source['bucket']}",
+        "DagS3Path": "dags",
+        "PluginsS3Path": "plugins.zip",
+        "PluginsS3ObjectVersion": source["versions"]["plugins.zip"],
         "RequirementsS3Path": "requirements.txt",
         "RequirementsS3ObjectVersion": source["versions"]["requirements.txt"],
         "NetworkConfiguration": {"SubnetIds": ["subnet-a", "subnet-b"], "SecurityGroupIds": ["sg-a"]},
-        "AirflowVersion": "3.3.1", "EnvironmentClass": "mw1.small",
+        "AirflowVersion": "3.3.1",
+        "EnvironmentClass": "mw1.small",
         "AirflowConfigurationOptions": {"secrets.backend": "x.y.Backend"},
-        "WebserverAccessMode": "PUBLIC_ONLY", **overrides,
+        "WebserverAccessMode": "PUBLIC_ONLY",
+        **overrides,
     }
     return {key: value for key, value in arguments.items() if value is not None}
 
@@ -62,16 +69,24 @@ def test_an_environment_is_created_updated_with_new_package_versions_and_deleted
     assert mwaa.get_environment(Name=name)["Environment"]["Status"] == "CREATING"
     environment = wait_for(mwaa, name, "AVAILABLE")
     assert (environment["ExecutionRoleArn"], environment["SourceBucketArn"], environment["DagS3Path"]) == (
-        source["role"], f"arn:aws:s3:::{source['bucket']}", "dags")
+        source["role"],
+        f"arn:aws:s3:::{source['bucket']}",
+        "dags",
+    )
     assert environment["AirflowConfigurationOptions"] == {"secrets.backend": "x.y.Backend"}
     assert environment["NetworkConfiguration"]["SubnetIds"] == ["subnet-a", "subnet-b"]
     assert environment["WebserverUrl"].endswith(".us-east-1.airflow.amazonaws.com")
     assert name in mwaa.list_environments()["Environments"]
 
     new_version = s3.put_object(Bucket=source["bucket"], Key="plugins.zip", Body=b"v2")["VersionId"]
-    mwaa.update_environment(Name=name, DagS3Path="dags", PluginsS3Path="plugins.zip",
-                            PluginsS3ObjectVersion=new_version, RequirementsS3Path="requirements.txt",
-                            RequirementsS3ObjectVersion=source["versions"]["requirements.txt"])
+    mwaa.update_environment(
+        Name=name,
+        DagS3Path="dags",
+        PluginsS3Path="plugins.zip",
+        PluginsS3ObjectVersion=new_version,
+        RequirementsS3Path="requirements.txt",
+        RequirementsS3ObjectVersion=source["versions"]["requirements.txt"],
+    )
 
     updating = mwaa.get_environment(Name=name)["Environment"]
     assert (updating["Status"], updating["LastUpdate"]["Status"]) == ("UPDATING", "PENDING")
@@ -96,14 +111,17 @@ def test_an_environment_is_created_updated_with_new_package_versions_and_deleted
     assert name not in mwaa.list_environments()["Environments"]
 
 
-@pytest.mark.parametrize("overrides, message", [
-    ({"ExecutionRoleArn": "arn:aws:iam::123456789012:role/missing"}, "Execution role .* does not exist"),
-    ({"SourceBucketArn": "arn:aws:s3:::no-such-bucket"}, "Source bucket no-such-bucket does not exist"),
-    ({"DagS3Path": "elsewhere"}, "DagS3Path .*elsewhere/ holds no object"),
-    ({"PluginsS3ObjectVersion": "not-a-version"}, "plugins.zip version not-a-version does not exist"),
-    ({"RequirementsS3Path": "missing.txt", "RequirementsS3ObjectVersion": None}, "missing.txt does not exist"),
-    ({"Name": "1-starts-with-a-digit"}, "regular expression"),
-])
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"ExecutionRoleArn": "arn:aws:iam::123456789012:role/missing"}, "Execution role .* does not exist"),
+        ({"SourceBucketArn": "arn:aws:s3:::no-such-bucket"}, "Source bucket no-such-bucket does not exist"),
+        ({"DagS3Path": "elsewhere"}, "DagS3Path .*elsewhere/ holds no object"),
+        ({"PluginsS3ObjectVersion": "not-a-version"}, "plugins.zip version not-a-version does not exist"),
+        ({"RequirementsS3Path": "missing.txt", "RequirementsS3ObjectVersion": None}, "missing.txt does not exist"),
+        ({"Name": "1-starts-with-a-digit"}, "regular expression"),
+    ],
+)
 def test_create_is_refused_with_a_validation_error_naming_the_problem(local_aws, source, overrides, message):
     mwaa = local_aws.client("mwaa")
     arguments = create_arguments(source, **overrides)
@@ -118,15 +136,25 @@ def test_a_source_bucket_without_versioning_is_refused(local_aws, source):
     unversioned = ensure_bucket(local_aws, f"airflow-plain-{source['token']}")
     local_aws.client("s3").put_object(Bucket=unversioned, Key="dags/a.py", Body=b"")
     with pytest.raises(ClientError, match="must have versioning enabled"):
-        local_aws.client("mwaa").create_environment(**create_arguments(
-            source, SourceBucketArn=f"arn:aws:s3:::{unversioned}", PluginsS3Path=None, PluginsS3ObjectVersion=None,
-            RequirementsS3Path=None, RequirementsS3ObjectVersion=None))
+        local_aws.client("mwaa").create_environment(
+            **create_arguments(
+                source,
+                SourceBucketArn=f"arn:aws:s3:::{unversioned}",
+                PluginsS3Path=None,
+                PluginsS3ObjectVersion=None,
+                RequirementsS3Path=None,
+                RequirementsS3ObjectVersion=None,
+            )
+        )
 
 
 def test_unknown_environments_are_not_found(local_aws):
     mwaa = local_aws.client("mwaa")
-    for call in (lambda: mwaa.get_environment(Name="nowhere"), lambda: mwaa.delete_environment(Name="nowhere"),
-                 lambda: mwaa.update_environment(Name="nowhere", MaxWorkers=2)):
+    for call in (
+        lambda: mwaa.get_environment(Name="nowhere"),
+        lambda: mwaa.delete_environment(Name="nowhere"),
+        lambda: mwaa.update_environment(Name="nowhere", MaxWorkers=2),
+    ):
         with pytest.raises(ClientError, match="ResourceNotFoundException"):
             call()
 

@@ -28,8 +28,10 @@ def test_the_settings_are_the_mwaa_environments():
 
 @pytest.fixture
 def endpoints(local_aws, postgres_server_dsn, stacks, airflow_db):
-    databases = {"retail_postgres": f"t_secrets_{uuid.uuid4().hex[:8]}",
-                 "aurora_vn_stock": f"t_secrets_{uuid.uuid4().hex[:8]}"}
+    databases = {
+        "retail_postgres": f"t_secrets_{uuid.uuid4().hex[:8]}",
+        "aurora_vn_stock": f"t_secrets_{uuid.uuid4().hex[:8]}",
+    }
     for name in databases.values():
         create_database(postgres_server_dsn, name)
     yield PlatformEndpoints(local_aws.endpoint, postgres_server_dsn, databases)
@@ -46,13 +48,20 @@ def test_retail_runs_end_to_end_reading_connections_and_variables_from_secrets_m
     config = variables()["retail_analytics"]
     upload_retail_seed(local_aws.client("s3"), config["raw_bucket"], "2022-09-06")
 
-    run = subprocess.run([sys.executable, "-m", "local_platform.dag_runs", "retail_analytics", "--date", "2022-09-06"],
-                         env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=900)
+    run = subprocess.run(
+        [sys.executable, "-m", "local_platform.dag_runs", "retail_analytics", "--date", "2022-09-06"],
+        env=env,
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
 
     result = json.loads(run.stdout.strip().splitlines()[-1])
     assert result["state"] == "success", (result["task_states"], run.stderr[-3000:])
     assert sorted(published) == ["airflow/connections/aurora_vn_stock", "airflow/connections/retail_postgres"]
     assert [key for key in settings_env if key.startswith(("AIRFLOW_CONN_", "AIRFLOW_VAR_"))] == [
-        "AIRFLOW_CONN_AWS_DEFAULT"]  # everything else came from Secrets Manager
+        "AIRFLOW_CONN_AWS_DEFAULT"
+    ]  # everything else came from Secrets Manager
     exports = local_aws.client("s3").list_objects_v2(Bucket=config["export_bucket"], Prefix="retail_analytics/")
     assert len([item for item in exports["Contents"] if "dt=2022-09-06" in item["Key"]]) == 3

@@ -19,8 +19,12 @@ class FakeTaskInstance(SimpleNamespace):
 
 
 def _context(logical_date, exception=None):
-    ti = FakeTaskInstance(task_id="summarize_run", try_number=3, log_url="http://127.0.0.1:8080/log",
-                          xcoms={"summarize_run": {"loaded": 10, "quarantined": 1}, "load": {"read": 11}})
+    ti = FakeTaskInstance(
+        task_id="summarize_run",
+        try_number=3,
+        log_url="http://127.0.0.1:8080/log",
+        xcoms={"summarize_run": {"loaded": 10, "quarantined": 1}, "load": {"read": 11}},
+    )
     return {
         "dag": SimpleNamespace(dag_id="retail_analytics"),
         "run_id": "scheduled__2024-05-01",
@@ -36,10 +40,17 @@ def test_failure_message_carries_task_try_log_and_the_error_text():
     message = alert_message("retail_analytics", "failure", _context(pendulum.datetime(2024, 5, 1, tz="UTC"), error))
 
     assert message == {
-        "event": "failure", "pipeline": "retail_analytics", "dag_id": "retail_analytics",
-        "run_id": "scheduled__2024-05-01", "logical_date": "2024-05-01T00:00:00+00:00",
-        "run_after": "2024-05-02T01:00:00+00:00", "task_id": "summarize_run", "try_number": 3,
-        "log_url": "http://127.0.0.1:8080/log", "error": 'bad "quoted" value\nsecond line'}
+        "event": "failure",
+        "pipeline": "retail_analytics",
+        "dag_id": "retail_analytics",
+        "run_id": "scheduled__2024-05-01",
+        "logical_date": "2024-05-01T00:00:00+00:00",
+        "run_after": "2024-05-02T01:00:00+00:00",
+        "task_id": "summarize_run",
+        "try_number": 3,
+        "log_url": "http://127.0.0.1:8080/log",
+        "error": 'bad "quoted" value\nsecond line',
+    }
     assert json.loads(json.dumps(message)) == message
 
 
@@ -53,8 +64,11 @@ def test_success_summary_is_the_tasks_own_return_value_or_a_named_tasks():
 
 
 def test_notifiers_name_their_kind_in_subject_and_attributes():
-    for notifier, event in [(failure_notifier("csv_lake"), "failure"), (success_notifier("csv_lake"), "success"),
-                            (success_notifier("csv_lake", event="no_data"), "no_data")]:
+    for notifier, event in [
+        (failure_notifier("csv_lake"), "failure"),
+        (success_notifier("csv_lake"), "success"),
+        (success_notifier("csv_lake", event="no_data"), "no_data"),
+    ]:
         assert isinstance(notifier, PipelineAlert)
         assert notifier.subject == f"[{event.upper()}] csv_lake"
         assert notifier.message_attributes == {"event": event, "pipeline": "csv_lake"}
@@ -72,13 +86,18 @@ def test_sensor_timeout_is_stuck_and_names_what_the_sensor_waited_for():
     from airflow.providers.common.compat.sdk import AirflowSensorTimeout
 
     context = _context(None, AirflowSensorTimeout("Sensor has timed out"))
-    context["ti"].task = SimpleNamespace(bucket_name="raw", bucket_key="billing/dt=2024-05-01/*.csv",
-                                         wildcard_match=True, timeout=43200)
+    context["ti"].task = SimpleNamespace(
+        bucket_name="raw", bucket_key="billing/dt=2024-05-01/*.csv", wildcard_match=True, timeout=43200
+    )
     message = alert_message("csv_lake", "failure", context)
 
     assert message["event"] == "stuck"
-    assert message["waiting_for"] == {"bucket_name": "raw", "bucket_key": "billing/dt=2024-05-01/*.csv",
-                                      "wildcard_match": True, "timeout_s": 43200}
+    assert message["waiting_for"] == {
+        "bucket_name": "raw",
+        "bucket_key": "billing/dt=2024-05-01/*.csv",
+        "wildcard_match": True,
+        "timeout_s": 43200,
+    }
     assert message["error"] == "Sensor has timed out"
 
 

@@ -42,13 +42,19 @@ def run_job(local_aws, bucket: str, script: str, script_args: dict) -> tuple[str
 
     job = f"glue-op-{uuid.uuid4().hex[:8]}"
     local_aws.client("glue").create_job(
-        Name=job, Role=ROLE, GlueVersion="5.0",
+        Name=job,
+        Role=ROLE,
+        GlueVersion="5.0",
         Command={"Name": "glueetl", "ScriptLocation": f"s3://{bucket}/scripts/{script}"},
-        DefaultArguments={"--extra-py-files": f"s3://{bucket}/scripts/glue_io.py"})
-    args = {**default_task_args("glue_operator_test"), "retries": 1, "retry_delay": timedelta(seconds=1),
-            "retry_exponential_backoff": False}
-    with DAG(f"glue_op_{job[-8:]}", schedule=None, start_date=pendulum.datetime(2024, 1, 1),
-             default_args=args) as dag:
+        DefaultArguments={"--extra-py-files": f"s3://{bucket}/scripts/glue_io.py"},
+    )
+    args = {
+        **default_task_args("glue_operator_test"),
+        "retries": 1,
+        "retry_delay": timedelta(seconds=1),
+        "retry_exponential_backoff": False,
+    }
+    with DAG(f"glue_op_{job[-8:]}", schedule=None, start_date=pendulum.datetime(2024, 1, 1), default_args=args) as dag:
         GlueJobRunOperator(task_id="run_job", job_name=job, script_args=script_args, job_poll_interval=1)
     result = run_test_dag(dag)
     runs = local_aws.client("glue").get_job_runs(JobName=job)["JobRuns"]

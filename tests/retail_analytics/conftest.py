@@ -21,9 +21,17 @@ def bucket(local_aws) -> str:
 def load_connections(local_aws, postgres_db, monkeypatch) -> str:
     """``aws_default`` -> the local server and ``load_target`` -> the test database, as Airflow env
     connections. Returns the database DSN."""
-    monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", json.dumps({
-        "conn_type": "aws", "login": "testing", "password": "testing",
-        "extra": {"region_name": "us-east-1", "endpoint_url": local_aws.endpoint}}))
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_AWS_DEFAULT",
+        json.dumps(
+            {
+                "conn_type": "aws",
+                "login": "testing",
+                "password": "testing",
+                "extra": {"region_name": "us-east-1", "endpoint_url": local_aws.endpoint},
+            }
+        ),
+    )
     monkeypatch.setenv("AIRFLOW_CONN_LOAD_TARGET", postgres_db)
     return postgres_db
 

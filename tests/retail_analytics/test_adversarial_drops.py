@@ -17,8 +17,9 @@ CASES_DIR = Path(__file__).parent / "adversarial"
 CASES = yaml.safe_load((CASES_DIR / "cases.yaml").read_text())["cases"]
 HEADER = "order_id,customer_id,order_date,product_id,unit_price,quantity,total_price\n"
 FIRST_DAY = HEADER + "1,5,2022-07-13,24,139,10,1390\n2,7,2022-07-14,3,12.50,2,25\n"
-CHECKSUM = ("SELECT count(*), md5(coalesce(string_agg(o::text, ',' ORDER BY drop_date, order_id), '')) "
-            "FROM staging.orders o")
+CHECKSUM = (
+    "SELECT count(*), md5(coalesce(string_agg(o::text, ',' ORDER BY drop_date, order_id), '')) FROM staging.orders o"
+)
 
 
 def drop_content(name: str) -> bytes:
@@ -29,9 +30,16 @@ def drop_content(name: str) -> bytes:
 
 def load(bucket: str, day: str, max_reject_rate: float | None = None) -> dict:
     return S3ToPostgresMergeOperator(
-        task_id="orders", s3_bucket=bucket, s3_key=f"retail/dt={day}/orders.csv", postgres_conn_id="load_target",
-        table="staging.orders", key_columns=["order_id"], slice_column="drop_date", max_reject_rate=max_reject_rate,
-        logical_date=day).execute({})
+        task_id="orders",
+        s3_bucket=bucket,
+        s3_key=f"retail/dt={day}/orders.csv",
+        postgres_conn_id="load_target",
+        table="staging.orders",
+        key_columns=["order_id"],
+        slice_column="drop_date",
+        max_reject_rate=max_reject_rate,
+        logical_date=day,
+    ).execute({})
 
 
 @pytest.fixture
@@ -61,22 +69,35 @@ def test_a_malformed_drop_is_accounted_for_row_by_row(name, local_aws, bucket, o
 
     assert counts["read"] == counts["loaded"] + counts["quarantined"]
     assert (counts["read"], counts["loaded"], counts["quarantine_reasons"]) == (
-        expected["read"], expected["loaded"], expected["reasons"])
+        expected["read"],
+        expected["loaded"],
+        expected["reasons"],
+    )
     assert query(dsn, "SELECT count(*) FROM staging.orders WHERE drop_date = '2022-09-07'") == [(expected["loaded"],)]
     assert query(dsn, "SELECT count(*) FROM staging.orders_rejects WHERE logical_date = '2022-09-07'") == [
-        (counts["quarantined"],)]
-    assert query(dsn, "SELECT * FROM staging.orders WHERE drop_date = '2022-09-06' ORDER BY order_id") == \
-        first_day, "a drop never touches another day"
+        (counts["quarantined"],)
+    ]
+    assert query(dsn, "SELECT * FROM staging.orders WHERE drop_date = '2022-09-06' ORDER BY order_id") == first_day, (
+        "a drop never touches another day"
+    )
 
 
 def test_a_second_drop_for_the_same_day_replaces_the_first(local_aws, bucket, orders_with_a_first_day):
     dsn = orders_with_a_first_day
     s3 = local_aws.client("s3")
-    s3.put_object(Bucket=bucket, Key="retail/dt=2022-09-06/orders.csv",
-                  Body=(HEADER + "2,7,2022-07-14,3,12.50,3,37.50\n3,9,2022-07-15,1,5,1,5\n").encode())
+    s3.put_object(
+        Bucket=bucket,
+        Key="retail/dt=2022-09-06/orders.csv",
+        Body=(HEADER + "2,7,2022-07-14,3,12.50,3,37.50\n3,9,2022-07-15,1,5,1,5\n").encode(),
+    )
 
     counts = load(bucket, "2022-09-06")
 
     assert {key: counts[key] for key in ("read", "inserted", "updated", "unchanged", "deleted")} == {
-        "read": 2, "inserted": 1, "updated": 1, "unchanged": 0, "deleted": 1}
+        "read": 2,
+        "inserted": 1,
+        "updated": 1,
+        "unchanged": 0,
+        "deleted": 1,
+    }
     assert query(dsn, "SELECT order_id, quantity FROM staging.orders ORDER BY 1") == [(2, 3), (3, 1)]

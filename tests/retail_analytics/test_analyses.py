@@ -55,8 +55,11 @@ def warehouse(postgres_db, seed):
     conn = psycopg2.connect(postgres_db)
     with conn.cursor() as cur:
         for run_date in RUN_DATES:
-            for table, frame in (("orders", orders), ("reviews", reviews[["review_id", "review", "product_id"]]),
-                                 ("shipment_deliveries", shipments)):
+            for table, frame in (
+                ("orders", orders),
+                ("reviews", reviews[["review_id", "review", "product_id"]]),
+                ("shipment_deliveries", shipments),
+            ):
                 buffer = io.StringIO()
                 frame.assign(drop_date=run_date).to_csv(buffer, index=False, date_format="%Y-%m-%d")
                 buffer.seek(0)
@@ -72,8 +75,11 @@ def expected_shipments(orders, shipments, run_date):
     day = pd.Timestamp(run_date)
     merged = orders[orders.order_date <= day].merge(shipments, on="order_id", how="left")
     not_delivered = merged.delivery_date.isna() | (merged.delivery_date > day)
-    late = (merged.shipment_date <= day) & (merged.shipment_date >= merged.order_date + pd.Timedelta(days=6)) \
+    late = (
+        (merged.shipment_date <= day)
+        & (merged.shipment_date >= merged.order_date + pd.Timedelta(days=6))
         & not_delivered
+    )
     not_shipped = merged.shipment_date.isna() | (merged.shipment_date > day)
     undelivered = not_shipped & not_delivered & (merged.order_date + pd.Timedelta(days=15) <= day)
     return int(late.sum()), int(undelivered.sum())
@@ -87,7 +93,8 @@ def test_calendar_marks_nigerian_public_holidays_and_working_days():
     assert rows[date(2022, 10, 4)][7:10] == (False, None, True)
     assert rows[date(2022, 10, 8)][6] is True  # Saturday
     assert sum(row[9] for row in rows.values()) == 260 - sum(
-        1 for day in holidays.Nigeria(years=2022) if day.isoweekday() < 6)
+        1 for day in holidays.Nigeria(years=2022) if day.isoweekday() < 6
+    )
 
 
 @pytest.mark.parametrize("run_date", RUN_DATES, ids=str)
@@ -105,15 +112,20 @@ def test_public_holiday_orders_per_month_over_past_year_match_pandas(warehouse, 
     orders, _, _ = seed
     run_sql_file(warehouse, "agg_public_holiday_orders.sql", {"run_date": run_date.isoformat()})
 
-    rows = query(warehouse, "SELECT order_month, tt_orders FROM analytics.agg_public_holiday_orders "
-                            "WHERE run_date = %s ORDER BY order_month", (run_date,))
+    rows = query(
+        warehouse,
+        "SELECT order_month, tt_orders FROM analytics.agg_public_holiday_orders "
+        "WHERE run_date = %s ORDER BY order_month",
+        (run_date,),
+    )
 
     holiday_days = {pd.Timestamp(day) for day in holidays.Nigeria(years=range(2020, 2024))}
     on_holiday = orders[orders.order_date.isin(holiday_days)]
     per_month = on_holiday.groupby(on_holiday.order_date.dt.to_period("M")).size()
     this_month = pd.Period(run_date, "M")
-    expected = [((this_month - n).to_timestamp().date(), int(per_month.get(this_month - n, 0)))
-                for n in range(12, 0, -1)]
+    expected = [
+        ((this_month - n).to_timestamp().date(), int(per_month.get(this_month - n, 0))) for n in range(12, 0, -1)
+    ]
     assert rows == expected
     assert sum(count for _, count in rows) > 0
 
@@ -123,11 +135,15 @@ def test_best_performing_product_matches_pandas(warehouse, seed, run_date):
     orders, reviews, shipments = seed
     run_sql_file(warehouse, "best_performing_product.sql", {"run_date": run_date.isoformat()})
 
-    [row] = query(warehouse, "SELECT product_id, tt_review_points, tt_reviews, most_ordered_day, "
-                             "most_ordered_day_orders, is_most_ordered_day_public_holiday, pct_one_star_review, "
-                             "pct_two_star_review, pct_three_star_review, pct_four_star_review, "
-                             "pct_five_star_review, tt_orders, tt_late_shipments, pct_late_shipments "
-                             "FROM analytics.best_performing_product WHERE run_date = %s", (run_date,))
+    [row] = query(
+        warehouse,
+        "SELECT product_id, tt_review_points, tt_reviews, most_ordered_day, "
+        "most_ordered_day_orders, is_most_ordered_day_public_holiday, pct_one_star_review, "
+        "pct_two_star_review, pct_three_star_review, pct_four_star_review, "
+        "pct_five_star_review, tt_orders, tt_late_shipments, pct_late_shipments "
+        "FROM analytics.best_performing_product WHERE run_date = %s",
+        (run_date,),
+    )
 
     points = reviews.groupby("product_id").review.agg(["sum", "count"]).reset_index()
     best = points.sort_values(["sum", "product_id"], ascending=[False, True]).iloc[0]
@@ -138,8 +154,14 @@ def test_best_performing_product_matches_pandas(warehouse, seed, run_date):
     stars = reviews[reviews.product_id == product].review.value_counts(normalize=True) * 100
     late, _ = expected_shipments(mine, shipments, run_date)
 
-    assert row[:6] == (product, int(best["sum"]), int(best["count"]), busiest.order_date.date(), int(busiest.n),
-                       busiest.order_date.date() in holidays.Nigeria(years=busiest.order_date.year))
+    assert row[:6] == (
+        product,
+        int(best["sum"]),
+        int(best["count"]),
+        busiest.order_date.date(),
+        int(busiest.n),
+        busiest.order_date.date() in holidays.Nigeria(years=busiest.order_date.year),
+    )
     assert [float(value) for value in row[6:11]] == pytest.approx([stars.get(n, 0) for n in range(1, 6)], abs=0.005)
     assert row[11:13] == (len(mine), late)
     assert float(row[13]) == pytest.approx(100 * late / len(mine), abs=0.005)

@@ -27,15 +27,24 @@ CREATE TABLE staging.orders (order_id integer PRIMARY KEY, customer_id integer N
     product_id integer NOT NULL, unit_price numeric(12,2) NOT NULL, quantity integer NOT NULL,
     total_price numeric(14,2) NOT NULL);
 """
-COLUMNS = [("order_id", "integer", False), ("customer_id", "integer", False), ("order_date", "date", False),
-           ("product_id", "integer", False), ("unit_price", "numeric", False), ("quantity", "integer", False),
-           ("total_price", "numeric", False)]
-CHECKSUM = ("SELECT count(*), md5(coalesce(string_agg(o::text, ',' ORDER BY order_id), '')) FROM staging.orders o")
+COLUMNS = [
+    ("order_id", "integer", False),
+    ("customer_id", "integer", False),
+    ("order_date", "date", False),
+    ("product_id", "integer", False),
+    ("unit_price", "numeric", False),
+    ("quantity", "integer", False),
+    ("total_price", "numeric", False),
+]
+CHECKSUM = "SELECT count(*), md5(coalesce(string_agg(o::text, ',' ORDER BY order_id), '')) FROM staging.orders o"
 
 
 def orders_csv(rows: int, price: int) -> bytes:
-    lines = (f"{i},{i % 25 + 1},2022-{i % 12 + 1:02d}-{i % 28 + 1:02d},{i % 25 + 1},{price},{i % 9 + 1},"
-             f"{price * (i % 9 + 1)}\n" for i in range(1, rows + 1))
+    lines = (
+        f"{i},{i % 25 + 1},2022-{i % 12 + 1:02d}-{i % 28 + 1:02d},{i % 25 + 1},{price},{i % 9 + 1},"
+        f"{price * (i % 9 + 1)}\n"
+        for i in range(1, rows + 1)
+    )
     return (HEADER + "".join(lines)).encode()
 
 
@@ -51,9 +60,16 @@ def loaded(local_aws, bucket, load_connections):
 
 
 def load(bucket: str) -> dict:
-    return S3ToPostgresMergeOperator(task_id="load_orders", s3_bucket=bucket, s3_key="orders.csv",
-                                     postgres_conn_id="load_target", table="staging.orders", columns=COLUMNS,
-                                     key_columns=["order_id"], logical_date="2022-09-06").execute({})
+    return S3ToPostgresMergeOperator(
+        task_id="load_orders",
+        s3_bucket=bucket,
+        s3_key="orders.csv",
+        postgres_conn_id="load_target",
+        table="staging.orders",
+        columns=COLUMNS,
+        key_columns=["order_id"],
+        logical_date="2022-09-06",
+    ).execute({})
 
 
 def wait_for_backend(dsn: str, query_prefix: str, timeout_s: float = 120) -> int:
@@ -61,16 +77,18 @@ def wait_for_backend(dsn: str, query_prefix: str, timeout_s: float = 120) -> int
     another process's statement starting)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        rows = query(dsn, "SELECT pid FROM pg_stat_activity WHERE state = 'active' AND query ILIKE %s "
-                          "AND pid <> pg_backend_pid()", (query_prefix + "%",))
+        rows = query(
+            dsn,
+            "SELECT pid FROM pg_stat_activity WHERE state = 'active' AND query ILIKE %s AND pid <> pg_backend_pid()",
+            (query_prefix + "%",),
+        )
         if rows:
             return rows[0][0]
         time.sleep(0.05)
     raise TimeoutError(f"no backend ran {query_prefix!r} within {timeout_s}s")
 
 
-def test_a_task_process_killed_mid_copy_leaves_the_target_as_it_was_and_the_retry_completes(loaded, bucket,
-                                                                                             local_aws):
+def test_a_task_process_killed_mid_copy_leaves_the_target_as_it_was_and_the_retry_completes(loaded, bucket, local_aws):
     before = query(loaded, CHECKSUM)
     script = textwrap.dedent(f"""
         from pipeline_kit.s3_to_postgres import S3ToPostgresMergeOperator
@@ -79,8 +97,9 @@ def test_a_task_process_killed_mid_copy_leaves_the_target_as_it_was_and_the_retr
             key_columns=["order_id"], logical_date="2022-09-06").execute({{}})
     """)
     paths = os.pathsep.join(str(PROJECT_ROOT / folder) for folder in ("", "plugins", "include/glue"))
-    task = subprocess.Popen([sys.executable, "-c", script], env={**os.environ, "PYTHONPATH": paths},
-                            start_new_session=True)
+    task = subprocess.Popen(
+        [sys.executable, "-c", script], env={**os.environ, "PYTHONPATH": paths}, start_new_session=True
+    )
     try:
         wait_for_backend(loaded, "COPY")
         os.killpg(task.pid, signal.SIGKILL)  # as a worker dies: no handler, no rollback from the client
@@ -117,10 +136,21 @@ def test_the_connection_cut_mid_merge_leaves_the_target_as_it_was_and_says_so(lo
 
 def test_an_unreachable_aws_endpoint_fails_with_the_reason_and_changes_nothing(loaded, bucket, monkeypatch):
     before = query(loaded, CHECKSUM)
-    monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", json.dumps({
-        "conn_type": "aws", "login": "testing", "password": "testing",
-        "extra": {"region_name": "us-east-1", "endpoint_url": "http://127.0.0.1:9",
-                  "config_kwargs": {"connect_timeout": 1, "retries": {"total_max_attempts": 1}}}}))
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_AWS_DEFAULT",
+        json.dumps(
+            {
+                "conn_type": "aws",
+                "login": "testing",
+                "password": "testing",
+                "extra": {
+                    "region_name": "us-east-1",
+                    "endpoint_url": "http://127.0.0.1:9",
+                    "config_kwargs": {"connect_timeout": 1, "retries": {"total_max_attempts": 1}},
+                },
+            }
+        ),
+    )
 
     with pytest.raises(Exception, match="Could not connect to the endpoint URL"):
         load(bucket)

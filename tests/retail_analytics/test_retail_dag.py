@@ -27,8 +27,12 @@ def analytics_rows(dsn: str) -> dict[str, list[tuple]]:
 
 
 def export_rows(local_aws, name: str, run_date: str) -> list[dict]:
-    body = local_aws.client("s3").get_object(
-        Bucket=EXPORT_BUCKET, Key=f"retail_analytics/{name}/dt={run_date}/{name}.csv")["Body"].read().decode()
+    body = (
+        local_aws.client("s3")
+        .get_object(Bucket=EXPORT_BUCKET, Key=f"retail_analytics/{name}/dt={run_date}/{name}.csv")["Body"]
+        .read()
+        .decode()
+    )
     return list(csv.DictReader(io.StringIO(body)))
 
 
@@ -48,8 +52,11 @@ def test_retail_dag_loads_analyses_exports_and_alerts_and_reruns_identically(loc
     assert first.state == "success", first.task_states
     assert query(dsn, "SELECT count(*) FROM staging.orders") == [(10000,)]
     assert query(dsn, "SELECT count(*), count(DISTINCT review_id) FROM staging.reviews") == [(7236, 7236)]
-    assert query(dsn, "SELECT count(*) FILTER (WHERE shipment_date IS NULL), count(*) FILTER "
-                      "(WHERE delivery_date IS NULL) FROM staging.shipment_deliveries") == [(6757, 7803)]
+    assert query(
+        dsn,
+        "SELECT count(*) FILTER (WHERE shipment_date IS NULL), count(*) FILTER "
+        "(WHERE delivery_date IS NULL) FROM staging.shipment_deliveries",
+    ) == [(6757, 7803)]
     assert first.xcom("load_staging.reviews")["loaded"] == 7236
     rows = analytics_rows(dsn)
     assert len(rows["agg_public_holiday_orders"]) == 12
@@ -64,8 +71,14 @@ def test_retail_dag_loads_analyses_exports_and_alerts_and_reruns_identically(loc
     [alert] = [a for a in drain_alerts(local_aws) if a["pipeline"] == "retail_analytics"]
     assert alert["event"] == "success"
     assert alert["task_id"] == "summarize_run"
-    assert alert["summary"]["loads"]["orders"] == {"read": 10000, "loaded": 10000, "quarantined": 0,
-                                                   "inserted": 10000, "updated": 0, "unchanged": 0}
+    assert alert["summary"]["loads"]["orders"] == {
+        "read": 10000,
+        "loaded": 10000,
+        "quarantined": 0,
+        "inserted": 10000,
+        "updated": 0,
+        "unchanged": 0,
+    }
     assert len(alert["summary"]["exports"]) == 3
 
     second = run_dag("retail_analytics", day("2022-09-06"))
@@ -85,14 +98,20 @@ def test_retail_dag_runs_for_two_dates_side_by_side(local_aws, retail_platform):
     for run_date in ("2022-03-15", "2022-09-06"):
         upload_retail_seed(s3, RAW_BUCKET, run_date)
         if run_date == "2022-09-06":  # this day's drop carries one malformed order
-            s3.put_object(Bucket=RAW_BUCKET, Key=f"retail/dt={run_date}/orders.csv",
-                          Body=(seed_orders.rstrip("\n") + "\n10001,7,2022-09-31,3,100,1,100\n").encode())
+            s3.put_object(
+                Bucket=RAW_BUCKET,
+                Key=f"retail/dt={run_date}/orders.csv",
+                Body=(seed_orders.rstrip("\n") + "\n10001,7,2022-09-31,3,100,1,100\n").encode(),
+            )
         results[run_date] = run_dag("retail_analytics", day(run_date))
         assert results[run_date].state == "success", results[run_date].task_states
 
     shipments = query(dsn, "SELECT run_date::text, tt_late_shipments FROM analytics.agg_shipments ORDER BY 1")
-    months = query(dsn, "SELECT run_date::text, min(order_month)::text, max(order_month)::text "
-                        "FROM analytics.agg_public_holiday_orders GROUP BY 1 ORDER BY 1")
+    months = query(
+        dsn,
+        "SELECT run_date::text, min(order_month)::text, max(order_month)::text "
+        "FROM analytics.agg_public_holiday_orders GROUP BY 1 ORDER BY 1",
+    )
 
     assert [row[0] for row in shipments] == ["2022-03-15", "2022-09-06"]
     assert shipments[0][1] < shipments[1][1]  # fewer orders were known in March
@@ -100,7 +119,8 @@ def test_retail_dag_runs_for_two_dates_side_by_side(local_aws, retail_platform):
     for run_date in ("2022-03-15", "2022-09-06"):
         assert {row["run_date"] for row in export_rows(local_aws, "agg_shipments", run_date)} == {run_date}
     assert query(dsn, "SELECT logical_date::text, line_number, reason FROM staging.orders_rejects") == [
-        ("2022-09-06", 10002, "order_date: impossible date ('2022-09-31')")]
+        ("2022-09-06", 10002, "order_date: impossible date ('2022-09-31')")
+    ]
     assert results["2022-09-06"].xcom("summarize_run")["quarantined_total"] == 1
     assert results["2022-03-15"].xcom("summarize_run")["quarantined_total"] == 0
 
@@ -111,8 +131,11 @@ def put_drop(s3, run_date: str, files: dict[str, str]) -> None:
     s3.put_object(Bucket=RAW_BUCKET, Key=f"retail/dt={run_date}/_SUCCESS", Body=b"")
 
 
-HEADERS = {"orders": "order_id,customer_id,order_date,product_id,unit_price,quantity,total_price\n",
-           "reviews": "review,product_id\n", "shipment_deliveries": "shipment_id,order_id,shipment_date,delivery_date\n"}
+HEADERS = {
+    "orders": "order_id,customer_id,order_date,product_id,unit_price,quantity,total_price\n",
+    "reviews": "review,product_id\n",
+    "shipment_deliveries": "shipment_id,order_id,shipment_date,delivery_date\n",
+}
 
 
 @pytest.mark.dag_run
@@ -138,8 +161,11 @@ def test_an_empty_drop_is_a_no_data_day_with_its_own_alert_and_empties_its_slice
 def test_an_incomplete_drop_fails_at_once_naming_the_empty_files(local_aws, retail_platform):
     s3 = local_aws.client("s3")
     orders = (SEED_DATA_DIR / "retail" / "orders.csv").read_text()
-    put_drop(s3, "2022-09-06", {"orders": orders, "reviews": HEADERS["reviews"],
-                                "shipment_deliveries": HEADERS["shipment_deliveries"]})
+    put_drop(
+        s3,
+        "2022-09-06",
+        {"orders": orders, "reviews": HEADERS["reviews"], "shipment_deliveries": HEADERS["shipment_deliveries"]},
+    )
 
     result = run_dag("retail_analytics", day("2022-09-06"))
 
@@ -166,13 +192,22 @@ def test_runs_of_two_days_give_the_same_rows_in_either_order(local_aws, retail_p
             delivered_on = (date.fromisoformat(shipped) + timedelta(days=1)).isoformat()
         delivered.append(",".join([shipment_id, order_id, shipped, delivered_on]))
     upload_retail_seed(s3, RAW_BUCKET, "2022-09-06")
-    s3.put_object(Bucket=RAW_BUCKET, Key="retail/dt=2022-09-06/shipment_deliveries.csv",
-                  Body=("\n".join(delivered) + "\n").encode())
+    s3.put_object(
+        Bucket=RAW_BUCKET,
+        Key="retail/dt=2022-09-06/shipment_deliveries.csv",
+        Body=("\n".join(delivered) + "\n").encode(),
+    )
 
     for run_date in ("2022-09-06", "2022-09-05", "2022-09-06"):
         assert run_dag("retail_analytics", day(run_date)).state == "success"
-    out_of_order = (analytics_rows(dsn), query(dsn, "SELECT drop_date::text, count(*) FROM staging.shipment_deliveries "
-                                                    "WHERE delivery_date IS NULL GROUP BY 1 ORDER BY 1"))
+    out_of_order = (
+        analytics_rows(dsn),
+        query(
+            dsn,
+            "SELECT drop_date::text, count(*) FROM staging.shipment_deliveries "
+            "WHERE delivery_date IS NULL GROUP BY 1 ORDER BY 1",
+        ),
+    )
     for name in ANALYTICS:
         query(dsn, f"DELETE FROM analytics.{name} RETURNING 1")
     for run_date in ("2022-09-05", "2022-09-06"):

@@ -19,8 +19,13 @@ from pipeline_kit.s3_to_postgres.records import Structure, copy_records
 
 from tests.retail_analytics.conftest import execute, query
 
-COLUMNS = [("order_id", "integer", False), ("order_date", "date", False), ("shipped", "date"),
-           ("amount", "numeric(12,2)"), ("note", "text")]
+COLUMNS = [
+    ("order_id", "integer", False),
+    ("order_date", "date", False),
+    ("shipped", "date"),
+    ("amount", "numeric(12,2)"),
+    ("note", "text"),
+]
 TABLE_DDL = """
 CREATE SCHEMA IF NOT EXISTS staging;
 CREATE TABLE staging.orders (order_id integer PRIMARY KEY, order_date date NOT NULL, shipped date,
@@ -42,8 +47,16 @@ def put(local_aws, bucket: str, key: str, text: str | bytes) -> None:
 
 def load(bucket: str, key: str, logical_date: str = "2022-09-06", **kwargs) -> dict:
     operator = S3ToPostgresMergeOperator(
-        task_id="load_orders", s3_bucket=bucket, s3_key=key, postgres_conn_id="load_target",
-        table="staging.orders", columns=COLUMNS, key_columns=["order_id"], logical_date=logical_date, **kwargs)
+        task_id="load_orders",
+        s3_bucket=bucket,
+        s3_key=key,
+        postgres_conn_id="load_target",
+        table="staging.orders",
+        columns=COLUMNS,
+        key_columns=["order_id"],
+        logical_date=logical_date,
+        **kwargs,
+    )
     counts = operator.execute({})
     assert counts["read"] == counts["loaded"] + counts["quarantined"], counts
     assert counts["loaded"] == counts["inserted"] + counts["updated"] + counts["unchanged"], counts
@@ -57,6 +70,7 @@ def target(load_connections) -> str:
 
 
 # ---- the structure pass (pure) ----------------------------------------------------------------------------
+
 
 def structure_of(text: str | bytes, width: int = 2, typed: tuple[int, ...] = (0,)):
     structure = Structure()
@@ -89,8 +103,10 @@ def test_wrong_field_counts_and_nul_bytes_are_rejected_with_raw_text():
 
     assert lines == ["5,,4,ok\n"]
     assert [(r.line_number, r.raw_line, r.reason) for r in structure.rejects] == [
-        (2, "1,2022-01-01,extra", "expected 2 fields, got 3"), (3, '"2"', "expected 2 fields, got 1"),
-        (4, "3,a\x00b", "contains a NUL byte")]
+        (2, "1,2022-01-01,extra", "expected 2 fields, got 3"),
+        (3, '"2"', "expected 2 fields, got 1"),
+        (4, "3,a\x00b", "contains a NUL byte"),
+    ]
 
 
 def test_an_unbalanced_quote_rejects_its_line_only():
@@ -117,6 +133,7 @@ def test_a_line_break_inside_a_typed_field_is_rejected_not_trimmed():
 
 # ---- the load against PostgreSQL and S3 -------------------------------------------------------------------
 
+
 def test_load_streams_csv_into_target_with_empty_dates_as_null(local_aws, bucket, target):
     put(local_aws, bucket, "retail/dt=2022-09-06/orders.csv", GOOD_CSV)
 
@@ -128,7 +145,13 @@ def test_load_streams_csv_into_target_with_empty_dates_as_null(local_aws, bucket
         (3, "2022-07-29", "2022-07-31", "2277.00", "with, comma"),
     ]
     assert {k: counts[k] for k in ("read", "loaded", "quarantined", "inserted", "updated", "unchanged")} == {
-        "read": 3, "loaded": 3, "quarantined": 0, "inserted": 3, "updated": 0, "unchanged": 0}
+        "read": 3,
+        "loaded": 3,
+        "quarantined": 0,
+        "inserted": 3,
+        "updated": 0,
+        "unchanged": 0,
+    }
 
 
 def test_rerun_same_date_leaves_rows_unchanged(local_aws, bucket, target):
@@ -155,8 +178,17 @@ def test_changed_source_row_is_an_update_counted_as_such(local_aws, bucket, targ
 
 
 def test_malformed_rows_are_quarantined_with_every_reason_and_the_rest_loads(local_aws, bucket, target):
-    put(local_aws, bucket, "orders.csv", GOOD_CSV + "4,2022-13-01,,5,bad month\n" + "5,2022-01-01\n"
-        + "6,2022-01-02,,7,fine\n" + "7,01/02/2022,,NaN,two problems\n" + "99999999999,,2022-02-30,1,\n")
+    put(
+        local_aws,
+        bucket,
+        "orders.csv",
+        GOOD_CSV
+        + "4,2022-13-01,,5,bad month\n"
+        + "5,2022-01-01\n"
+        + "6,2022-01-02,,7,fine\n"
+        + "7,01/02/2022,,NaN,two problems\n"
+        + "99999999999,,2022-02-30,1,\n",
+    )
 
     counts = load(bucket, "orders.csv")
 
@@ -164,32 +196,53 @@ def test_malformed_rows_are_quarantined_with_every_reason_and_the_rest_loads(loc
     assert query(target, REJECTS_SQL) == [
         (5, "4,2022-13-01,,5,bad month", "order_date: impossible date ('2022-13-01')"),
         (6, "5,2022-01-01", "expected 5 fields, got 2"),
-        (8, "7,01/02/2022,,NaN,two problems",
-         "order_date: not a date YYYY-MM-DD ('01/02/2022'); amount: not a number ('NaN')"),
-        (9, "99999999999,,2022-02-30,1,", "order_id: out of range for integer ('99999999999'); "
-                                          "order_date: missing value; shipped: impossible date ('2022-02-30')"),
+        (
+            8,
+            "7,01/02/2022,,NaN,two problems",
+            "order_date: not a date YYYY-MM-DD ('01/02/2022'); amount: not a number ('NaN')",
+        ),
+        (
+            9,
+            "99999999999,,2022-02-30,1,",
+            "order_id: out of range for integer ('99999999999'); "
+            "order_date: missing value; shipped: impossible date ('2022-02-30')",
+        ),
     ]
     assert query(target, "SELECT DISTINCT source_key, logical_date::text FROM staging.orders_rejects") == [
-        (f"s3://{bucket}/orders.csv", "2022-09-06")]
+        (f"s3://{bucket}/orders.csv", "2022-09-06")
+    ]
     assert (counts["read"], counts["loaded"], counts["quarantined"]) == (8, 4, 4)
     assert counts["quarantine_reasons"] == {  # problems by kind; a row may have several
-        "order_date: impossible date": 1, "expected 5 fields, got 2": 1, "order_date: not a date YYYY-MM-DD": 1,
-        "amount: not a number": 1, "order_id: out of range for integer": 1, "order_date: missing value": 1,
-        "shipped: impossible date": 1}
+        "order_date: impossible date": 1,
+        "expected 5 fields, got 2": 1,
+        "order_date: not a date YYYY-MM-DD": 1,
+        "amount: not a number": 1,
+        "order_id: out of range for integer": 1,
+        "order_date: missing value": 1,
+        "shipped: impossible date": 1,
+    }
 
 
 def test_values_are_not_altered_spaces_in_numbers_are_formatting_text_is_kept_as_written(local_aws, bucket, target):
-    put(local_aws, bucket, "orders.csv", "order_id,order_date,shipped,amount,note\n"
-        ' 1 ,2022-01-01, 2022-01-02 , 5.5 ,  padded text  \n2,2022-01-01,,,"quoted ""text"""\n')
+    put(
+        local_aws,
+        bucket,
+        "orders.csv",
+        "order_id,order_date,shipped,amount,note\n"
+        ' 1 ,2022-01-01, 2022-01-02 , 5.5 ,  padded text  \n2,2022-01-01,,,"quoted ""text"""\n',
+    )
 
     load(bucket, "orders.csv")
 
-    assert query(target, ROWS_SQL) == [(1, "2022-01-01", "2022-01-02", "5.50", "  padded text  "),
-                                       (2, "2022-01-01", None, None, 'quoted "text"')]
+    assert query(target, ROWS_SQL) == [
+        (1, "2022-01-01", "2022-01-02", "5.50", "  padded text  "),
+        (2, "2022-01-01", None, None, 'quoted "text"'),
+    ]
 
 
 def test_a_key_with_an_embedded_line_break_is_quarantined_and_does_not_rewrite_the_existing_row(
-        local_aws, bucket, target):
+    local_aws, bucket, target
+):
     put(local_aws, bucket, "orders.csv", GOOD_CSV)
     load(bucket, "orders.csv")
     before = query(target, ROWS_SQL)
@@ -200,7 +253,8 @@ def test_a_key_with_an_embedded_line_break_is_quarantined_and_does_not_rewrite_t
     assert query(target, ROWS_SQL) == before
     assert (counts["read"], counts["quarantined"], counts["updated"]) == (1, 1, 0)
     assert query(target, "SELECT reason FROM staging.orders_rejects WHERE logical_date = '2022-09-07'") == [
-        ("order_id: contains a line break or tab ('2\\n')",)]
+        ("order_id: contains a line break or tab ('2\\n')",)
+    ]
 
 
 def test_a_key_repeated_in_the_file_loads_its_first_row_and_quarantines_the_others(local_aws, bucket, target):
@@ -211,7 +265,8 @@ def test_a_key_repeated_in_the_file_loads_its_first_row_and_quarantines_the_othe
     assert query(target, "SELECT note FROM staging.orders WHERE order_id = 2") == [(None,)]
     assert query(target, REJECTS_SQL) == [
         (5, "2,2021-04-07,,1,again", "duplicate key (order_id=2, first on line 3)"),
-        (6, "2,2021-04-08,,1,and again", "duplicate key (order_id=2, first on line 3)")]
+        (6, "2,2021-04-08,,1,and again", "duplicate key (order_id=2, first on line 3)"),
+    ]
     assert counts["quarantine_reasons"] == {"duplicate key": 2}
 
 
@@ -284,13 +339,22 @@ def test_surrogate_keys_are_deterministic_and_distinguish_identical_rows(target)
     import psycopg2
 
     execute(target, "CREATE TABLE staging.reviews (review_id text PRIMARY KEY, review smallint, product_id integer)")
-    reviews = Target("staging.reviews", as_columns([("review", "smallint", False), ("product_id", "integer", False)]),
-                     ["review_id"], SurrogateKey("review_id", ("product_id", "review")))
+    reviews = Target(
+        "staging.reviews",
+        as_columns([("review", "smallint", False), ("product_id", "integer", False)]),
+        ["review_id"],
+        SurrogateKey("review_id", ("product_id", "review")),
+    )
     conn = psycopg2.connect(target)
     try:
         for _ in range(2):
-            counts = load_csv(conn, [b"review,product_id\n5,1\n5,1\n3,1\n"], target=reviews, source_key="local",
-                              logical_date="2022-09-06")
+            counts = load_csv(
+                conn,
+                [b"review,product_id\n5,1\n5,1\n3,1\n"],
+                target=reviews,
+                source_key="local",
+                logical_date="2022-09-06",
+            )
     finally:
         conn.close()
 
@@ -303,9 +367,13 @@ def test_load_csv_copies_through_psycopg2_as_well(target):
 
     conn = psycopg2.connect(target)
     try:
-        counts = load_csv(conn, [GOOD_CSV.encode()], target=Target("staging.orders", as_columns(COLUMNS),
-                                                                   ["order_id"]),
-                          source_key="local", logical_date="2022-09-06")
+        counts = load_csv(
+            conn,
+            [GOOD_CSV.encode()],
+            target=Target("staging.orders", as_columns(COLUMNS), ["order_id"]),
+            source_key="local",
+            logical_date="2022-09-06",
+        )
     finally:
         conn.close()
 
@@ -360,4 +428,6 @@ def test_a_rerun_with_fewer_rows_deletes_them_from_its_slice_only(local_aws, buc
     assert (counts["deleted"], counts["unchanged"]) == (1, 2)
     assert (emptied["read"], emptied["deleted"]) == (0, 3)
     assert query(load_connections, "SELECT drop_date::text, order_id FROM staging.orders ORDER BY 1, 2") == [
-        ("2022-09-07", 1), ("2022-09-07", 3)]
+        ("2022-09-07", 1),
+        ("2022-09-07", 3),
+    ]

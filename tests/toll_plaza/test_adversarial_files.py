@@ -29,17 +29,34 @@ DAY = SPEC["day"]
 
 
 def record(transaction_id: int, **values) -> str:
-    return json.dumps({"transaction_id": transaction_id, "transaction_date": DAY, "toll_booth": "golf_rd",
-                       "vehicle_make": "Kia", "vehicle_category": "SUV", "transaction_amount": 4.25, **values})
+    return json.dumps(
+        {
+            "transaction_id": transaction_id,
+            "transaction_date": DAY,
+            "toll_booth": "golf_rd",
+            "vehicle_make": "Kia",
+            "vehicle_category": "SUV",
+            "transaction_amount": 4.25,
+            **values,
+        }
+    )
 
 
 def case_content(name: str) -> bytes:
     if name == "very_long_fields":  # generated: values toll_table's columns cannot hold, and one line of 1 MB
-        return "\n".join([
-            record(1701, vehicle_make="x" * 100_000), record(1702, transaction_amount=1e12),
-            record(1703, toll_booth="b" * 65), record(1704, vehicle_category="c" * 129),
-            record(1705, transaction_amount=99999999.99), record(1706, toll_booth="b" * 64, unused="u" * 1_000_000),
-        ]).encode() + b"\n"
+        return (
+            "\n".join(
+                [
+                    record(1701, vehicle_make="x" * 100_000),
+                    record(1702, transaction_amount=1e12),
+                    record(1703, toll_booth="b" * 65),
+                    record(1704, vehicle_category="c" * 129),
+                    record(1705, transaction_amount=99999999.99),
+                    record(1706, toll_booth="b" * 64, unused="u" * 1_000_000),
+                ]
+            ).encode()
+            + b"\n"
+        )
     return (CASES_DIR / f"{name}.jsonl").read_bytes()
 
 
@@ -50,11 +67,19 @@ def provisioned(local_aws, stacks):
 
 def run_job(local_aws) -> dict:
     prefix = f"dt={DAY}/"
-    args = ["toll_transform.py", "--run_date", DAY,
-            "--landing_uri", f"s3://{LANDING}/landing/toll/{prefix}",
-            "--staging_uri", f"s3://{STAGING}/staging/toll/{prefix}",
-            "--quarantine_uri", f"s3://{STAGING}/quarantine/toll/{prefix}",
-            "--report_uri", f"s3://{STAGING}/reports/toll/{prefix}report.json"]
+    args = [
+        "toll_transform.py",
+        "--run_date",
+        DAY,
+        "--landing_uri",
+        f"s3://{LANDING}/landing/toll/{prefix}",
+        "--staging_uri",
+        f"s3://{STAGING}/staging/toll/{prefix}",
+        "--quarantine_uri",
+        f"s3://{STAGING}/quarantine/toll/{prefix}",
+        "--report_uri",
+        f"s3://{STAGING}/reports/toll/{prefix}report.json",
+    ]
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("AWS_ENDPOINT_URL", local_aws.endpoint)
         try:
@@ -67,8 +92,11 @@ def run_job(local_aws) -> dict:
 def objects(local_aws, prefix: str, suffix: str = "") -> str:
     s3 = local_aws.client("s3")
     listed = s3.list_objects_v2(Bucket=STAGING, Prefix=prefix).get("Contents", [])
-    return "".join(s3.get_object(Bucket=STAGING, Key=item["Key"])["Body"].read().decode()
-                   for item in sorted(listed, key=lambda item: item["Key"]) if item["Key"].endswith(suffix))
+    return "".join(
+        s3.get_object(Bucket=STAGING, Key=item["Key"])["Body"].read().decode()
+        for item in sorted(listed, key=lambda item: item["Key"])
+        if item["Key"].endswith(suffix)
+    )
 
 
 def staged_rows(local_aws) -> list[dict]:
@@ -82,14 +110,16 @@ def staged_rows(local_aws) -> list[dict]:
 def second_drop(provisioned, spark):
     """(first report, second report, staged rows, quarantined records) of the day's two drops."""
     s3 = provisioned.client("s3")
-    s3.put_object(Bucket=LANDING, Key=f"landing/toll/dt={DAY}/baseline.jsonl",
-                  Body=(CASES_DIR / "baseline.jsonl").read_bytes())
+    s3.put_object(
+        Bucket=LANDING, Key=f"landing/toll/dt={DAY}/baseline.jsonl", Body=(CASES_DIR / "baseline.jsonl").read_bytes()
+    )
     first = run_job(provisioned)
     for name in CASES:
         s3.put_object(Bucket=LANDING, Key=f"landing/toll/dt={DAY}/{name}.jsonl", Body=case_content(name))
     second = run_job(provisioned)
-    quarantined = [json.loads(line) for line in
-                   objects(provisioned, f"quarantine/toll/dt={DAY}/", ".json").splitlines() if line]
+    quarantined = [
+        json.loads(line) for line in objects(provisioned, f"quarantine/toll/dt={DAY}/", ".json").splitlines() if line
+    ]
     return first, second, staged_rows(provisioned), quarantined
 
 

@@ -30,11 +30,13 @@ def platform(local_aws, stacks, airflow_settings):
 def test_a_day_of_odd_files_loads_every_staged_line_and_the_alert_counts_them_all(platform, redshift):  # noqa: F811
     day = date(2026, 4, 2)
     for name in CASES:
-        platform.client("s3").put_object(Bucket=LANDING, Key=f"landing/toll/dt={day}/{name}.json",
-                                         Body=case_content(name))
+        platform.client("s3").put_object(
+            Bucket=LANDING, Key=f"landing/toll/dt={day}/{name}.json", Body=case_content(name)
+        )
 
-    result = run_dag("toll_plaza", datetime(day.year, day.month, day.day, tzinfo=UTC),
-                     {"records": GENERATED, "seed": 5})
+    result = run_dag(
+        "toll_plaza", datetime(day.year, day.month, day.day, tzinfo=UTC), {"records": GENERATED, "seed": 5}
+    )
 
     assert result.state == "success", (result.task_states, platform.log_tail())
     cases = CASES.values()
@@ -48,9 +50,14 @@ def test_a_day_of_odd_files_loads_every_staged_line_and_the_alert_counts_them_al
     }
     summary = result.xcom("verify_loaded_rows")
     assert {key: summary[key] for key in expected} == expected
-    loaded = dict(redshift("SELECT transaction_id, toll_booth || '|' || coalesce(vehicle_make, '') || '|' || "
-                           "vehicle_category || '|' || transaction_date FROM public.toll_table "
-                           "WHERE landing_date = %s AND transaction_id < 10000", (day,)))
+    loaded = dict(
+        redshift(
+            "SELECT transaction_id, toll_booth || '|' || coalesce(vehicle_make, '') || '|' || "
+            "vehicle_category || '|' || transaction_date FROM public.toll_table "
+            "WHERE landing_date = %s AND transaction_id < 10000",
+            (day,),
+        )
+    )
     assert sorted(loaded) == staged_ids
     assert loaded[1601] == "golf_rd|Kia|Coupe, Sedan, Convertible|2026-04-01"
     assert loaded[1602] == 'golf\nrd|The "Beetle"|SUV|2026-04-01'

@@ -6,8 +6,7 @@ import toll_generator
 
 DATE = "2026-03-14"
 BOOTHS = ["golf_rd", "royal_ave", "buckley_rd"]
-FIELDS = {"transaction_id", "transaction_date", "toll_booth", "vehicle_make", "vehicle_category",
-          "transaction_amount"}
+FIELDS = {"transaction_id", "transaction_date", "toll_booth", "vehicle_make", "vehicle_category", "transaction_amount"}
 
 
 def _lines(records) -> list[str]:
@@ -65,7 +64,12 @@ def test_config_from_environment_when_event_is_silent():
         {"LANDING_BUCKET": "b", "RECORD_COUNT": "12", "TOLL_BOOTHS": "a, b", "GENERATOR_SEED": "4"},
     )
     assert (config["date"], config["records"], config["booths"], config["seed"], config["bucket"]) == (
-        DATE, 12, ["a", "b"], 4, "b")
+        DATE,
+        12,
+        ["a", "b"],
+        4,
+        "b",
+    )
     with pytest.raises(ValueError, match="landing bucket"):
         toll_generator.batch_config({}, {})
     with pytest.raises(ValueError, match="duplicates"):

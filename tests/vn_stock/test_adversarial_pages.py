@@ -57,10 +57,19 @@ def land(local_aws, name: str) -> list[str]:
 
 
 def run_job(local_aws, uris: list[str]) -> dict:
-    args = ["vn_stock_clean.py", "--run_date", "2024-01-02", "--raw_uris", ",".join(uris),
-            "--clean_uri", f"s3://{RAW}/clean/vn_stock_adversarial/",
-            "--quarantine_uri", f"s3://{RAW}/quarantine/vn_stock_adversarial/",
-            "--report_uri", f"s3://{RAW}/reports/vn_stock_adversarial/report.json"]
+    args = [
+        "vn_stock_clean.py",
+        "--run_date",
+        "2024-01-02",
+        "--raw_uris",
+        ",".join(uris),
+        "--clean_uri",
+        f"s3://{RAW}/clean/vn_stock_adversarial/",
+        "--quarantine_uri",
+        f"s3://{RAW}/quarantine/vn_stock_adversarial/",
+        "--report_uri",
+        f"s3://{RAW}/reports/vn_stock_adversarial/report.json",
+    ]
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("AWS_ENDPOINT_URL", local_aws.endpoint)
         try:
@@ -73,8 +82,11 @@ def run_job(local_aws, uris: list[str]) -> dict:
 def read_objects(local_aws, prefix: str, suffix: str = "") -> str:
     s3 = local_aws.client("s3")
     listed = s3.list_objects_v2(Bucket=RAW, Prefix=prefix).get("Contents", [])
-    return "".join(s3.get_object(Bucket=RAW, Key=item["Key"])["Body"].read().decode()
-                   for item in sorted(listed, key=lambda item: item["Key"]) if item["Key"].endswith(suffix))
+    return "".join(
+        s3.get_object(Bucket=RAW, Key=item["Key"])["Body"].read().decode()
+        for item in sorted(listed, key=lambda item: item["Key"])
+        if item["Key"].endswith(suffix)
+    )
 
 
 def csv_rows(text: str, first_column: str) -> list[dict]:
@@ -127,9 +139,14 @@ def test_the_run_report_accounts_for_every_row(second_drop):
     assert {key: second[key] for key in expected} == expected
     assert second["read"] == second["loaded"] + second["quarantined"]
     # The report counts each row under its first reason without the value (the shared report words).
-    assert second["quarantine_reasons"] == dict(Counter(
-        reason.split(": ", 1)[0] for case in cases for reason, count in case.get("reasons", {}).items()
-        for _ in range(count)))
+    assert second["quarantine_reasons"] == dict(
+        Counter(
+            reason.split(": ", 1)[0]
+            for case in cases
+            for reason, count in case.get("reasons", {}).items()
+            for _ in range(count)
+        )
+    )
     assert len(rejected) == expected["quarantined"]
 
 

@@ -19,8 +19,19 @@ pytestmark = [pytest.mark.dag_run, pytest.mark.browser, pytest.mark.spark]
 
 CLUSTER = "vn-stock-aurora"
 RAW = "vn-stock-raw-local"
-COLUMNS = ["trading_date", "close_price", "change_value", "change_percent", "matched_volume", "matched_amount",
-           "deal_volume", "deal_amount", "open_price", "high_price", "low_price"]
+COLUMNS = [
+    "trading_date",
+    "close_price",
+    "change_value",
+    "change_percent",
+    "matched_volume",
+    "matched_amount",
+    "deal_volume",
+    "deal_amount",
+    "open_price",
+    "high_price",
+    "low_price",
+]
 
 
 @pytest.fixture(scope="module")
@@ -111,8 +122,15 @@ def test_day_without_trading_loads_nothing_and_sends_an_informational_message(pl
 
     assert result.state == "success", result.task_states
     assert result.task_states.get("report_no_trading") == "success", result.task_states
-    for skipped in ("clean_prices", "read_job_report", "create_table", "load_into_aurora", "check_table",
-                    "check_changes", "confirm_no_rejects"):
+    for skipped in (
+        "clean_prices",
+        "read_job_report",
+        "create_table",
+        "load_into_aurora",
+        "check_table",
+        "check_changes",
+        "confirm_no_rejects",
+    ):
         assert result.task_states[skipped] == "skipped", skipped
     assert result.task_states["stop_aurora"] == "success"
     assert cluster_status(provisioned) == "stopped"
@@ -121,11 +139,9 @@ def test_day_without_trading_loads_nothing_and_sends_an_informational_message(pl
     assert alert["summary"] == {"date_from": "2023-10-07", "date_to": "2023-10-07", "rows": 0}
 
 
-def test_failed_scrape_fails_the_run_alerts_and_still_stops_the_cluster(platform, provisioned, fake_cafef,
-                                                                        monkeypatch):
+def test_failed_scrape_fails_the_run_alerts_and_still_stops_the_cluster(platform, provisioned, fake_cafef, monkeypatch):
     config = json.loads(os.environ["AIRFLOW_VAR_VN_STOCK"])
-    monkeypatch.setenv("AIRFLOW_VAR_VN_STOCK",
-                       json.dumps({**config, "source_url": f"{fake_cafef.url}?layout=changed"}))
+    monkeypatch.setenv("AIRFLOW_VAR_VN_STOCK", json.dumps({**config, "source_url": f"{fake_cafef.url}?layout=changed"}))
     dag = load_dag("vn_stock")
     for task in dag.tasks:
         task.retries = 0  # the failure path without minutes of retry back-off
@@ -143,10 +159,12 @@ def test_failed_scrape_fails_the_run_alerts_and_still_stops_the_cluster(platform
 
 
 def test_unreadable_row_is_quarantined_the_good_rows_load_and_the_run_fails_naming_it(
-        platform, provisioned, fake_cafef, seed_rows, monkeypatch):
+    platform, provisioned, fake_cafef, seed_rows, monkeypatch
+):
     config = json.loads(os.environ["AIRFLOW_VAR_VN_STOCK"])
-    monkeypatch.setenv("AIRFLOW_VAR_VN_STOCK",
-                       json.dumps({**config, "source_url": f"{fake_cafef.url}?garble=15/11/2023"}))
+    monkeypatch.setenv(
+        "AIRFLOW_VAR_VN_STOCK", json.dumps({**config, "source_url": f"{fake_cafef.url}?garble=15/11/2023"})
+    )
 
     result = run_trading_day(2023, 11, 15, conf={"date_from": "2023-11-13", "date_to": "2023-11-15"})
 
@@ -157,8 +175,11 @@ def test_unreadable_row_is_quarantined_the_good_rows_load_and_the_run_fails_nami
     assert cluster_status(provisioned) == "stopped"
     rejects_prefix = "rejects/vn_stock/2023-11-13_2023-11-15/"
     s3 = provisioned.client("s3")
-    [rejects_key] = [item["Key"] for item in s3.list_objects_v2(Bucket=RAW, Prefix=rejects_prefix)["Contents"]
-                     if item["Key"].endswith(".csv")]
+    [rejects_key] = [
+        item["Key"]
+        for item in s3.list_objects_v2(Bucket=RAW, Prefix=rejects_prefix)["Contents"]
+        if item["Key"].endswith(".csv")
+    ]
     rejects = s3.get_object(Bucket=RAW, Key=rejects_key)["Body"].read().decode()
     assert "15/11/2023" in rejects and "n/a" in rejects
     failures = [alert for alert in drain_alerts(provisioned) if alert["event"] == "failure"]

@@ -52,7 +52,10 @@ def test_range_writes_one_file_per_trading_day_and_skips_the_weekend(fake_cafef,
 
     assert result["trading_dates"] == ["2023-11-16", "2023-11-17", "2023-11-20"]
     assert [read_csv(raw_bucket, key)[0]["CLOSE_PRICE"] for key in result["keys"]] == [
-        "1,125.53", "1,101.19", "1,103.66"]
+        "1,125.53",
+        "1,101.19",
+        "1,103.66",
+    ]
 
 
 def test_no_results_day_is_a_clean_no_trading_result_and_writes_nothing(fake_cafef, raw_bucket):
@@ -60,8 +63,14 @@ def test_no_results_day_is_a_clean_no_trading_result_and_writes_nothing(fake_caf
 
     result = handler({"date": "2023-10-07", "source_url": fake_cafef.url}, None)
 
-    assert result == {"date_from": "2023-10-07", "date_to": "2023-10-07", "status": "no_trading", "rows": 0,
-                      "keys": [], "trading_dates": []}
+    assert result == {
+        "date_from": "2023-10-07",
+        "date_to": "2023-10-07",
+        "status": "no_trading",
+        "rows": 0,
+        "keys": [],
+        "trading_dates": [],
+    }
     assert raw_bucket.list_objects_v2(Bucket=BUCKET).get("KeyCount", 0) == 0
 
 

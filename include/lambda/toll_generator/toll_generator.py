@@ -35,8 +35,26 @@ TARIFFS = {
     "Motorcycle": (2.50, 0.75),
     "Truck": (14.00, 5.00),
 }
-MAKES = ("Audi", "BMW", "Chevrolet", "Dodge", "Ford", "Honda", "Hyundai", "Kia", "Lexus", "Mazda",
-         "Mercedes-Benz", "Mitsubishi", "Nissan", "Plymouth", "Subaru", "Tesla", "Toyota", "Volkswagen")
+MAKES = (
+    "Audi",
+    "BMW",
+    "Chevrolet",
+    "Dodge",
+    "Ford",
+    "Honda",
+    "Hyundai",
+    "Kia",
+    "Lexus",
+    "Mazda",
+    "Mercedes-Benz",
+    "Mitsubishi",
+    "Nissan",
+    "Plymouth",
+    "Subaru",
+    "Tesla",
+    "Toyota",
+    "Volkswagen",
+)
 # Ids are <yyyymmdd> followed by nine digits, so days never collide and ids fit a BIGINT.
 ID_SPACE = 10**9
 
@@ -107,8 +125,9 @@ def to_json_lines(records) -> bytes:
 
 def handler(event, context=None):
     config = batch_config(event or {}, dict(os.environ))
-    body = to_json_lines(generate_records(config["date"], config["seed"], config["records"], config["booths"],
-                                          config["duplicates"]))
+    body = to_json_lines(
+        generate_records(config["date"], config["seed"], config["records"], config["booths"], config["duplicates"])
+    )
     key = landing_key(config["prefix"], config["date"], config["seed"])
     boto3.client("s3").put_object(Bucket=config["bucket"], Key=key, Body=body, ContentType="application/x-ndjson")
     return {

@@ -14,8 +14,16 @@ from html.parser import HTMLParser
 TABLE_ID = "owner-contents-table"
 NO_RESULTS_TEXT = "KHÔNG CÓ KẾT QUẢ PHÙ HỢP"
 RAW_COLUMNS = [
-    "RECORDED_DATE", "CLOSE_PRICE", "INDEX_CHANGE", "MACHED_VOLUME", "MACHED_AMOUNT",
-    "SELF_DEALED_VOLUME", "SELF_DEALED_AMOUNT", "OPEN_PRICE", "HIGHEST_PRICE", "LOWEST_PRICE",
+    "RECORDED_DATE",
+    "CLOSE_PRICE",
+    "INDEX_CHANGE",
+    "MACHED_VOLUME",
+    "MACHED_AMOUNT",
+    "SELF_DEALED_VOLUME",
+    "SELF_DEALED_AMOUNT",
+    "OPEN_PRICE",
+    "HIGHEST_PRICE",
+    "LOWEST_PRICE",
 ]
 # Position of each raw column among the page's cells. The page also shows an adjusted close (cell 2)
 # and two trailing link cells, which the original pipeline dropped as well.
@@ -24,9 +32,15 @@ MIN_CELLS = max(CELL_INDEX.values()) + 1
 # The heading above each raw column's cell in the table's first header row (a heading may span two cells):
 # cells are read by position, so columns moved under other headings would load as the wrong values.
 HEADINGS = {
-    "RECORDED_DATE": "Ngày", "CLOSE_PRICE": "Giá (nghìn VNĐ)", "INDEX_CHANGE": "Thay đổi (+/-%)",
-    "MACHED_VOLUME": "GD khớp lệnh", "MACHED_AMOUNT": "GD khớp lệnh", "SELF_DEALED_VOLUME": "GD thỏa thuận",
-    "SELF_DEALED_AMOUNT": "GD thỏa thuận", "OPEN_PRICE": "Giá mở cửa", "HIGHEST_PRICE": "Giá cao nhất",
+    "RECORDED_DATE": "Ngày",
+    "CLOSE_PRICE": "Giá (nghìn VNĐ)",
+    "INDEX_CHANGE": "Thay đổi (+/-%)",
+    "MACHED_VOLUME": "GD khớp lệnh",
+    "MACHED_AMOUNT": "GD khớp lệnh",
+    "SELF_DEALED_VOLUME": "GD thỏa thuận",
+    "SELF_DEALED_AMOUNT": "GD thỏa thuận",
+    "OPEN_PRICE": "Giá mở cửa",
+    "HIGHEST_PRICE": "Giá cao nhất",
     "LOWEST_PRICE": "Giá thấp nhất",
 }
 DATE_PATTERN = re.compile(r"^\d{2}/\d{2}/\d{4}$")
@@ -138,6 +152,7 @@ def parse_history_table(html: str) -> list[dict[str, str]]:
         row = {column: cells[index] for column, index in CELL_INDEX.items()}
         if not is_date(row["RECORDED_DATE"]):
             raise LayoutChanged(
-                f"row {number} of #{TABLE_ID}: first cell {row['RECORDED_DATE']!r} is not a dd/mm/yyyy date")
+                f"row {number} of #{TABLE_ID}: first cell {row['RECORDED_DATE']!r} is not a dd/mm/yyyy date"
+            )
         parsed.append(row)
     return parsed

@@ -77,9 +77,18 @@ def open_browser(config: ScrapeConfig, profile_dir: str):
 
     options = webdriver.ChromeOptions()
     options.binary_location = config.chromium_path
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                     "--no-first-run", "--disable-extensions", f"--user-data-dir={profile_dir}"):
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-extensions",
+        f"--user-data-dir={profile_dir}",
+    ):
         options.add_argument(argument)
     driver = webdriver.Chrome(service=Service(executable_path=config.chromedriver_path), options=options)
     driver.set_page_load_timeout(config.timeout_s)
@@ -103,8 +112,9 @@ def search(driver, config: ScrapeConfig, start: date, end: date) -> str:
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
-    wait = WebDriverWait(driver, config.timeout_s, poll_frequency=0.2,
-                         ignored_exceptions=(StaleElementReferenceException,))
+    wait = WebDriverWait(
+        driver, config.timeout_s, poll_frequency=0.2, ignored_exceptions=(StaleElementReferenceException,)
+    )
     driver.get(config.source_url)
     try:
         date_input = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, DATE_INPUT)))
@@ -180,5 +190,10 @@ def handler(event, context):
         key = raw_key(config.prefix, day)
         s3.put_object(Bucket=config.bucket, Key=key, Body=to_csv(by_date[day]), ContentType="text/csv")
         keys.append(key)
-    return {**result, "status": "ok", "rows": sum(len(rows) for rows in by_date.values()), "keys": keys,
-            "trading_dates": [day.isoformat() for day in sorted(by_date)]}
+    return {
+        **result,
+        "status": "ok",
+        "rows": sum(len(rows) for rows in by_date.values()),
+        "keys": keys,
+        "trading_dates": [day.isoformat() for day in sorted(by_date)],
+    }

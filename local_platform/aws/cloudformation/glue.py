@@ -14,17 +14,39 @@ from moto.core.utils import utcnow
 
 # AWS::Glue::Job property -> FakeJob attribute, for an update in place (the whole definition, as UpdateJob).
 JOB_PROPERTIES = {
-    "Description": "description", "LogUri": "log_uri", "Role": "role", "ExecutionProperty": "execution_property",
-    "Command": "command", "DefaultArguments": "default_arguments",
-    "NonOverridableArguments": "non_overridable_arguments", "Connections": "connections",
-    "MaxRetries": "max_retries", "AllocatedCapacity": "allocated_capacity", "Timeout": "timeout",
-    "MaxCapacity": "max_capacity", "WorkerType": "worker_type", "NumberOfWorkers": "number_of_workers",
-    "SecurityConfiguration": "security_configuration", "NotificationProperty": "notification_property",
-    "GlueVersion": "glue_version", "ExecutionClass": "execution_class",
+    "Description": "description",
+    "LogUri": "log_uri",
+    "Role": "role",
+    "ExecutionProperty": "execution_property",
+    "Command": "command",
+    "DefaultArguments": "default_arguments",
+    "NonOverridableArguments": "non_overridable_arguments",
+    "Connections": "connections",
+    "MaxRetries": "max_retries",
+    "AllocatedCapacity": "allocated_capacity",
+    "Timeout": "timeout",
+    "MaxCapacity": "max_capacity",
+    "WorkerType": "worker_type",
+    "NumberOfWorkers": "number_of_workers",
+    "SecurityConfiguration": "security_configuration",
+    "NotificationProperty": "notification_property",
+    "GlueVersion": "glue_version",
+    "ExecutionClass": "execution_class",
 }
-CRAWLER_PROPERTIES = ("Role", "DatabaseName", "Description", "Targets", "Schedule", "Classifiers", "TablePrefix",
-                      "SchemaChangePolicy", "RecrawlPolicy", "LineageConfiguration", "Configuration",
-                      "CrawlerSecurityConfiguration")
+CRAWLER_PROPERTIES = (
+    "Role",
+    "DatabaseName",
+    "Description",
+    "Targets",
+    "Schedule",
+    "Classifiers",
+    "TablePrefix",
+    "SchemaChangePolicy",
+    "RecrawlPolicy",
+    "LineageConfiguration",
+    "Configuration",
+    "CrawlerSecurityConfiguration",
+)
 
 
 def _glue(account_id: str, region: str):
@@ -70,20 +92,23 @@ class GlueDatabase(_NamedGlueResource, CloudFormationModel):
         return "AWS::Glue::Database"
 
     @classmethod
-    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name,
-                                        **kwargs) -> GlueDatabase:
+    def create_from_cloudformation_json(
+        cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+    ) -> GlueDatabase:
         database_input = dict(cloudformation_json["Properties"]["DatabaseInput"])
         name = database_input.setdefault("Name", resource_name.lower().replace("-", "_"))
         _glue(account_id, region_name).create_database(name, database_input)
         return cls(name, account_id, region_name)
 
     @classmethod
-    def update_from_cloudformation_json(cls, original_resource, new_resource_name, cloudformation_json, account_id,
-                                        region_name) -> GlueDatabase:
+    def update_from_cloudformation_json(
+        cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
+    ) -> GlueDatabase:
         database_input = dict(cloudformation_json["Properties"]["DatabaseInput"])
         if database_input.get("Name", original_resource.name) != original_resource.name:
-            replacement = cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id,
-                                                              region_name)
+            replacement = cls.create_from_cloudformation_json(
+                new_resource_name, cloudformation_json, account_id, region_name
+            )
             original_resource.delete(account_id, region_name)
             return replacement
         database_input["Name"] = original_resource.name
@@ -107,14 +132,19 @@ class GlueCrawler(_NamedGlueResource, CloudFormationModel):
         return "AWS::Glue::Crawler"
 
     @classmethod
-    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name,
-                                        **kwargs) -> GlueCrawler:
+    def create_from_cloudformation_json(
+        cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+    ) -> GlueCrawler:
         properties = cloudformation_json["Properties"]
         _glue(account_id, region_name).create_crawler(
-            name=resource_name, role=properties["Role"], database_name=properties.get("DatabaseName"),
-            description=properties.get("Description"), targets=properties["Targets"],
+            name=resource_name,
+            role=properties["Role"],
+            database_name=properties.get("DatabaseName"),
+            description=properties.get("Description"),
+            targets=properties["Targets"],
             schedule=(properties.get("Schedule") or {}).get("ScheduleExpression"),
-            classifiers=properties.get("Classifiers") or [], table_prefix=properties.get("TablePrefix"),
+            classifiers=properties.get("Classifiers") or [],
+            table_prefix=properties.get("TablePrefix"),
             schema_change_policy=properties.get("SchemaChangePolicy"),
             recrawl_policy=properties.get("RecrawlPolicy"),
             lineage_configuration=properties.get("LineageConfiguration"),
@@ -125,12 +155,14 @@ class GlueCrawler(_NamedGlueResource, CloudFormationModel):
         return cls(resource_name, account_id, region_name)
 
     @classmethod
-    def update_from_cloudformation_json(cls, original_resource, new_resource_name, cloudformation_json, account_id,
-                                        region_name) -> GlueCrawler:
+    def update_from_cloudformation_json(
+        cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
+    ) -> GlueCrawler:
         properties = cloudformation_json["Properties"]
         if new_resource_name != original_resource.name:
-            replacement = cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id,
-                                                              region_name)
+            replacement = cls.create_from_cloudformation_json(
+                new_resource_name, cloudformation_json, account_id, region_name
+            )
             original_resource.delete(account_id, region_name)
             return replacement
         changes = {key: properties.get(key) for key in CRAWLER_PROPERTIES}
@@ -157,8 +189,9 @@ class GlueJob(_NamedGlueResource, CloudFormationModel):
         return "AWS::Glue::Job"
 
     @classmethod
-    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name,
-                                        **kwargs) -> GlueJob:
+    def create_from_cloudformation_json(
+        cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+    ) -> GlueJob:
         properties = cloudformation_json["Properties"]
         backend = _glue(account_id, region_name)
         if resource_name in backend.jobs:
@@ -166,29 +199,40 @@ class GlueJob(_NamedGlueResource, CloudFormationModel):
 
             raise AlreadyExistsException("Job")
         backend.create_job(
-            name=resource_name, role=properties["Role"], command=properties["Command"],
-            description=properties.get("Description"), log_uri=properties.get("LogUri"),
+            name=resource_name,
+            role=properties["Role"],
+            command=properties["Command"],
+            description=properties.get("Description"),
+            log_uri=properties.get("LogUri"),
             execution_property=properties.get("ExecutionProperty") or {},
             default_arguments=properties.get("DefaultArguments") or {},
             non_overridable_arguments=properties.get("NonOverridableArguments") or {},
-            connections=properties.get("Connections") or {}, max_retries=properties.get("MaxRetries"),
-            allocated_capacity=properties.get("AllocatedCapacity"), timeout=properties.get("Timeout"),
+            connections=properties.get("Connections") or {},
+            max_retries=properties.get("MaxRetries"),
+            allocated_capacity=properties.get("AllocatedCapacity"),
+            timeout=properties.get("Timeout"),
             max_capacity=properties.get("MaxCapacity"),
-            security_configuration=properties.get("SecurityConfiguration"), tags=properties.get("Tags") or {},
+            security_configuration=properties.get("SecurityConfiguration"),
+            tags=properties.get("Tags") or {},
             notification_property=properties.get("NotificationProperty") or {},
-            glue_version=properties.get("GlueVersion"), number_of_workers=properties.get("NumberOfWorkers"),
-            worker_type=properties.get("WorkerType"), code_gen_configuration_nodes={},
-            execution_class=properties.get("ExecutionClass") or "STANDARD", source_control_details={},
+            glue_version=properties.get("GlueVersion"),
+            number_of_workers=properties.get("NumberOfWorkers"),
+            worker_type=properties.get("WorkerType"),
+            code_gen_configuration_nodes={},
+            execution_class=properties.get("ExecutionClass") or "STANDARD",
+            source_control_details={},
         )
         return cls(resource_name, account_id, region_name)
 
     @classmethod
-    def update_from_cloudformation_json(cls, original_resource, new_resource_name, cloudformation_json, account_id,
-                                        region_name) -> GlueJob:
+    def update_from_cloudformation_json(
+        cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
+    ) -> GlueJob:
         properties = cloudformation_json["Properties"]
         if new_resource_name != original_resource.name:
-            replacement = cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id,
-                                                              region_name)
+            replacement = cls.create_from_cloudformation_json(
+                new_resource_name, cloudformation_json, account_id, region_name
+            )
             original_resource.delete(account_id, region_name)
             return replacement
         job = _glue(account_id, region_name).get_job(original_resource.name)

@@ -42,16 +42,15 @@ def install() -> None:
     original_update = Role.update_from_cloudformation_json.__func__
     original_delete = Role.delete_from_cloudformation_json.__func__
 
-    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name,
-                                        **kwargs):
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
         role = original_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
         _sync(role, cloudformation_json["Properties"], account_id, region_name)
         return role
 
-    def update_from_cloudformation_json(cls, original_resource, new_resource_name, cloudformation_json,
-                                        account_id, region_name):
-        role = original_update(cls, original_resource, new_resource_name, cloudformation_json, account_id,
-                               region_name)
+    def update_from_cloudformation_json(
+        cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
+    ):
+        role = original_update(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name)
         _sync(role, cloudformation_json["Properties"], account_id, region_name)
         return role
 

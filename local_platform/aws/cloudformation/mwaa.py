@@ -26,8 +26,9 @@ def _spec(properties: dict, fields: tuple[str, ...]) -> dict:
         if "Enabled" in module:
             module["Enabled"] = str(module["Enabled"]).lower() == "true"
     if isinstance(spec.get("AirflowConfigurationOptions"), dict):
-        spec["AirflowConfigurationOptions"] = {key: str(value)
-                                               for key, value in spec["AirflowConfigurationOptions"].items()}
+        spec["AirflowConfigurationOptions"] = {
+            key: str(value) for key, value in spec["AirflowConfigurationOptions"].items()
+        }
     return spec
 
 
@@ -53,8 +54,9 @@ class MwaaEnvironment(CloudFormationModel):
 
     @classmethod
     def has_cfn_attr(cls, attr: str) -> bool:
-        return attr in ("Arn", "WebserverUrl") or (attr.startswith("LoggingConfiguration.")
-                                                   and attr.endswith(".CloudWatchLogGroupArn"))
+        return attr in ("Arn", "WebserverUrl") or (
+            attr.startswith("LoggingConfiguration.") and attr.endswith(".CloudWatchLogGroupArn")
+        )
 
     def get_cfn_attribute(self, attribute_name: str) -> Any:
         from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
@@ -73,8 +75,9 @@ class MwaaEnvironment(CloudFormationModel):
         return True
 
     @classmethod
-    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name,
-                                        **kwargs) -> MwaaEnvironment:
+    def create_from_cloudformation_json(
+        cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+    ) -> MwaaEnvironment:
         properties = cloudformation_json["Properties"]
         backend = mwaa_backend(account_id, region_name)
         environment = backend.create_environment(resource_name, _spec(properties, CREATE_FIELDS))
@@ -82,17 +85,22 @@ class MwaaEnvironment(CloudFormationModel):
         return cls(resource_name, account_id, region_name)
 
     @classmethod
-    def update_from_cloudformation_json(cls, original_resource, new_resource_name, cloudformation_json, account_id,
-                                        region_name) -> MwaaEnvironment:
+    def update_from_cloudformation_json(
+        cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
+    ) -> MwaaEnvironment:
         properties = cloudformation_json["Properties"]
         if new_resource_name != original_resource.name:
-            replacement = cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id,
-                                                              region_name)
+            replacement = cls.create_from_cloudformation_json(
+                new_resource_name, cloudformation_json, account_id, region_name
+            )
             original_resource.delete(account_id, region_name)
             return replacement
         # Properties the template no longer sets go back to MWAA's defaults, as CloudFormation does.
         mwaa_backend(account_id, region_name).update_environment(
-            original_resource.name, _spec(properties, UPDATE_FIELDS), source="CLOUDFORMATION", replace=True,
+            original_resource.name,
+            _spec(properties, UPDATE_FIELDS),
+            source="CLOUDFORMATION",
+            replace=True,
         ).wait_until_settled()
         return original_resource
 

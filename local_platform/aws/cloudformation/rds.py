@@ -19,21 +19,41 @@ from moto.core.common_models import CloudFormationModel
 
 # AWS::RDS::DBCluster property -> keyword of moto's DBCluster
 CLUSTER_PROPERTIES = {
-    "Engine": "engine", "EngineVersion": "engine_version", "EngineMode": "engine_mode",
-    "DatabaseName": "database_name", "MasterUsername": "master_username",
-    "MasterUserPassword": "master_user_password", "ManageMasterUserPassword": "manage_master_user_password",
-    "VpcSecurityGroupIds": "vpc_security_group_ids", "StorageEncrypted": "storage_encrypted",
-    "KmsKeyId": "kms_key_id", "BackupRetentionPeriod": "backup_retention_period", "Port": "port",
-    "DeletionProtection": "deletion_protection", "DBClusterParameterGroupName": "db_cluster_parameter_group_name",
+    "Engine": "engine",
+    "EngineVersion": "engine_version",
+    "EngineMode": "engine_mode",
+    "DatabaseName": "database_name",
+    "MasterUsername": "master_username",
+    "MasterUserPassword": "master_user_password",
+    "ManageMasterUserPassword": "manage_master_user_password",
+    "VpcSecurityGroupIds": "vpc_security_group_ids",
+    "StorageEncrypted": "storage_encrypted",
+    "KmsKeyId": "kms_key_id",
+    "BackupRetentionPeriod": "backup_retention_period",
+    "Port": "port",
+    "DeletionProtection": "deletion_protection",
+    "DBClusterParameterGroupName": "db_cluster_parameter_group_name",
     "ServerlessV2ScalingConfiguration": "serverless_v2_scaling_configuration",
-    "AvailabilityZones": "availability_zones", "CopyTagsToSnapshot": "copy_tags_to_snapshot",
-    "PreferredBackupWindow": "preferred_backup_window", "PreferredMaintenanceWindow": "preferred_maintenance_window",
-    "EnableCloudwatchLogsExports": "enable_cloudwatch_logs_exports", "Tags": "tags",
+    "AvailabilityZones": "availability_zones",
+    "CopyTagsToSnapshot": "copy_tags_to_snapshot",
+    "PreferredBackupWindow": "preferred_backup_window",
+    "PreferredMaintenanceWindow": "preferred_maintenance_window",
+    "EnableCloudwatchLogsExports": "enable_cloudwatch_logs_exports",
+    "Tags": "tags",
 }
 # What an update may change in place (the rest needs a replacement on AWS, or is not emulated).
-UPDATABLE = ("engine_version", "master_user_password", "vpc_security_group_ids", "backup_retention_period",
-             "deletion_protection", "serverless_v2_scaling_configuration", "preferred_backup_window",
-             "preferred_maintenance_window", "copy_tags_to_snapshot", "enable_cloudwatch_logs_exports")
+UPDATABLE = (
+    "engine_version",
+    "master_user_password",
+    "vpc_security_group_ids",
+    "backup_retention_period",
+    "deletion_protection",
+    "serverless_v2_scaling_configuration",
+    "preferred_backup_window",
+    "preferred_maintenance_window",
+    "copy_tags_to_snapshot",
+    "enable_cloudwatch_logs_exports",
+)
 
 
 def _rds(account_id: str, region: str):
@@ -73,8 +93,14 @@ class DBClusterResource(CloudFormationModel):
 
     @classmethod
     def has_cfn_attr(cls, attr: str) -> bool:
-        return attr in ("Endpoint.Address", "Endpoint.Port", "ReadEndpoint.Address", "DBClusterArn",
-                        "DBClusterResourceId", "MasterUserSecret.SecretArn")
+        return attr in (
+            "Endpoint.Address",
+            "Endpoint.Port",
+            "ReadEndpoint.Address",
+            "DBClusterArn",
+            "DBClusterResourceId",
+            "MasterUserSecret.SecretArn",
+        )
 
     def get_cfn_attribute(self, attribute_name: str) -> Any:
         from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
@@ -101,8 +127,12 @@ class DBClusterResource(CloudFormationModel):
         for key, keyword in CLUSTER_PROPERTIES.items():
             if key in properties:
                 kwargs[keyword] = properties[key]
-        for keyword in ("storage_encrypted", "deletion_protection", "manage_master_user_password",
-                        "copy_tags_to_snapshot"):
+        for keyword in (
+            "storage_encrypted",
+            "deletion_protection",
+            "manage_master_user_password",
+            "copy_tags_to_snapshot",
+        ):
             if keyword in kwargs:
                 kwargs[keyword] = _flag(kwargs[keyword])
         for keyword in ("backup_retention_period", "port"):
@@ -115,8 +145,9 @@ class DBClusterResource(CloudFormationModel):
         return kwargs
 
     @classmethod
-    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name,
-                                        **kwargs) -> DBClusterResource:
+    def create_from_cloudformation_json(
+        cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+    ) -> DBClusterResource:
         properties = cloudformation_json["Properties"]
         identifier = resource_name.lower()
         backend = _rds(account_id, region_name)
@@ -129,12 +160,14 @@ class DBClusterResource(CloudFormationModel):
         return cls(identifier, account_id, region_name)
 
     @classmethod
-    def update_from_cloudformation_json(cls, original_resource, new_resource_name, cloudformation_json, account_id,
-                                        region_name) -> DBClusterResource:
+    def update_from_cloudformation_json(
+        cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
+    ) -> DBClusterResource:
         properties = cloudformation_json["Properties"]
         if new_resource_name.lower() != original_resource.identifier:
-            replacement = cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id,
-                                                              region_name)
+            replacement = cls.create_from_cloudformation_json(
+                new_resource_name, cloudformation_json, account_id, region_name
+            )
             original_resource.delete(account_id, region_name)
             return replacement
         cluster = original_resource.cluster
@@ -155,8 +188,7 @@ def install() -> None:
         return
     original_create = DBInstance.create_from_cloudformation_json.__func__
 
-    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name,
-                                        **kwargs):
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
         properties = cloudformation_json["Properties"]
         if "DBClusterIdentifier" not in properties:
             if "DBSubnetGroupName" in properties:  # moto's handler wants the subnet group object
@@ -164,15 +196,17 @@ def install() -> None:
                 properties["DBSubnetGroupName"] = rds_backends[account_id][region_name].subnet_groups[name]
             return original_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
         backend = rds_backends[account_id][region_name]
-        instance = backend.create_db_instance({
-            "db_instance_identifier": resource_name.lower(),
-            "db_cluster_identifier": properties["DBClusterIdentifier"],
-            "db_instance_class": properties.get("DBInstanceClass"),
-            "engine": properties.get("Engine"),
-            "publicly_accessible": _flag(properties.get("PubliclyAccessible", False)),
-            "db_subnet_group_name": _name_of(properties.get("DBSubnetGroupName")),
-            "tags": properties.get("Tags") or [],
-        })
+        instance = backend.create_db_instance(
+            {
+                "db_instance_identifier": resource_name.lower(),
+                "db_cluster_identifier": properties["DBClusterIdentifier"],
+                "db_instance_class": properties.get("DBInstanceClass"),
+                "engine": properties.get("Engine"),
+                "publicly_accessible": _flag(properties.get("PubliclyAccessible", False)),
+                "db_subnet_group_name": _name_of(properties.get("DBSubnetGroupName")),
+                "tags": properties.get("Tags") or [],
+            }
+        )
         instance.status = "available"
         return instance
 

@@ -24,16 +24,20 @@ def lifecycle_rule(rule: dict) -> dict:
         api["Expiration"] = expiration
     if "AbortIncompleteMultipartUpload" in rule:
         api["AbortIncompleteMultipartUpload"] = {
-            "DaysAfterInitiation": int(rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"])}
+            "DaysAfterInitiation": int(rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"])
+        }
     noncurrent = rule.get("NoncurrentVersionExpiration") or (
         {"NoncurrentDays": rule["NoncurrentVersionExpirationInDays"]}
-        if "NoncurrentVersionExpirationInDays" in rule else None)
+        if "NoncurrentVersionExpirationInDays" in rule
+        else None
+    )
     if noncurrent:
         api["NoncurrentVersionExpiration"] = {"NoncurrentDays": int(noncurrent["NoncurrentDays"])}
     transitions = rule.get("Transitions") or ([rule["Transition"]] if "Transition" in rule else [])
     if transitions:
-        api["Transition"] = [{"Days": int(item["TransitionInDays"]), "StorageClass": item["StorageClass"]}
-                             for item in transitions]
+        api["Transition"] = [
+            {"Days": int(item["TransitionInDays"]), "StorageClass": item["StorageClass"]} for item in transitions
+        ]
     return api
 
 
@@ -65,16 +69,17 @@ def install() -> None:
     original_create = FakeBucket.create_from_cloudformation_json.__func__
     original_update = FakeBucket.update_from_cloudformation_json.__func__
 
-    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name,
-                                        **kwargs):
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
         bucket = original_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
         apply_properties(bucket.name, cloudformation_json.get("Properties", {}), account_id, region_name)
         return bucket
 
-    def update_from_cloudformation_json(cls, original_resource, new_resource_name, cloudformation_json,
-                                        account_id, region_name):
-        bucket = original_update(cls, original_resource, new_resource_name, cloudformation_json, account_id,
-                                 region_name)
+    def update_from_cloudformation_json(
+        cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
+    ):
+        bucket = original_update(
+            cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
+        )
         apply_properties(bucket.name, cloudformation_json.get("Properties", {}), account_id, region_name)
         return bucket
 

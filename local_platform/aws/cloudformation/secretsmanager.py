@@ -28,8 +28,13 @@ def generate_secret_string(spec: dict) -> str:
         return str(spec.get(name, False)).lower() == "true"
 
     password = random_password(
-        int(spec.get("PasswordLength", 32)), spec.get("ExcludeCharacters", ""), flag("ExcludeNumbers"),
-        flag("ExcludePunctuation"), flag("ExcludeUppercase"), flag("ExcludeLowercase"), flag("IncludeSpace"),
+        int(spec.get("PasswordLength", 32)),
+        spec.get("ExcludeCharacters", ""),
+        flag("ExcludeNumbers"),
+        flag("ExcludePunctuation"),
+        flag("ExcludeUppercase"),
+        flag("ExcludeLowercase"),
+        flag("IncludeSpace"),
         str(spec.get("RequireEachIncludedType", True)).lower() == "true",
     )
     if "SecretStringTemplate" in spec:
@@ -80,39 +85,53 @@ class Secret(CloudFormationModel):
         return str(properties.get("SecretString", ""))
 
     @classmethod
-    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name,
-                                        **kwargs) -> Secret:
+    def create_from_cloudformation_json(
+        cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+    ) -> Secret:
         properties = cloudformation_json["Properties"]
         backend = _secrets(account_id, region_name)
         backend.create_secret(
-            name=resource_name, secret_string=cls._value(properties), secret_binary=None,
-            description=properties.get("Description"), tags=properties.get("Tags") or [],
-            kms_key_id=properties.get("KmsKeyId"), client_request_token=None, replica_regions=[],
+            name=resource_name,
+            secret_string=cls._value(properties),
+            secret_binary=None,
+            description=properties.get("Description"),
+            tags=properties.get("Tags") or [],
+            kms_key_id=properties.get("KmsKeyId"),
+            client_request_token=None,
+            replica_regions=[],
             force_overwrite=False,
         )
         return cls(resource_name, backend.secrets[resource_name].arn, properties)
 
     @classmethod
-    def update_from_cloudformation_json(cls, original_resource, new_resource_name, cloudformation_json, account_id,
-                                        region_name) -> Secret:
+    def update_from_cloudformation_json(
+        cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
+    ) -> Secret:
         properties = cloudformation_json["Properties"]
         if new_resource_name != original_resource.name:
-            replacement = cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id,
-                                                              region_name)
+            replacement = cls.create_from_cloudformation_json(
+                new_resource_name, cloudformation_json, account_id, region_name
+            )
             original_resource.delete(account_id, region_name)
             return replacement
         backend = _secrets(account_id, region_name)
         regenerate = "SecretString" in properties or (
-            properties.get("GenerateSecretString") != original_resource.properties.get("GenerateSecretString"))
+            properties.get("GenerateSecretString") != original_resource.properties.get("GenerateSecretString")
+        )
         if regenerate:
             # A new version, as UpdateSecret makes (botocore sends a fresh ClientRequestToken).
-            backend.update_secret(original_resource.name, secret_string=cls._value(properties),
-                                  client_request_token=str(uuid.uuid4()), description=properties.get("Description"))
+            backend.update_secret(
+                original_resource.name,
+                secret_string=cls._value(properties),
+                client_request_token=str(uuid.uuid4()),
+                description=properties.get("Description"),
+            )
         else:
             backend.secrets[original_resource.name].description = properties.get("Description")
         original_resource.properties = properties
         return original_resource
 
     def delete(self, account_id: str, region: str) -> None:
-        _secrets(account_id, region).delete_secret(self.name, recovery_window_in_days=None,
-                                                   force_delete_without_recovery=True)
+        _secrets(account_id, region).delete_secret(
+            self.name, recovery_window_in_days=None, force_delete_without_recovery=True
+        )

@@ -57,13 +57,19 @@ class SubscriptionResource(CloudFormationModel):
         for name in ATTRIBUTES:
             if name in properties:
                 value = properties[name]
-                value = json.dumps(value) if isinstance(value, dict) else str(value).lower() \
-                    if isinstance(value, bool) else str(value)
+                value = (
+                    json.dumps(value)
+                    if isinstance(value, dict)
+                    else str(value).lower()
+                    if isinstance(value, bool)
+                    else str(value)
+                )
                 backend.set_subscription_attributes(arn, name, value)
 
     @classmethod
-    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name,
-                                        **kwargs) -> SubscriptionResource:
+    def create_from_cloudformation_json(
+        cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+    ) -> SubscriptionResource:
         properties = cloudformation_json["Properties"]
         backend = _sns(account_id, region_name)
         subscription = backend.subscribe(properties["TopicArn"], properties["Endpoint"], properties["Protocol"])
@@ -71,13 +77,15 @@ class SubscriptionResource(CloudFormationModel):
         return cls(subscription.arn, properties)
 
     @classmethod
-    def update_from_cloudformation_json(cls, original_resource, new_resource_name, cloudformation_json, account_id,
-                                        region_name) -> SubscriptionResource:
+    def update_from_cloudformation_json(
+        cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
+    ) -> SubscriptionResource:
         properties = cloudformation_json["Properties"]
         identity = ("TopicArn", "Protocol", "Endpoint")
         if any(properties.get(key) != original_resource.properties.get(key) for key in identity):
-            replacement = cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id,
-                                                              region_name)
+            replacement = cls.create_from_cloudformation_json(
+                new_resource_name, cloudformation_json, account_id, region_name
+            )
             original_resource.delete(account_id, region_name)
             return replacement
         cls._set_attributes(_sns(account_id, region_name), original_resource.arn, properties)

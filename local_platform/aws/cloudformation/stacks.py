@@ -32,8 +32,11 @@ def unknown_resource_types(template_body) -> list[str]:
 
     template = Stack.parse_template(template_body) if isinstance(template_body, str) else template_body
     known = set(parsing.get_model_map()) | set(parsing.NULL_MODELS) | {"AWS::CloudFormation::CustomResource"}
-    types = {str(resource.get("Type")) for resource in ((template or {}).get("Resources") or {}).values()
-             if isinstance(resource, dict)}
+    types = {
+        str(resource.get("Type"))
+        for resource in ((template or {}).get("Resources") or {}).values()
+        if isinstance(resource, dict)
+    }
     return sorted(kind for kind in types if kind not in known and not kind.startswith("Custom::"))
 
 
@@ -242,10 +245,14 @@ def install() -> None:
     def update_stack(self, name, template, role_arn, parameters, tags):
         _reject_unknown_types(template)
         stack = self.get_stack(name)
-        if stack.status in ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "DELETE_FAILED", "CREATE_FAILED",
-                            "UPDATE_ROLLBACK_FAILED"):
-            raise ValidationError(message=f"Stack:{stack.stack_id} is in {stack.status} state and can not be "
-                                          "updated.")
+        if stack.status in (
+            "ROLLBACK_COMPLETE",
+            "ROLLBACK_FAILED",
+            "DELETE_FAILED",
+            "CREATE_FAILED",
+            "UPDATE_ROLLBACK_FAILED",
+        ):
+            raise ValidationError(message=f"Stack:{stack.stack_id} is in {stack.status} state and can not be updated.")
         if template == stack.template and self._resolve_update_parameters(stack, parameters) == stack.parameters:
             raise ValidationError(stack.name, message="No updates are to be performed.")
         previous_template, previous_parameters = stack.template, dict(stack.parameters or {})
@@ -264,7 +271,8 @@ def install() -> None:
 
     def delete_stack(self, name_or_stack_id):
         stack = self.stacks.get(name_or_stack_id) or next(
-            (stack for stack in self.stacks.values() if stack.name == name_or_stack_id), None)
+            (stack for stack in self.stacks.values() if stack.name == name_or_stack_id), None
+        )
         if stack is None:
             return  # deleting a stack that does not exist succeeds, as on AWS
         try:

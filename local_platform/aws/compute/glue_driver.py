@@ -31,12 +31,14 @@ MARKER = "\x1eglue-warm-driver"
 
 def submit_args(warehouse_dir: str) -> str:
     """PYSPARK_SUBMIT_ARGS of a driver: defaults under whatever the scripts' builders set."""
-    return " ".join([
-        # A reused Python worker keeps the modules a UDF imported: a later run would see a previous run's code.
-        "--conf spark.python.worker.reuse=false",
-        f"--conf spark.sql.warehouse.dir={warehouse_dir}",
-        "pyspark-shell",
-    ])
+    return " ".join(
+        [
+            # A reused Python worker keeps the modules a UDF imported: a later run would see a previous run's code.
+            "--conf spark.python.worker.reuse=false",
+            f"--conf spark.sql.warehouse.dir={warehouse_dir}",
+            "pyspark-shell",
+        ]
+    )
 
 
 class Driver:
@@ -50,9 +52,13 @@ class Driver:
         from pyspark.sql import SparkSession
 
         self.base = None  # every run's session is a new session of this one, which no script is given
-        self.library_roots = tuple({os.path.realpath(path) + os.sep for key in ("stdlib", "platstdlib", "purelib",
-                                                                                  "platlib")
-                                    if (path := sysconfig.get_paths().get(key))})
+        self.library_roots = tuple(
+            {
+                os.path.realpath(path) + os.sep
+                for key in ("stdlib", "platstdlib", "purelib", "platlib")
+                if (path := sysconfig.get_paths().get(key))
+            }
+        )
         self._real_methods = (SparkSession.stop, SparkContext.stop, SparkContext._do_init)
         self._stopped_session = None
 
@@ -88,8 +94,9 @@ class Driver:
         def stop_session(stopped=None) -> None:
             """What a script's spark.stop() or sc.stop() means here: the run is done with its session."""
             if isinstance(stopped, SparkSession) or SparkSession._instantiatedSession is not None:
-                driver._stopped_session = stopped if isinstance(stopped, SparkSession) else (
-                    SparkSession._instantiatedSession)
+                driver._stopped_session = (
+                    stopped if isinstance(stopped, SparkSession) else (SparkSession._instantiatedSession)
+                )
             driver._clear_default_session()
 
         real_do_init = self._real_methods[2]
@@ -127,7 +134,7 @@ class Driver:
         if context is None or not self.healthy():
             self._clear_default_session()
             return
-        del context._python_includes[:len(self._python_path)]
+        del context._python_includes[: len(self._python_path)]
         run_session = SparkSession._instantiatedSession or self._stopped_session
         self._clear_default_session()
         self._stopped_session = None

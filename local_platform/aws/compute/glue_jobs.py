@@ -38,14 +38,26 @@ DEFAULT_TIMEOUT_MINUTES = 2880  # Glue's default job timeout
 HOST_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "JAVA_HOME", "TMPDIR", "SPARK_MASTER")
 # JobUpdate member -> FakeJob attribute; UpdateJob overwrites the whole definition, as on AWS.
 JOB_FIELDS = {
-    "Description": "description", "LogUri": "log_uri", "Role": "role", "ExecutionProperty": "execution_property",
-    "Command": "command", "DefaultArguments": "default_arguments", "NonOverridableArguments":
-    "non_overridable_arguments", "Connections": "connections", "MaxRetries": "max_retries",
-    "AllocatedCapacity": "allocated_capacity", "Timeout": "timeout", "MaxCapacity": "max_capacity",
-    "WorkerType": "worker_type", "NumberOfWorkers": "number_of_workers",
-    "SecurityConfiguration": "security_configuration", "NotificationProperty": "notification_property",
-    "GlueVersion": "glue_version", "CodeGenConfigurationNodes": "code_gen_configuration_nodes",
-    "ExecutionClass": "execution_class", "SourceControlDetails": "source_control_details",
+    "Description": "description",
+    "LogUri": "log_uri",
+    "Role": "role",
+    "ExecutionProperty": "execution_property",
+    "Command": "command",
+    "DefaultArguments": "default_arguments",
+    "NonOverridableArguments": "non_overridable_arguments",
+    "Connections": "connections",
+    "MaxRetries": "max_retries",
+    "AllocatedCapacity": "allocated_capacity",
+    "Timeout": "timeout",
+    "MaxCapacity": "max_capacity",
+    "WorkerType": "worker_type",
+    "NumberOfWorkers": "number_of_workers",
+    "SecurityConfiguration": "security_configuration",
+    "NotificationProperty": "notification_property",
+    "GlueVersion": "glue_version",
+    "CodeGenConfigurationNodes": "code_gen_configuration_nodes",
+    "ExecutionClass": "execution_class",
+    "SourceControlDetails": "source_control_details",
 }
 
 
@@ -88,8 +100,13 @@ def install(config: ComputeConfig) -> None:
             if local is not None and local.stop():
                 stopped.append({"JobName": job.name, "JobRunId": run_id})
             else:
-                errors.append({"JobName": job.name, "JobRunId": run_id, "ErrorDetail": {
-                    "ErrorCode": "InvalidInputException", "ErrorMessage": "Job run is not running"}})
+                errors.append(
+                    {
+                        "JobName": job.name,
+                        "JobRunId": run_id,
+                        "ErrorDetail": {"ErrorCode": "InvalidInputException", "ErrorMessage": "Job run is not running"},
+                    }
+                )
         return ActionResult({"SuccessfulSubmissions": stopped, "Errors": errors})
 
     FakeJob.start_job_run = start_job_run
@@ -122,13 +139,15 @@ class LocalJobRun:
         run.local_run = self
 
     def describe(self, described: dict) -> dict:
-        described.update({
-            "JobRunState": self.run.status,
-            "ExecutionTime": self.execution_time,
-            "LogGroupName": LOG_GROUP,
-            "GlueVersion": self.job.glue_version or "5.0",
-            "Timeout": self.timeout_minutes,
-        })
+        described.update(
+            {
+                "JobRunState": self.run.status,
+                "ExecutionTime": self.execution_time,
+                "LogGroupName": LOG_GROUP,
+                "GlueVersion": self.job.glue_version or "5.0",
+                "Timeout": self.timeout_minutes,
+            }
+        )
         if self.error_message:
             described["ErrorMessage"] = self.error_message
         if self.run.status in ("STARTING", "RUNNING", "STOPPING"):
@@ -170,8 +189,10 @@ class LocalJobRun:
         stderr_lines: list[str] = []
         with self.log_path.open("w") as log:
             log_lock = threading.Lock()
-            sinks = {"out": _sink(log, log_lock, cloudwatch.output, None),
-                     "err": _sink(log, log_lock, cloudwatch.error, stderr_lines)}
+            sinks = {
+                "out": _sink(log, log_lock, cloudwatch.output, None),
+                "err": _sink(log, log_lock, cloudwatch.error, stderr_lines),
+            }
             if glue_warm.enabled():
                 returncode, driver_exited = self._run_warm(script, argv, python_path, log, sinks)
             else:
@@ -193,14 +214,21 @@ class LocalJobRun:
         log.write(f"job {self.job.name} run {self.run_id}: {sys.executable} {script} {' '.join(argv)}\n")
         log.flush()
         self.process = subprocess.Popen(
-            [sys.executable, str(script), *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            env={**self._environment(), "PYTHONPATH": os.pathsep.join(python_path)}, cwd=self.work_dir,
-            text=True, errors="replace", start_new_session=True,  # a group, so a timeout also ends Spark's JVM
+            [sys.executable, str(script), *argv],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env={**self._environment(), "PYTHONPATH": os.pathsep.join(python_path)},
+            cwd=self.work_dir,
+            text=True,
+            errors="replace",
+            start_new_session=True,  # a group, so a timeout also ends Spark's JVM
         )
         if self.stop_requested:
             _terminate(self.process.pid)
-        readers = [threading.Thread(target=_pump, args=(self.process.stdout, sinks["out"])),
-                   threading.Thread(target=_pump, args=(self.process.stderr, sinks["err"]))]
+        readers = [
+            threading.Thread(target=_pump, args=(self.process.stdout, sinks["out"])),
+            threading.Thread(target=_pump, args=(self.process.stderr, sinks["err"])),
+        ]
         for reader in readers:
             reader.start()
         try:
@@ -213,8 +241,7 @@ class LocalJobRun:
             reader.join()
         return returncode
 
-    def _run_warm(self, script: Path, argv: list[str], python_path: list[str], log, sinks
-                  ) -> tuple[int | None, bool]:
+    def _run_warm(self, script: Path, argv: list[str], python_path: list[str], log, sinks) -> tuple[int | None, bool]:
         """The script in one of the server's warm drivers: (its exit code or None on timeout, whether the driver
         ended during the run)."""
         drivers = glue_warm.pool(self.config.state_dir / "glue" / "warm-drivers", self._environment())
@@ -308,6 +335,7 @@ class CloudWatchStreams:
 
 def _sink(log, log_lock: threading.Lock, to_cloudwatch, keep: list[str] | None):
     """Where one of a run's output streams goes: the run's log file, its CloudWatch stream (and ``keep``)."""
+
     def write(line: str) -> None:
         with log_lock:
             log.write(line + "\n")
@@ -340,7 +368,7 @@ def error_line(stderr_lines: list[str], returncode: int) -> str:
     """The exception line of the script's last traceback (what a user needs from a failed run)."""
     starts = [index for index, line in enumerate(stderr_lines) if line.startswith("Traceback (most recent call last)")]
     if starts:
-        for line in stderr_lines[starts[-1] + 1:]:
+        for line in stderr_lines[starts[-1] + 1 :]:
             if line and not line[0].isspace():
                 return line
     last = next((line for line in reversed(stderr_lines) if line.strip()), "")

@@ -56,8 +56,14 @@ class WarmDriver:
     def __init__(self, folder: Path, env: dict[str, str]):
         folder.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
-            [sys.executable, str(DRIVER_SCRIPT), str(folder / "warehouse")], stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=folder, text=True, errors="replace",
+            [sys.executable, str(DRIVER_SCRIPT), str(folder / "warehouse")],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            cwd=folder,
+            text=True,
+            errors="replace",
             start_new_session=True,
         )
         self.pid = self.process.pid
@@ -65,8 +71,10 @@ class WarmDriver:
         self._lock = threading.Lock()
         self._run: _Run | None = None
         self.exited = threading.Event()
-        self._pumps = [threading.Thread(target=self._pump, args=(stream, kind), daemon=True)
-                       for stream, kind in ((self.process.stdout, "out"), (self.process.stderr, "err"))]
+        self._pumps = [
+            threading.Thread(target=self._pump, args=(stream, kind), daemon=True)
+            for stream, kind in ((self.process.stdout, "out"), (self.process.stderr, "err"))
+        ]
         for pump in self._pumps:
             pump.start()
         threading.Thread(target=self._watch, name=f"glue-driver-{self.pid}", daemon=True).start()

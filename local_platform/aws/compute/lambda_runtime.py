@@ -38,16 +38,23 @@ class LambdaContext:
 
 
 def _error(error_type: str, message: str, stack: list[str] | None = None) -> dict:
-    return {"errorMessage": message, "errorType": error_type, "requestId": os.environ["LOCAL_LAMBDA_REQUEST_ID"],
-            "stackTrace": stack or []}
+    return {
+        "errorMessage": message,
+        "errorType": error_type,
+        "requestId": os.environ["LOCAL_LAMBDA_REQUEST_ID"],
+        "stackTrace": stack or [],
+    }
 
 
 def main(handler_spec: str, result_path: str) -> int:
     sys.path[0] = os.environ["LAMBDA_TASK_ROOT"]  # not this folder: the handler sees only its own code
     request_id = os.environ["LOCAL_LAMBDA_REQUEST_ID"]
     # The Python runtime's log format, so logging calls in handlers read as they do in CloudWatch.
-    logging.basicConfig(format=f"[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t{request_id}\t%(message)s",
-                        datefmt="%Y-%m-%dT%H:%M:%S", level=logging.WARNING)
+    logging.basicConfig(
+        format=f"[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t{request_id}\t%(message)s",
+        datefmt="%Y-%m-%dT%H:%M:%S",
+        level=logging.WARNING,
+    )
     context = LambdaContext(int(os.environ["AWS_LAMBDA_FUNCTION_TIMEOUT"]))
     module_name, _, function_name = handler_spec.rpartition(".")
     try:
@@ -70,8 +77,11 @@ def _call(handler, event, context) -> dict:
         result = handler(event, context)
     except Exception as exc:
         stack = traceback.format_list(traceback.extract_tb(exc.__traceback__)[1:])
-        print(f"[ERROR] {type(exc).__name__}: {exc}\nTraceback (most recent call last):\n{''.join(stack)}",
-              file=sys.stderr, flush=True)
+        print(
+            f"[ERROR] {type(exc).__name__}: {exc}\nTraceback (most recent call last):\n{''.join(stack)}",
+            file=sys.stderr,
+            flush=True,
+        )
         return _error(type(exc).__name__, str(exc), stack)
     try:
         json.dumps(result)

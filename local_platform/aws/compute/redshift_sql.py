@@ -103,8 +103,10 @@ _REJECTED = [
     (r"\bCREATE\s+EXTERNAL\b", "CREATE EXTERNAL SCHEMA/TABLE (Redshift Spectrum)"),
     (r"\bCREATE\s+(?:OR\s+REPLACE\s+)?LIBRARY\b", "CREATE LIBRARY"),
     (r"^\s*ALTER\s+TABLE\b.*\bAPPEND\s+FROM\b", "ALTER TABLE ... APPEND FROM"),
-    (r"^\s*ALTER\s+TABLE\b.*\bALTER\s+(?:COMPOUND\s+|INTERLEAVED\s+)?(?:DISTKEY|DISTSTYLE|SORTKEY|ENCODE)\b",
-     "ALTER TABLE ... ALTER DISTKEY/DISTSTYLE/SORTKEY/ENCODE"),
+    (
+        r"^\s*ALTER\s+TABLE\b.*\bALTER\s+(?:COMPOUND\s+|INTERLEAVED\s+)?(?:DISTKEY|DISTSTYLE|SORTKEY|ENCODE)\b",
+        "ALTER TABLE ... ALTER DISTKEY/DISTSTYLE/SORTKEY/ENCODE",
+    ),
     (r"^\s*ALTER\s+TABLE\b.*\bALTER\s+COLUMN\s+\S+\s+ENCODE\b", "ALTER TABLE ... ALTER COLUMN ... ENCODE"),
     (r"^\s*VACUUM\b", "VACUUM"),
     (r"^\s*ANALYZE\s+COMPRESSION\b", "ANALYZE COMPRESSION"),
@@ -114,8 +116,10 @@ _REJECTED = [
     (r"\bLISTAGG\s*\(", "LISTAGG (use string_agg)"),
     (r"\bAPPROXIMATE\s+(?:COUNT|PERCENTILE_DISC)\b", "APPROXIMATE aggregates"),
     (r"^\s*SELECT\s+(?:DISTINCT\s+)?TOP\s+\d", "SELECT TOP n (use LIMIT n)"),
-    (r"^\s*(?:CREATE|ALTER)\s+(?:OR\s+REPLACE\s+)?(?:MATERIALIZED\s+VIEW)\b.*\bAUTO\s+REFRESH\b",
-     "materialized view AUTO REFRESH"),
+    (
+        r"^\s*(?:CREATE|ALTER)\s+(?:OR\s+REPLACE\s+)?(?:MATERIALIZED\s+VIEW)\b.*\bAUTO\s+REFRESH\b",
+        "materialized view AUTO REFRESH",
+    ),
 ]
 
 
@@ -150,7 +154,9 @@ def _rewrite(code: str) -> str:
     if _CREATE_TABLE.match(code):
         for pattern in _STORAGE_HINTS:
             code = re.sub(pattern, " ", code, flags=_FLAGS)
-        code = re.sub(r"^(\s*CREATE)\s+TABLE(\s+(?:IF\s+NOT\s+EXISTS\s+)?#)", r"\1 TEMPORARY TABLE\2", code, flags=_FLAGS)
+        code = re.sub(
+            r"^(\s*CREATE)\s+TABLE(\s+(?:IF\s+NOT\s+EXISTS\s+)?#)", r"\1 TEMPORARY TABLE\2", code, flags=_FLAGS
+        )
     elif re.match(r"^\s*SELECT\b", code, re.I):  # SELECT ... INTO #t creates a session-temporary table too
         code = re.sub(r"\bINTO\s+(?=#)", "INTO TEMPORARY TABLE ", code, flags=re.I)
     code = _TEMP_NAME.sub(lambda m: f'"#{m.group(1).lower()}"', code)
@@ -214,7 +220,8 @@ def parse_copy(statement: str) -> CopyCommand | None:
         raise UnsupportedRedshiftSql(f"COPY FROM {source} is not supported locally (only s3:// prefixes)")
     columns = tuple(
         masked.unmask(_TEMP_NAME.sub(lambda m: f'"#{m.group(1).lower()}"', c)).strip()
-        for c in (match.group("columns") or "").split(",") if c.strip()
+        for c in (match.group("columns") or "").split(",")
+        if c.strip()
     )
     options: dict = {}
     tokens = _Tokens(masked, match.group("options"))
@@ -234,7 +241,8 @@ def parse_copy(statement: str) -> CopyCommand | None:
             mode = tokens.literal("JSON").lower() if token and PLACEHOLDER.fullmatch(token) else "auto"
             if mode not in ("auto", "auto ignorecase"):
                 raise UnsupportedRedshiftSql(
-                    f"COPY JSON '{mode}' is not supported locally (only JSON 'auto' and 'auto ignorecase')")
+                    f"COPY JSON '{mode}' is not supported locally (only JSON 'auto' and 'auto ignorecase')"
+                )
             options["json_ignore_case"] = mode == "auto ignorecase"
         elif word == "PARQUET":
             options["format"] = "parquet"
@@ -262,7 +270,8 @@ def parse_copy(statement: str) -> CopyCommand | None:
             if value.lower() not in _ISO_FORMATS[word]:
                 raise UnsupportedRedshiftSql(
                     f"COPY {word} '{value}' is not supported locally (only 'auto' and the ISO "
-                    f"{' / '.join(repr(f.upper()) for f in sorted(_ISO_FORMATS[word]) if f != 'auto')})")
+                    f"{' / '.join(repr(f.upper()) for f in sorted(_ISO_FORMATS[word]) if f != 'auto')})"
+                )
         elif word == "GZIP":
             options["gzip"] = True
         elif word in ("COMPUPDATE", "STATUPDATE"):  # statistics hints
@@ -273,7 +282,8 @@ def parse_copy(statement: str) -> CopyCommand | None:
     if "format" not in options:
         raise UnsupportedRedshiftSql(
             "COPY without FORMAT (Redshift's pipe-delimited text) is not supported locally: use CSV, JSON 'auto' "
-            "or PARQUET")
+            "or PARQUET"
+        )
     if options["format"] != "csv" and {"delimiter", "quote", "null_as", "ignore_header"} & options.keys():
         raise UnsupportedRedshiftSql("COPY DELIMITER/QUOTE/NULL AS/IGNOREHEADER apply to CSV only")
     table = masked.unmask(_TEMP_NAME.sub(lambda m: f'"#{m.group(1).lower()}"', match.group("table")))

@@ -22,22 +22,60 @@ TRANSITION_SECONDS = float(os.environ.get("LOCAL_MWAA_TRANSITION_SECONDS", "1"))
 DEFAULT_AIRFLOW_VERSION = "3.3.1"
 NAME = re.compile(r"^[a-zA-Z][0-9a-zA-Z_-]{0,79}$")
 LOG_MODULES = {  # LoggingConfiguration member -> the log group's suffix on AWS
-    "DagProcessingLogs": "DAGProcessing", "SchedulerLogs": "Scheduler", "TaskLogs": "Task",
-    "WebserverLogs": "WebServer", "WorkerLogs": "Worker",
+    "DagProcessingLogs": "DAGProcessing",
+    "SchedulerLogs": "Scheduler",
+    "TaskLogs": "Task",
+    "WebserverLogs": "WebServer",
+    "WorkerLogs": "Worker",
 }
 # The members CreateEnvironment accepts besides Name, and those UpdateEnvironment may change.
 CREATE_FIELDS = (
-    "ExecutionRoleArn", "SourceBucketArn", "DagS3Path", "NetworkConfiguration", "PluginsS3Path",
-    "PluginsS3ObjectVersion", "RequirementsS3Path", "RequirementsS3ObjectVersion", "StartupScriptS3Path",
-    "StartupScriptS3ObjectVersion", "AirflowConfigurationOptions", "EnvironmentClass", "MaxWorkers", "KmsKey",
-    "AirflowVersion", "LoggingConfiguration", "WeeklyMaintenanceWindowStart", "Tags", "WebserverAccessMode",
-    "MinWorkers", "Schedulers", "EndpointManagement", "MinWebservers", "MaxWebservers",
+    "ExecutionRoleArn",
+    "SourceBucketArn",
+    "DagS3Path",
+    "NetworkConfiguration",
+    "PluginsS3Path",
+    "PluginsS3ObjectVersion",
+    "RequirementsS3Path",
+    "RequirementsS3ObjectVersion",
+    "StartupScriptS3Path",
+    "StartupScriptS3ObjectVersion",
+    "AirflowConfigurationOptions",
+    "EnvironmentClass",
+    "MaxWorkers",
+    "KmsKey",
+    "AirflowVersion",
+    "LoggingConfiguration",
+    "WeeklyMaintenanceWindowStart",
+    "Tags",
+    "WebserverAccessMode",
+    "MinWorkers",
+    "Schedulers",
+    "EndpointManagement",
+    "MinWebservers",
+    "MaxWebservers",
 )
 UPDATE_FIELDS = (
-    "ExecutionRoleArn", "AirflowConfigurationOptions", "AirflowVersion", "DagS3Path", "EnvironmentClass",
-    "LoggingConfiguration", "MaxWorkers", "MinWorkers", "MaxWebservers", "MinWebservers", "NetworkConfiguration",
-    "PluginsS3Path", "PluginsS3ObjectVersion", "RequirementsS3Path", "RequirementsS3ObjectVersion", "Schedulers",
-    "SourceBucketArn", "StartupScriptS3Path", "StartupScriptS3ObjectVersion", "WebserverAccessMode",
+    "ExecutionRoleArn",
+    "AirflowConfigurationOptions",
+    "AirflowVersion",
+    "DagS3Path",
+    "EnvironmentClass",
+    "LoggingConfiguration",
+    "MaxWorkers",
+    "MinWorkers",
+    "MaxWebservers",
+    "MinWebservers",
+    "NetworkConfiguration",
+    "PluginsS3Path",
+    "PluginsS3ObjectVersion",
+    "RequirementsS3Path",
+    "RequirementsS3ObjectVersion",
+    "Schedulers",
+    "SourceBucketArn",
+    "StartupScriptS3Path",
+    "StartupScriptS3ObjectVersion",
+    "WebserverAccessMode",
     "WeeklyMaintenanceWindowStart",
 )
 REQUIRED = ("ExecutionRoleArn", "SourceBucketArn", "DagS3Path", "NetworkConfiguration")
@@ -101,7 +139,8 @@ class Environment:
             logging[module] = {"Enabled": bool(given.get("Enabled", False)), "LogLevel": given.get("LogLevel", "INFO")}
             if logging[module]["Enabled"]:
                 logging[module]["CloudWatchLogGroupArn"] = (
-                    f"arn:aws:logs:{region}:{account}:log-group:airflow-{self.name}-{suffix}")
+                    f"arn:aws:logs:{region}:{account}:log-group:airflow-{self.name}-{suffix}"
+                )
         described = {
             "Name": self.name,
             "Status": self.status,
@@ -109,7 +148,7 @@ class Environment:
             "CreatedAt": self.created_at,
             "WebserverUrl": self.webserver_url,
             "ServiceRoleArn": f"arn:aws:iam::{account}:role/aws-service-role/airflow.amazonaws.com/"
-                              "AWSServiceRoleForAmazonMWAA",
+            "AWSServiceRoleForAmazonMWAA",
             "AirflowVersion": spec.get("AirflowVersion", DEFAULT_AIRFLOW_VERSION),
             "EnvironmentClass": spec.get("EnvironmentClass", "mw1.small"),
             "MaxWorkers": spec.get("MaxWorkers", 10),
@@ -125,9 +164,19 @@ class Environment:
             "CeleryExecutorQueue": self.celery_queue,
             "Tags": spec.get("Tags", {}),
         }
-        for key in ("ExecutionRoleArn", "SourceBucketArn", "DagS3Path", "NetworkConfiguration", "KmsKey",
-                    "PluginsS3Path", "PluginsS3ObjectVersion", "RequirementsS3Path", "RequirementsS3ObjectVersion",
-                    "StartupScriptS3Path", "StartupScriptS3ObjectVersion"):
+        for key in (
+            "ExecutionRoleArn",
+            "SourceBucketArn",
+            "DagS3Path",
+            "NetworkConfiguration",
+            "KmsKey",
+            "PluginsS3Path",
+            "PluginsS3ObjectVersion",
+            "RequirementsS3Path",
+            "RequirementsS3ObjectVersion",
+            "StartupScriptS3Path",
+            "StartupScriptS3ObjectVersion",
+        ):
             if key in spec:
                 described[key] = spec[key]
         if self.last_update:
@@ -149,8 +198,10 @@ class MwaaBackend:
         if unknown:
             raise ValidationException(f"Unknown parameters: {sorted(unknown)}")
         if not NAME.match(name or ""):
-            raise ValidationException(f"1 validation error detected: Value '{name}' at 'name' failed to satisfy "
-                                      f"constraint: Member must satisfy regular expression pattern: {NAME.pattern}")
+            raise ValidationException(
+                f"1 validation error detected: Value '{name}' at 'name' failed to satisfy "
+                f"constraint: Member must satisfy regular expression pattern: {NAME.pattern}"
+            )
         missing = [key for key in REQUIRED if not spec.get(key)]
         if missing:
             raise ValidationException(f"Missing required parameters: {', '.join(missing)}")
@@ -181,17 +232,30 @@ class MwaaBackend:
         with self.lock:
             environment = self.get_environment(name)
             if environment.status != "AVAILABLE":
-                raise ValidationException(f"Environment {name} is {environment.status}; it can be updated only "
-                                          "when it is AVAILABLE.")
-            base = ({key: value for key, value in environment.spec.items() if key not in UPDATE_FIELDS} if replace
-                    else environment.spec)
-            spec = {**base, **{key: value for key, value in changes.items()
-                                             if key != "WorkerReplacementStrategy" and value is not None}}
+                raise ValidationException(
+                    f"Environment {name} is {environment.status}; it can be updated only when it is AVAILABLE."
+                )
+            base = (
+                {key: value for key, value in environment.spec.items() if key not in UPDATE_FIELDS}
+                if replace
+                else environment.spec
+            )
+            spec = {
+                **base,
+                **{
+                    key: value
+                    for key, value in changes.items()
+                    if key != "WorkerReplacementStrategy" and value is not None
+                },
+            }
             self._validate(spec)
             environment.spec = copy.deepcopy(spec)
-            environment.last_update = {"Status": "PENDING", "CreatedAt": datetime.now(UTC), "Source": source,
-                                       "WorkerReplacementStrategy": changes.get("WorkerReplacementStrategy",
-                                                                                "FORCED")}
+            environment.last_update = {
+                "Status": "PENDING",
+                "CreatedAt": datetime.now(UTC),
+                "Source": source,
+                "WorkerReplacementStrategy": changes.get("WorkerReplacementStrategy", "FORCED"),
+            }
             environment.transition("UPDATING", "AVAILABLE")
             return environment
 
@@ -235,9 +299,11 @@ class MwaaBackend:
         dag_prefix = spec["DagS3Path"].strip("/") + "/"
         if not any(key.startswith(dag_prefix) for key in bucket.keys.keys()):
             raise ValidationException(f"DagS3Path s3://{bucket_name}/{dag_prefix} holds no object.")
-        for path_key, version_key in (("PluginsS3Path", "PluginsS3ObjectVersion"),
-                                      ("RequirementsS3Path", "RequirementsS3ObjectVersion"),
-                                      ("StartupScriptS3Path", "StartupScriptS3ObjectVersion")):
+        for path_key, version_key in (
+            ("PluginsS3Path", "PluginsS3ObjectVersion"),
+            ("RequirementsS3Path", "RequirementsS3ObjectVersion"),
+            ("StartupScriptS3Path", "StartupScriptS3ObjectVersion"),
+        ):
             path, version = spec.get(path_key), spec.get(version_key)
             if version and not path:
                 raise ValidationException(f"{version_key} is given without {path_key}.")

@@ -59,7 +59,7 @@ def _list(backend, request: Request) -> Response:
     names = backend.list_environments()
     max_results = int(request.args.get("MaxResults") or 25)
     start = int(request.args.get("NextToken") or 0)
-    page = names[start:start + max_results]
+    page = names[start : start + max_results]
     result = {"Environments": page}
     if start + max_results < len(names):
         result["NextToken"] = str(start + max_results)
@@ -75,8 +75,9 @@ def _body(request: Request) -> dict:
 
 
 def _json(payload: dict, status: int = 200, headers: dict | None = None) -> Response:
-    return Response(json.dumps(payload, default=_timestamp), status=status, headers=headers or {},
-                    content_type="application/json")
+    return Response(
+        json.dumps(payload, default=_timestamp), status=status, headers=headers or {}, content_type="application/json"
+    )
 
 
 def _timestamp(value):

@@ -62,8 +62,10 @@ DRAIN_S = 0.1  # how long a snapshot waits for running requests that change stat
 BODY_ATTEMPTS = 3  # pickling attempts that leave S3 bodies put meanwhile to the pass outside the pause
 MAX_WAIT_S = 5.0
 MAX_BACKOFF_TICKS = 4  # background work that changes nothing is looked at every 4th tick at least  # a request never waits longer than this at the door, whatever the snapshot does
-READ_ACTION = re.compile(r"(Get|Describe|List|Search|Lookup|Head|Query|Scan|Select|Validate|BatchGet|BatchDescribe)"
-                         r"($|[A-Z])")
+READ_ACTION = re.compile(
+    r"(Get|Describe|List|Search|Lookup|Head|Query|Scan|Select|Validate|BatchGet|BatchDescribe)"
+    r"($|[A-Z])"
+)
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 FORMAT = 1
 # What pickling a service can raise when something in it cannot be pickled (or its registry not be found).
@@ -143,10 +145,19 @@ class Persistence:
         self._last_digest: str | None = None
         self._unsaveable: dict[str, str] = {}  # service -> why, logged once
         self._dropped_logged: set[str] = set()
-        self.status = {"folder": str(self.folder), "interval_s": interval_s, "generation": 0,
-                       "saved_generation": 0, "snapshots_written": 0, "last_saved_at": None,
-                       "last_duration_s": None, "last_pause_s": None, "last_bytes": None, "last_error": None,
-                       "restored": None}
+        self.status = {
+            "folder": str(self.folder),
+            "interval_s": interval_s,
+            "generation": 0,
+            "saved_generation": 0,
+            "snapshots_written": 0,
+            "last_saved_at": None,
+            "last_duration_s": None,
+            "last_pause_s": None,
+            "last_bytes": None,
+            "last_error": None,
+            "restored": None,
+        }
 
     # --- start -------------------------------------------------------------------------------------------------
 
@@ -171,14 +182,18 @@ class Persistence:
             log.info("local AWS state: nothing saved in %s yet; starting empty", self.folder)
             return
         header, payload = found
-        advice = (f"Start clean with `make clean` (deletes all of .local), or delete {self.folder}, or start the "
-                  f"server once with --fresh (LOCAL_AWS_FRESH=1).")
+        advice = (
+            f"Start clean with `make clean` (deletes all of .local), or delete {self.folder}, or start the "
+            f"server once with --fresh (LOCAL_AWS_FRESH=1)."
+        )
         saved_by = (header.get("format"), header.get("moto"), header.get("python"))
         if saved_by != (FORMAT, moto_version(), python_version()):
-            raise StateError(f"{self.snapshot_file.path} was saved by moto {header.get('moto')} on Python "
-                             f"{header.get('python')} (format {header.get('format')}); this server runs moto "
-                             f"{moto_version()} on Python {python_version()} (format {FORMAT}) and cannot read it. "
-                             f"{advice}")
+            raise StateError(
+                f"{self.snapshot_file.path} was saved by moto {header.get('moto')} on Python "
+                f"{header.get('python')} (format {header.get('format')}); this server runs moto "
+                f"{moto_version()} on Python {python_version()} (format {FORMAT}) and cannot read it. "
+                f"{advice}"
+            )
         started = time.monotonic()
         try:
             with loading_blobs(self.blobs):
@@ -186,20 +201,33 @@ class Persistence:
         except StateError as exc:
             raise StateError(f"{exc}. {advice}") from None
         except Exception as exc:  # noqa: BLE001  (any failure to read means the same to the user)
-            raise StateError(f"{self.snapshot_file.path} cannot be read ({type(exc).__name__}: {exc}). "
-                             f"{advice}") from exc
+            raise StateError(
+                f"{self.snapshot_file.path} cannot be read ({type(exc).__name__}: {exc}). {advice}"
+            ) from exc
         backends.install(state)
         settled = interrupted.settle(backends.services(state))
         counts = backends.summary(state)
         took = time.monotonic() - started
         saved_at = header.get("written_at", "?")
-        log.info("local AWS state restored from %s (saved %s, %.2f s to load): %s", self.snapshot_file.path,
-                 saved_at, took, backends.format_summary(counts))
+        log.info(
+            "local AWS state restored from %s (saved %s, %.2f s to load): %s",
+            self.snapshot_file.path,
+            saved_at,
+            took,
+            backends.format_summary(counts),
+        )
         if settled:
-            log.warning("local AWS state: work running at the last stop marked FAILED (%s): %s",
-                        interrupted.MESSAGE, ", ".join(f"{number} {kind}" for kind, number in settled.items()))
-        self.status["restored"] = {"saved_at": saved_at, "seconds": round(took, 3), "counts": counts,
-                                   "interrupted": dict(settled)}
+            log.warning(
+                "local AWS state: work running at the last stop marked FAILED (%s): %s",
+                interrupted.MESSAGE,
+                ", ".join(f"{number} {kind}" for kind, number in settled.items()),
+            )
+        self.status["restored"] = {
+            "saved_at": saved_at,
+            "seconds": round(took, 3),
+            "counts": counts,
+            "interrupted": dict(settled),
+        }
 
     def start(self) -> None:
         """Snapshot in the background from now on (call once the server runs)."""
@@ -216,8 +244,10 @@ class Persistence:
             self.snapshot("stop")
             log.info("local AWS state saved on stop in %s (%.2f s)", self.folder, self.status["last_duration_s"])
         except Exception:  # noqa: BLE001  (the previous snapshot stays; say what was lost)
-            log.exception("local AWS state NOT saved on stop: changes since %s are lost",
-                          datetime.fromtimestamp(self.status["last_saved_at"] or 0, UTC).isoformat())
+            log.exception(
+                "local AWS state NOT saved on stop: changes since %s are lost",
+                datetime.fromtimestamp(self.status["last_saved_at"] or 0, UTC).isoformat(),
+            )
         finally:
             self._lock.release()
 
@@ -247,8 +277,12 @@ class Persistence:
 
     def _background_work(self) -> bool:
         """A thread that is neither the server's, a request's, nor this one's: compute at work."""
-        return any(thread.ident not in self._baseline_threads and thread is not self._thread
-                   and "process_request_thread" not in thread.name for thread in threading.enumerate())
+        return any(
+            thread.ident not in self._baseline_threads
+            and thread is not self._thread
+            and "process_request_thread" not in thread.name
+            for thread in threading.enumerate()
+        )
 
     def snapshot(self, reason: str) -> bool:
         """Write a snapshot unless it would equal the last one; True if written."""
@@ -269,16 +303,29 @@ class Persistence:
             digest = hashlib.sha256(payload).hexdigest()
             written = digest != self._last_digest
             if written:
-                header = {"format": FORMAT, "moto": moto_version(), "python": python_version(),
-                          "written_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
-                          "reason": reason, "generation": generation, "not_saved": self._unsaveable}
+                header = {
+                    "format": FORMAT,
+                    "moto": moto_version(),
+                    "python": python_version(),
+                    "written_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+                    "reason": reason,
+                    "generation": generation,
+                    "not_saved": self._unsaveable,
+                }
                 self.snapshot_file.write(header, payload)
                 self.blobs.collect(self.blobs.referenced)
                 self._last_digest = digest
-            self.status.update({
-                "saved_generation": generation, "last_duration_s": round(time.monotonic() - started, 4),
-                "last_pause_s": round(pause_s, 4), "last_saved_at": time.time(), "last_bytes": len(payload),
-                "snapshots_written": self.status["snapshots_written"] + written, "last_error": None})
+            self.status.update(
+                {
+                    "saved_generation": generation,
+                    "last_duration_s": round(time.monotonic() - started, 4),
+                    "last_pause_s": round(pause_s, 4),
+                    "last_saved_at": time.time(),
+                    "last_bytes": len(payload),
+                    "snapshots_written": self.status["snapshots_written"] + written,
+                    "last_error": None,
+                }
+            )
             return written
 
     def _save_new_bodies(self) -> None:
@@ -320,8 +367,11 @@ class Persistence:
             except UNPICKLABLE as exc:
                 service = backends.service_key(entry[0])
                 self._unsaveable[service] = f"{type(exc).__name__}: {exc}"
-                log.error("local AWS state: %s cannot be saved (%s); its state will not survive a restart",
-                          service, self._unsaveable[service])
+                log.error(
+                    "local AWS state: %s cannot be saved (%s); its state will not survive a restart",
+                    service,
+                    self._unsaveable[service],
+                )
         return kept
 
     def _log_dropped(self, dropped: dict) -> None:

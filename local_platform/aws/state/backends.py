@@ -108,13 +108,20 @@ def summary(state: list[tuple]) -> dict[str, dict[str, int]]:
 def format_summary(counts: dict[str, dict[str, int]]) -> str:
     if not counts:
         return "nothing"
-    return "; ".join(f"{service}: " + ", ".join(f"{number} {name}" for name, number in numbers.items())
-                     for service, numbers in counts.items())
+    return "; ".join(
+        f"{service}: " + ", ".join(f"{number} {name}" for name, number in numbers.items())
+        for service, numbers in counts.items()
+    )
 
 
 def _collections(backend) -> Counter:
-    return Counter({name.lstrip("_"): len(value) for name, value in vars(backend).items()
-                    if isinstance(value, dict | list | set) and value and not name.lstrip("_")[:1].isupper()})
+    return Counter(
+        {
+            name.lstrip("_"): len(value)
+            for name, value in vars(backend).items()
+            if isinstance(value, dict | list | set) and value and not name.lstrip("_")[:1].isupper()
+        }
+    )
 
 
 def _s3(backend) -> Counter:
@@ -143,8 +150,12 @@ def _sqs(backend) -> Counter:
 
 def _logs(backend) -> Counter:
     groups = list(backend.groups.values())
-    return Counter({"log groups": len(groups), "events": sum(
-        len(stream.events) for group in groups for stream in list(group.streams.values()))})
+    return Counter(
+        {
+            "log groups": len(groups),
+            "events": sum(len(stream.events) for group in groups for stream in list(group.streams.values())),
+        }
+    )
 
 
 def _sizes(**attributes: str):
@@ -153,10 +164,16 @@ def _sizes(**attributes: str):
 
 
 _SPECIAL = {
-    "s3": _s3, "glue": _glue, "sqs": _sqs, "logs": _logs,
+    "s3": _s3,
+    "glue": _glue,
+    "sqs": _sqs,
+    "logs": _logs,
     "lambda": lambda backend: Counter(functions=len(backend._lambdas._functions)),
-    "iam": lambda backend: Counter(roles=len(backend.roles), users=len(backend.users), policies=sum(
-        1 for arn in backend.managed_policies if ":aws:policy/" not in arn)),
+    "iam": lambda backend: Counter(
+        roles=len(backend.roles),
+        users=len(backend.users),
+        policies=sum(1 for arn in backend.managed_policies if ":aws:policy/" not in arn),
+    ),
     "sns": _sizes(topics="topics", subscriptions="subscriptions"),
     "secretsmanager": _sizes(secrets="secrets"),
     "kinesis": _sizes(streams="streams"),
@@ -164,6 +181,7 @@ _SPECIAL = {
     "rds": _sizes(clusters="clusters", instances="databases"),
     "redshift": _sizes(clusters="clusters"),
     "redshiftdata": _sizes(statements="statements"),
-    "ec2": lambda backend: Counter(instances=len(backend.reservations), vpcs=sum(
-        1 for vpc in backend.vpcs.values() if not vpc.is_default)),
+    "ec2": lambda backend: Counter(
+        instances=len(backend.reservations), vpcs=sum(1 for vpc in backend.vpcs.values() if not vpc.is_default)
+    ),
 }

@@ -40,17 +40,35 @@ from collections.abc import Callable
 PROTOCOL = 5
 _LOCK_TYPES = (type(threading.Lock()), type(threading.RLock()))
 _DROPPED_TYPES = (
-    threading.Thread, subprocess.Popen, io.IOBase, socket.socket, tempfile.SpooledTemporaryFile,
-    tempfile._TemporaryFileWrapper, types.GeneratorType, types.CoroutineType, types.FrameType,
-    concurrent.futures.Executor, queue.SimpleQueue,
+    threading.Thread,
+    subprocess.Popen,
+    io.IOBase,
+    socket.socket,
+    tempfile.SpooledTemporaryFile,
+    tempfile._TemporaryFileWrapper,
+    types.GeneratorType,
+    types.CoroutineType,
+    types.FrameType,
+    concurrent.futures.Executor,
+    queue.SimpleQueue,
 )
 # Connections, sessions and clients (module, class): what they point at is gone after a restart.
-_DROPPED_CLASSES = (("psycopg2.extensions", "connection"), ("psycopg2.extensions", "cursor"),
-                    ("psycopg", "Connection"), ("psycopg", "Cursor"), ("botocore.client", "BaseClient"),
-                    ("botocore.session", "Session"), ("boto3.session", "Session"), ("requests", "Session"),
-                    ("urllib3", "PoolManager"), ("urllib3.connectionpool", "ConnectionPool"),
-                    ("sqlite3", "Connection"), ("sqlite3", "Cursor"), ("ssl", "SSLContext"),
-                    ("selectors", "BaseSelector"))
+_DROPPED_CLASSES = (
+    ("psycopg2.extensions", "connection"),
+    ("psycopg2.extensions", "cursor"),
+    ("psycopg", "Connection"),
+    ("psycopg", "Cursor"),
+    ("botocore.client", "BaseClient"),
+    ("botocore.session", "Session"),
+    ("boto3.session", "Session"),
+    ("requests", "Session"),
+    ("urllib3", "PoolManager"),
+    ("urllib3.connectionpool", "ConnectionPool"),
+    ("sqlite3", "Connection"),
+    ("sqlite3", "Cursor"),
+    ("ssl", "SSLContext"),
+    ("selectors", "BaseSelector"),
+)
 BLOB_ATTR = "_local_blob"  # (digest, value version) cached on a FakeKey
 VERSION_ATTR = "_local_value_version"  # bumped by every write of a FakeKey's value
 
@@ -119,8 +137,11 @@ class StatePickler(pickle.Pickler):
         if not self.write_bodies and not self.blobs.is_saved(key):
             raise BodiesPending(key.name)
         digest = self.blobs.save_key(key)
-        state = {name: value for name, value in key.__dict__.items()
-                 if name not in ("_value_buffer", "lock", BLOB_ATTR, VERSION_ATTR)}
+        state = {
+            name: value
+            for name, value in key.__dict__.items()
+            if name not in ("_value_buffer", "lock", BLOB_ATTR, VERSION_ATTR)
+        }
         return (copyreg.__newobj__, (type(key),), (state, digest), None, None, restore_key)
 
     def _reduce_account_backends(self, account_backends):
@@ -131,8 +152,18 @@ class StatePickler(pickle.Pickler):
         if "<" not in function.__qualname__:
             return _default(function)  # importable by name
         closure = tuple(cell.cell_contents for cell in function.__closure__ or ())
-        return (make_function, (marshal.dumps(function.__code__), function.__module__, function.__name__,
-                                function.__qualname__, function.__defaults__, function.__kwdefaults__, closure))
+        return (
+            make_function,
+            (
+                marshal.dumps(function.__code__),
+                function.__module__,
+                function.__name__,
+                function.__qualname__,
+                function.__defaults__,
+                function.__kwdefaults__,
+                closure,
+            ),
+        )
 
 
 def _loaded_classes(names) -> tuple[type, ...]:
@@ -209,8 +240,9 @@ def account_backends_registry(account_backends):
     for registry in BackendDict._instances:
         if any(value is account_backends for value in dict.values(registry)):
             return registry
-    raise pickle.PicklingError(f"{account_backends.service_name} backends of account "
-                               f"{account_backends.account_id} belong to no live registry")
+    raise pickle.PicklingError(
+        f"{account_backends.service_name} backends of account {account_backends.account_id} belong to no live registry"
+    )
 
 
 def fresh_event(is_set: bool) -> threading.Event:
@@ -227,8 +259,13 @@ def weak_reference(target):
 def make_function(code: bytes, module: str, name: str, qualname: str, defaults, kwdefaults, closure):
     import importlib
 
-    function = types.FunctionType(marshal.loads(code), vars(importlib.import_module(module)), name, defaults,
-                                  tuple(types.CellType(value) for value in closure) or None)
+    function = types.FunctionType(
+        marshal.loads(code),
+        vars(importlib.import_module(module)),
+        name,
+        defaults,
+        tuple(types.CellType(value) for value in closure) or None,
+    )
     function.__qualname__ = qualname
     function.__kwdefaults__ = kwdefaults
     return function

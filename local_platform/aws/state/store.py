@@ -130,8 +130,8 @@ class SnapshotFile:
         if not data.startswith(MAGIC):
             raise StateError(f"{self.path} is not a saved local AWS state (unknown format)")
         line_end = data.index(b"\n", len(MAGIC))
-        header = json.loads(data[len(MAGIC):line_end])
-        payload = data[line_end + 1:]
+        header = json.loads(data[len(MAGIC) : line_end])
+        payload = data[line_end + 1 :]
         if hashlib.sha256(payload).hexdigest() != header.get("sha256"):
             raise StateError(f"{self.path} is damaged (its checksum does not match)")
         return header, payload
@@ -152,8 +152,10 @@ class FolderLock:
             self._file.seek(0)
             holder = self._file.read().strip() or "another process"
             self._file.close()
-            raise StateError(f"{self.path.parent} is in use by {holder}; one local AWS server per state folder "
-                             f"(give this one another --state-dir)") from None
+            raise StateError(
+                f"{self.path.parent} is in use by {holder}; one local AWS server per state folder "
+                f"(give this one another --state-dir)"
+            ) from None
         self._file.seek(0)
         self._file.truncate()
         self._file.write(f"local AWS server pid {os.getpid()}")

@@ -45,11 +45,19 @@ def history() -> list[tuple[date, list[str]]]:
         for row in csv.DictReader(handle):
             close = _with_separators(row["CLOSE_PRICE"])
             cells = [
-                row["RECORDED_DATE"], close, close, row["INDEX_CHANGE"],
-                _with_separators(row["MACHED_VOLUME"]), _with_separators(row["MACHED_AMOUNT"]),
-                _with_separators(row["SELF_DEALED_VOLUME"]), _with_separators(row["SELF_DEALED_AMOUNT"]),
-                _with_separators(row["OPEN_PRICE"]), _with_separators(row["HIGHEST_PRICE"]),
-                _with_separators(row["LOWEST_PRICE"]), "", "",
+                row["RECORDED_DATE"],
+                close,
+                close,
+                row["INDEX_CHANGE"],
+                _with_separators(row["MACHED_VOLUME"]),
+                _with_separators(row["MACHED_AMOUNT"]),
+                _with_separators(row["SELF_DEALED_VOLUME"]),
+                _with_separators(row["SELF_DEALED_AMOUNT"]),
+                _with_separators(row["OPEN_PRICE"]),
+                _with_separators(row["HIGHEST_PRICE"]),
+                _with_separators(row["LOWEST_PRICE"]),
+                "",
+                "",
             ]
             rows.append((datetime.strptime(row["RECORDED_DATE"], "%d/%m/%Y").date(), cells))
     return sorted(rows, key=lambda item: item[0], reverse=True)

@@ -15,5 +15,17 @@ from pipeline_kit.s3_to_postgres.columns import Column, SurrogateKey, as_columns
 from pipeline_kit.s3_to_postgres.load import BadHeader, EmptySource, Slice, Target, TooManyRejects, load_csv
 from pipeline_kit.s3_to_postgres.merge_operator import S3ToPostgresMergeOperator, SourceFileMissing, s3_chunks
 
-__all__ = ["BadHeader", "Column", "EmptySource", "S3ToPostgresMergeOperator", "Slice", "SourceFileMissing",
-           "SurrogateKey", "Target", "TooManyRejects", "as_columns", "load_csv", "s3_chunks"]
+__all__ = [
+    "BadHeader",
+    "Column",
+    "EmptySource",
+    "S3ToPostgresMergeOperator",
+    "Slice",
+    "SourceFileMissing",
+    "SurrogateKey",
+    "Target",
+    "TooManyRejects",
+    "as_columns",
+    "load_csv",
+    "s3_chunks",
+]

@@ -102,8 +102,9 @@ def problem(column: Column, value: str) -> str:
     """NULL if the staged text ``value`` loads into ``column``, else the reason it is quarantined."""
     label = quote_literal(f"{column.name}: ")
     # The value in the reason, cut to 60 characters (the whole line is kept beside the reason).
-    shown = (f"' (' || quote_literal(CASE WHEN length({value}) > 60 THEN left({value}, 60) || '…' ELSE {value} END)"
-             " || ')'")
+    shown = (
+        f"' (' || quote_literal(CASE WHEN length({value}) > 60 THEN left({value}, 60) || '…' ELSE {value} END) || ')'"
+    )
     pg_type = quote_literal(column.pg_type)
     checks = []
     if not column.nullable:
@@ -111,13 +112,20 @@ def problem(column: Column, value: str) -> str:
     if wrong := _wrong_format(column, value):
         checks.append(f"WHEN {wrong[0]} THEN {label} || {quote_literal('not ' + wrong[1])} || {shown}")
     if column.typed or "(" in column.pg_type:  # a text type with a length limit is checked too
-        invalid = {"date": "impossible date", "integer": "not an integer", "number": "not a number",
-                   "text": f"too long for {column.pg_type}"}.get(column.family, f"not a valid {column.pg_type}")
+        invalid = {
+            "date": "impossible date",
+            "integer": "not an integer",
+            "number": "not a number",
+            "text": f"too long for {column.pg_type}",
+        }.get(column.family, f"not a valid {column.pg_type}")
         if column.family in ("integer", "number"):
-            checks.append(f"WHEN (pg_input_error_info({value}, {pg_type})).sql_error_code = '22003' THEN {label} || "
-                          f"{quote_literal(f'out of range for {column.pg_type}')} || {shown}")
-        checks.append(f"WHEN NOT pg_input_is_valid({value}, {pg_type}) THEN {label} || {quote_literal(invalid)} "
-                      f"|| {shown}")
+            checks.append(
+                f"WHEN (pg_input_error_info({value}, {pg_type})).sql_error_code = '22003' THEN {label} || "
+                f"{quote_literal(f'out of range for {column.pg_type}')} || {shown}"
+            )
+        checks.append(
+            f"WHEN NOT pg_input_is_valid({value}, {pg_type}) THEN {label} || {quote_literal(invalid)} || {shown}"
+        )
     if not checks:
         return "NULL"
     return f"CASE {' '.join(checks)} END"

@@ -92,19 +92,29 @@ class Target:
         """This target with ``columns`` read from the table when not given."""
         if self.columns is not None:
             return self
-        cursor.execute("SELECT attname, format_type(atttypid, atttypmod), attnotnull FROM pg_attribute "
-                       "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
-                       (self.table,))
-        filled_elsewhere = {self.slice.name if self.slice else None,
-                            self.surrogate_key.name if self.surrogate_key else None}
-        columns = [Column(name, pg_type, not not_null) for name, pg_type, not_null in cursor.fetchall()
-                   if name not in filled_elsewhere]
+        cursor.execute(
+            "SELECT attname, format_type(atttypid, atttypmod), attnotnull FROM pg_attribute "
+            "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+            (self.table,),
+        )
+        filled_elsewhere = {
+            self.slice.name if self.slice else None,
+            self.surrogate_key.name if self.surrogate_key else None,
+        }
+        columns = [
+            Column(name, pg_type, not not_null)
+            for name, pg_type, not_null in cursor.fetchall()
+            if name not in filled_elsewhere
+        ]
         return dataclasses.replace(self, columns=columns)
 
     @property
     def column_names(self) -> list[str]:
-        return ([self.slice.name] if self.slice else []) + [column.name for column in self.columns] + (
-            [self.surrogate_key.name] if self.surrogate_key else [])
+        return (
+            ([self.slice.name] if self.slice else [])
+            + [column.name for column in self.columns]
+            + ([self.surrogate_key.name] if self.surrogate_key else [])
+        )
 
     @property
     def match_columns(self) -> list[str]:
@@ -162,8 +172,7 @@ def copy_in(cursor, sql: str, chunks: Iterable[bytes]) -> None:
 class Load:
     """One load of one CSV stream into one target (see the module docstring)."""
 
-    def __init__(self, conn, target: Target, source_key: str, logical_date: str,
-                 max_reject_rate: float | None = None):
+    def __init__(self, conn, target: Target, source_key: str, logical_date: str, max_reject_rate: float | None = None):
         self.conn = conn
         self.max_reject_rate = max_reject_rate
         self.target = target
@@ -181,7 +190,9 @@ class Load:
     def _typed_select(self, where: str = "TRUE") -> str:
         """The staged rows as the target's typed columns (and line_no), surrogate key included."""
         target = self.target
-        values = [f"{strict_cast(column, self._field(column))} AS {quote_ident(column.name)}" for column in target.columns]
+        values = [
+            f"{strict_cast(column, self._field(column))} AS {quote_ident(column.name)}" for column in target.columns
+        ]
         if target.slice:
             values.insert(0, f"{target.slice.sql_value} AS {quote_ident(target.slice.name)}")
         select = f"SELECT s.line_no, {', '.join(values)} FROM {self.stage} s WHERE {where}"
@@ -202,15 +213,21 @@ class Load:
         names = target.column_names
         on = " AND ".join(f"t.{quote_ident(k)} = s.{quote_ident(k)}" for k in target.match_columns)
         others = [name for name in names if name not in target.match_columns]
-        insert = (f"WHEN NOT MATCHED THEN INSERT ({', '.join(map(quote_ident, names))}) "
-                  f"VALUES ({', '.join('s.' + quote_ident(n) for n in names)})")
+        insert = (
+            f"WHEN NOT MATCHED THEN INSERT ({', '.join(map(quote_ident, names))}) "
+            f"VALUES ({', '.join('s.' + quote_ident(n) for n in names)})"
+        )
         if not others:
             return f"MERGE INTO {quote_ident(target.table)} AS t USING ({source}) AS s ON {on} {insert}"
-        changed = (f"({', '.join('t.' + quote_ident(n) for n in others)}) IS DISTINCT FROM "
-                   f"({', '.join('s.' + quote_ident(n) for n in others)})")
+        changed = (
+            f"({', '.join('t.' + quote_ident(n) for n in others)}) IS DISTINCT FROM "
+            f"({', '.join('s.' + quote_ident(n) for n in others)})"
+        )
         update = ", ".join(f"{quote_ident(n)} = s.{quote_ident(n)}" for n in others)
-        return (f"MERGE INTO {quote_ident(target.table)} AS t USING ({source}) AS s ON {on} "
-                f"WHEN MATCHED AND {changed} THEN UPDATE SET {update} {insert}")
+        return (
+            f"MERGE INTO {quote_ident(target.table)} AS t USING ({source}) AS s ON {on} "
+            f"WHEN MATCHED AND {changed} THEN UPDATE SET {update} {insert}"
+        )
 
     def _raw(self, alias: str) -> str:
         """A staged row's raw text: kept for records with quotes, the fields joined back for plain lines."""
@@ -225,8 +242,9 @@ class Load:
             self.positions = header_positions(header, self.target.columns)
             fields = ", ".join(f"c{i} text" for i in range(len(header)))
             cursor.execute(f"CREATE TEMP TABLE {self.stage} (line_no integer, raw text, {fields}) ON COMMIT DROP")
-            typed = [position for position, column in zip(self.positions, self.target.columns, strict=True)
-                     if column.typed]
+            typed = [
+                position for position, column in zip(self.positions, self.target.columns, strict=True) if column.typed
+            ]
             return len(header), typed
 
         records = copy_records(chunks, on_header, self.structure)
@@ -238,8 +256,10 @@ class Load:
     def _stats(self, cursor) -> tuple[int, int]:
         """Rows inserted and updated in the target so far in this transaction (PostgreSQL's own counts)."""
         table = quote_literal(self.target.table)
-        cursor.execute(f"SELECT pg_stat_get_xact_tuples_inserted({table}::regclass), "
-                       f"pg_stat_get_xact_tuples_updated({table}::regclass)")
+        cursor.execute(
+            f"SELECT pg_stat_get_xact_tuples_inserted({table}::regclass), "
+            f"pg_stat_get_xact_tuples_updated({table}::regclass)"
+        )
         return cursor.fetchone()
 
     def _merge(self, cursor, source: str) -> tuple[int, int]:
@@ -253,11 +273,16 @@ class Load:
         """Rows whose values do not load (every column's reason), then later rows repeating a key."""
         columns = self.target.columns
         reasons = ", ".join(problem(column, self._field(column)) for column in columns)
-        cursor.execute(f"CREATE TEMP TABLE {self.stage}_bad ON COMMIT DROP AS SELECT line_no, raw, reason FROM "
-                       f"(SELECT s.line_no, {self._raw('s')} AS raw, concat_ws('; ', {reasons}) AS reason FROM {self.stage} s) r "
-                       "WHERE reason <> ''")
-        keys = [name for name in self.target.key_columns if not (self.target.surrogate_key
-                                                                   and name == self.target.surrogate_key.name)]
+        cursor.execute(
+            f"CREATE TEMP TABLE {self.stage}_bad ON COMMIT DROP AS SELECT line_no, raw, reason FROM "
+            f"(SELECT s.line_no, {self._raw('s')} AS raw, concat_ws('; ', {reasons}) AS reason FROM {self.stage} s) r "
+            "WHERE reason <> ''"
+        )
+        keys = [
+            name
+            for name in self.target.key_columns
+            if not (self.target.surrogate_key and name == self.target.surrogate_key.name)
+        ]
         if keys:
             key_values = ", ".join(quote_ident(k) for k in keys)
             described = " || ', ' || ".join(f"{quote_literal(k + '=')} || {quote_ident(k)}::text" for k in keys)
@@ -267,7 +292,8 @@ class Load:
                 f"SELECT d.line_no, {self._raw('st')}, 'duplicate key (' || d.described || "
                 f"', first on line ' || d.first_line || ')' FROM (SELECT line_no, {described} AS described, "
                 f"min(line_no) OVER (PARTITION BY {key_values}) AS first_line FROM ({good}) g) d "
-                f"JOIN {self.stage} st ON st.line_no = d.line_no WHERE d.line_no <> d.first_line")
+                f"JOIN {self.stage} st ON st.line_no = d.line_no WHERE d.line_no <> d.first_line"
+            )
         cursor.execute(f"SELECT line_no, raw, reason FROM {self.stage}_bad ORDER BY line_no")
         return [Reject(*row) for row in cursor.fetchall()]
 
@@ -279,15 +305,31 @@ class Load:
             f"CREATE TABLE IF NOT EXISTS {table} ("
             " source_key text NOT NULL, line_number integer NOT NULL, raw_line text, reason text NOT NULL,"
             " logical_date date NOT NULL, rejected_at timestamptz NOT NULL DEFAULT now(),"
-            " PRIMARY KEY (source_key, logical_date, line_number))")
-        cursor.execute(f"DELETE FROM {table} WHERE source_key = %s AND logical_date = %s",
-                       (self.source_key, self.logical_date))
+            " PRIMARY KEY (source_key, logical_date, line_number))"
+        )
+        cursor.execute(
+            f"DELETE FROM {table} WHERE source_key = %s AND logical_date = %s", (self.source_key, self.logical_date)
+        )
         if rejects:
-            lines = ("\t".join(field.translate(_COPY_ESCAPES) for field in (
-                self.source_key, str(reject.line_number), reject.raw_line.replace("\x00", "\\x00"), reject.reason,
-                self.logical_date)) + "\n" for reject in rejects)
-            copy_in(cursor, f"COPY {table} (source_key, line_number, raw_line, reason, logical_date) FROM STDIN",
-                    batched(lines))
+            lines = (
+                "\t".join(
+                    field.translate(_COPY_ESCAPES)
+                    for field in (
+                        self.source_key,
+                        str(reject.line_number),
+                        reject.raw_line.replace("\x00", "\\x00"),
+                        reject.reason,
+                        self.logical_date,
+                    )
+                )
+                + "\n"
+                for reject in rejects
+            )
+            copy_in(
+                cursor,
+                f"COPY {table} (source_key, line_number, raw_line, reason, logical_date) FROM STDIN",
+                batched(lines),
+            )
 
     # -- the whole load -------------------------------------------------------------------------------------
     def run(self, chunks: Iterable[bytes], fail_on_empty: bool = False, log=None) -> dict[str, Any]:
@@ -330,18 +372,37 @@ class Load:
             raise
         loaded = structure.read - len(rejects)
         counts = {
-            "source": self.source_key, "table": self.target.table, "logical_date": self.logical_date,
-            "read": structure.read, "loaded": loaded, "quarantined": len(rejects), "inserted": inserted,
-            "updated": updated, "unchanged": loaded - inserted - updated, "deleted": deleted,
+            "source": self.source_key,
+            "table": self.target.table,
+            "logical_date": self.logical_date,
+            "read": structure.read,
+            "loaded": loaded,
+            "quarantined": len(rejects),
+            "inserted": inserted,
+            "updated": updated,
+            "unchanged": loaded - inserted - updated,
+            "deleted": deleted,
             "blank_lines": structure.blank_lines,
-            "quarantine_reasons": dict(collections.Counter(
-                kind for reject in rejects for kind in problem_kinds(reject.reason))),
-            "quarantine_table": self.target.rejects_table, "seconds": round(time.monotonic() - started, 3),
+            "quarantine_reasons": dict(
+                collections.Counter(kind for reject in rejects for kind in problem_kinds(reject.reason))
+            ),
+            "quarantine_table": self.target.rejects_table,
+            "seconds": round(time.monotonic() - started, 3),
         }
         if log:
-            log.info("Loaded %s into %s: read %d, loaded %d (inserted %d, updated %d, unchanged %d), quarantined %d "
-                     "in %.1fs", self.source_key, self.target.table, counts["read"], loaded, inserted, updated,
-                     counts["unchanged"], len(rejects), counts["seconds"])
+            log.info(
+                "Loaded %s into %s: read %d, loaded %d (inserted %d, updated %d, unchanged %d), quarantined %d "
+                "in %.1fs",
+                self.source_key,
+                self.target.table,
+                counts["read"],
+                loaded,
+                inserted,
+                updated,
+                counts["unchanged"],
+                len(rejects),
+                counts["seconds"],
+            )
             for reject in rejects[:10]:
                 log.warning("Quarantined line %d: %s", reject.line_number, reject.reason)
         return counts
@@ -377,7 +438,9 @@ class Load:
         common first load), else as a MERGE (keys already there: a rerun or a changed file). Raises _GiveWay
         when a row does not load (a bad or missing value, a key twice in the file)."""
         names = ", ".join(map(quote_ident, self.target.column_names))
-        insert = f"INSERT INTO {quote_ident(self.target.table)} ({names}) SELECT {names} FROM ({self._typed_select()}) s"
+        insert = (
+            f"INSERT INTO {quote_ident(self.target.table)} ({names}) SELECT {names} FROM ({self._typed_select()}) s"
+        )
         if (inserted := self._attempt(cursor, insert)) is not None:
             return inserted, 0
         if self._failed_with == "23505":  # a key that exists: merge instead
@@ -397,15 +460,25 @@ class Load:
         raise TooManyRejects(
             f"{len(rejects)} of {read} rows of {self.source_key} quarantined ({len(rejects) / read:.1%} > "
             f"{limit:.1%}); target {self.target.table} left unchanged; see {self.target.rejects_table}; "
-            f"first: line {rejects[0].line_number}: {rejects[0].reason}")
+            f"first: line {rejects[0].line_number}: {rejects[0].reason}"
+        )
 
 
 class _GiveWay(Exception):
     """The fast path cannot take this file: its rows are checked one by one (set-wise)."""
 
 
-def load_csv(conn, chunks: Iterable[bytes], *, target: Target, source_key: str, logical_date: str,
-             max_reject_rate: float | None = None, fail_on_empty: bool = False, log=None) -> dict[str, Any]:
+def load_csv(
+    conn,
+    chunks: Iterable[bytes],
+    *,
+    target: Target,
+    source_key: str,
+    logical_date: str,
+    max_reject_rate: float | None = None,
+    fail_on_empty: bool = False,
+    log=None,
+) -> dict[str, Any]:
     """Load the CSV bytes in ``chunks`` into ``target`` on ``conn`` (committed on success, rolled back on failure).
     Separate from the operator so that the benchmark, vn_stock and the tests drive exactly this code path."""
     return Load(conn, target, source_key, logical_date, max_reject_rate).run(chunks, fail_on_empty, log)

@@ -44,7 +44,7 @@ def _without_header(chunks: Iterator[bytes]) -> Iterator[bytes]:
         pending += chunk
         cut = pending.find(b"\n")
         if cut >= 0:
-            yield pending[cut + 1:]
+            yield pending[cut + 1 :]
             yield from chunks
             return
 
@@ -67,11 +67,23 @@ class S3ToPostgresMergeOperator(BaseOperator):
     template_fields: Sequence[str] = ("s3_bucket", "s3_key", "table", "logical_date", "max_reject_rate")
     ui_color = "#c8e6f5"
 
-    def __init__(self, *, s3_bucket: str, s3_key: str, postgres_conn_id: str, table: str,
-                 key_columns: Sequence[str], columns: Sequence[Column | tuple] | None = None,
-                 surrogate_key: SurrogateKey | None = None, slice_column: str | None = None, max_reject_rate: float | str | None = None,
-                 fail_on_empty: bool = False, aws_conn_id: str | None = "aws_default",
-                 logical_date: str = "{{ (logical_date or dag_run.run_after) | ds }}", **kwargs):
+    def __init__(
+        self,
+        *,
+        s3_bucket: str,
+        s3_key: str,
+        postgres_conn_id: str,
+        table: str,
+        key_columns: Sequence[str],
+        columns: Sequence[Column | tuple] | None = None,
+        surrogate_key: SurrogateKey | None = None,
+        slice_column: str | None = None,
+        max_reject_rate: float | str | None = None,
+        fail_on_empty: bool = False,
+        aws_conn_id: str | None = "aws_default",
+        logical_date: str = "{{ (logical_date or dag_run.run_after) | ds }}",
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.s3_bucket = s3_bucket
         self.s3_key = s3_key
@@ -99,8 +111,15 @@ class S3ToPostgresMergeOperator(BaseOperator):
         target = Target(self.table, self.columns, self.key_columns, self.surrogate_key, run_slice)
         conn = PostgresHook(postgres_conn_id=self.postgres_conn_id).get_conn()
         try:
-            return load_csv(conn, s3_chunks(s3, self.s3_bucket, [self.s3_key]), target=target,
-                            source_key=source_key, logical_date=str(self.logical_date), max_reject_rate=rate,
-                            fail_on_empty=self.fail_on_empty, log=self.log)
+            return load_csv(
+                conn,
+                s3_chunks(s3, self.s3_bucket, [self.s3_key]),
+                target=target,
+                source_key=source_key,
+                logical_date=str(self.logical_date),
+                max_reject_rate=rate,
+                fail_on_empty=self.fail_on_empty,
+                log=self.log,
+            )
         finally:
             conn.close()

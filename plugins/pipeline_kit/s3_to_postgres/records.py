@@ -65,7 +65,7 @@ def _blocks(chunks: Iterable[bytes]) -> Iterator[str | list[tuple[str | None, st
         if cut < 0:
             pending = data
             continue
-        complete, pending = data[:cut], data[cut + 1:]
+        complete, pending = data[:cut], data[cut + 1 :]
         try:
             yield complete.decode("utf-8")
         except UnicodeDecodeError:
