@@ -35,6 +35,22 @@ class LaunchedRun:
     end_date: str | None = None
 
 
+def alerts_of_every_run(ctx: DemoContext, runs: list[LaunchedRun], timeout_s: float = 180) -> list[dict]:
+    """The alerts received, once every run has sent one (its success, no-data or failure alert) or ``timeout_s``
+    has passed. A task's success callback runs after the task has reported its state, so a run can read as
+    finished in the API a little before its alert is published."""
+    alerts: list[dict] = []
+    deadline = time.monotonic() + timeout_s
+    while True:
+        alerts += drain_alerts(ctx)
+        waiting = {run.run_id for run in runs} - {alert.get("run_id") for alert in alerts}
+        if not waiting or time.monotonic() > deadline:
+            if waiting:
+                print(f"== no alert after {timeout_s:.0f}s from: {', '.join(sorted(waiting))}", flush=True)
+            return alerts
+        time.sleep(1)
+
+
 def load_scenarios(pipelines: list[str]) -> list[DemoScenario]:
     return [importlib.import_module(f"local_platform.demo.{pipeline}").SCENARIO for pipeline in pipelines]
 
@@ -173,7 +189,7 @@ def run_demo(platform: LocalPlatform, pipelines: list[str]) -> int:
             )
         watch(api, [run for runs in launched.values() for run in runs], pipelines_started)
         pipelines_s = time.monotonic() - pipelines_started
-        alerts = drain_alerts(ctx)
+        alerts = alerts_of_every_run(ctx, [run for runs in launched.values() for run in runs])
         outcomes = [
             outcome_of(scenario, launched[scenario.dag_id], alerts, ctx, platform.ui_url) for scenario in scenarios
         ]
