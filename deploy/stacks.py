@@ -38,6 +38,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from deploy.pipelines import names, pipelines
+from deploy.templates import load_template
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = PROJECT_ROOT / "deploy" / "cloudformation"
@@ -81,6 +82,11 @@ SCRAPER_REPOSITORY = "vn_stock_scraper"
 
 class DeployError(RuntimeError):
     pass
+
+
+def lambda_code(key: str) -> dict[str, str]:
+    """The template's ``Metadata.LambdaCode``: parameter name -> the ``include/lambda/`` folder whose zip it takes."""
+    return load_template(key).get("Metadata", {}).get("LambdaCode", {})
 
 
 def zip_folder(folder: Path) -> bytes:
@@ -161,28 +167,22 @@ class Deployer:
     def parameters(self, key: str) -> dict[str, str]:
         if key == "shared":
             return {"NameSuffix": self.suffix, "AlertsEmail": self.alerts_email}
-        if key in ("retail_analytics", "csv_lake"):
-            return {"NameSuffix": self.suffix}
-        if key == "toll_plaza":
-            return {"NameSuffix": self.suffix, "GeneratorCodeKey": self.code_keys()["toll_generator"]}
-        if key == "tweet_hashtags":
-            code = self.code_keys()
-            return {
-                "NameSuffix": self.suffix,
-                "ProducerCodeKey": code["tweet_producer"],
-                "ConsumerCodeKey": code["tweet_consumer"],
-                "StageCodeKey": code["tweet_stage"],
-            }
-        if key == "vn_stock":
-            parameters = {"NameSuffix": self.suffix, "ScraperPackageType": self.scraper_package_type}
-            if self.scraper_package_type == "Image":
-                parameters["ScraperImageUri"] = self.scraper_image_uri()
-            else:
-                parameters["ScraperCodeKey"] = self.code_keys()["vn_stock_scraper"]
-            return parameters
         if key == "mwaa":
             return {**self.dag_package_versions(), **self.mwaa_parameters}
-        raise DeployError(f"no parameters for {key}")
+        if key not in PIPELINES:
+            raise DeployError(f"no parameters for {key}")
+        # A pipeline's stack: its name suffix and the key of each Lambda zip its template asks for by name.
+        code = dict(lambda_code(key))
+        parameters = {"NameSuffix": self.suffix}
+        if key == "vn_stock":  # the scraper runs as a zip or as the shared repository's container image
+            parameters["ScraperPackageType"] = self.scraper_package_type
+            if self.scraper_package_type == "Image":
+                parameters["ScraperImageUri"] = self.scraper_image_uri()
+                code.pop("ScraperCodeKey")
+        if code:
+            keys = self.code_keys()
+            parameters.update({parameter: keys[folder] for parameter, folder in code.items()})
+        return parameters
 
     def deploy_stack(self, key: str, parameters: dict[str, str]) -> dict[str, str]:
         spec = STACKS[key]

@@ -94,3 +94,17 @@ def test_every_artifact_a_pipeline_names_starts_with_the_pipelines_name(pipeline
         if not value.startswith((spelled + NAME_PROPERTIES[prop], spelled + "/")) and value != spelled:
             misnamed.append(f"{logical_id}.{prop} = {value!r} (expected to start with {spelled!r})")
     assert not misnamed, "\n".join(misnamed)
+
+
+@pytest.mark.parametrize("pipeline", PIPELINES, ids=lambda pipeline: pipeline.name)
+def test_every_lambda_zip_a_stack_takes_is_declared_with_its_folder(pipeline):
+    """deploy.stacks fills a pipeline stack's code parameters from its template's Metadata.LambdaCode alone, so a
+    new pipeline's Lambdas need no edit outside its own files."""
+    from deploy.stacks import lambda_code
+    from deploy.templates import load_template
+
+    name = pipeline.template.removesuffix(".yaml")
+    code_parameters = {key for key in load_template(name)["Parameters"] if key.endswith("CodeKey")}
+    declared = lambda_code(name)
+    assert set(declared) == code_parameters
+    assert all((PROJECT_ROOT / "include" / "lambda" / folder).is_dir() for folder in declared.values()), declared
