@@ -56,13 +56,21 @@ def report_lines(messages: list[str]) -> list[dict]:
     ]
 
 
-def lambda_usage(function_name: str, since: datetime) -> list[dict]:
+def lambda_usage(function_names: list[str], since: datetime) -> list[dict]:
+    """The billed invocations of each function since ``since``, from its REPORT log lines (one client per
+    service for them all: a success callback has ``[core] task_success_overtime``, 20 s, to finish)."""
     from airflow.providers.amazon.aws.hooks.lambda_function import LambdaHook
     from airflow.providers.amazon.aws.hooks.logs import AwsLogsHook
 
-    config = LambdaHook().conn.get_function_configuration(FunctionName=function_name)
+    if not function_names:
+        return []
+    lambdas, logs = LambdaHook().conn, AwsLogsHook().conn
+    return [record for name in function_names for record in _function_usage(lambdas, logs, name, since)]
+
+
+def _function_usage(lambdas, logs, function_name: str, since: datetime) -> list[dict]:
+    config = lambdas.get_function_configuration(FunctionName=function_name)
     log_group = (config.get("LoggingConfig") or {}).get("LogGroup") or f"/aws/lambda/{function_name}"
-    logs = AwsLogsHook().conn
     messages, token = [], None
     while True:
         try:
@@ -128,15 +136,25 @@ def aurora_usage(cluster: str, since: datetime, now: datetime) -> dict:
     }
 
 
-def athena_usage(query_execution_id: str) -> dict:
+def athena_usage(query_execution_ids: list[str]) -> list[dict]:
+    """Bytes scanned by each query, read in batches of 50 (one request for a run's queries)."""
     from airflow.providers.amazon.aws.hooks.athena import AthenaHook
 
-    execution = AthenaHook().get_query_info(query_execution_id)["QueryExecution"]
-    return {
-        "service": "athena",
-        "resource": query_execution_id,
-        "bytes_scanned": execution.get("Statistics", {}).get("DataScannedInBytes", 0),
-    }
+    if not query_execution_ids:
+        return []
+    athena = AthenaHook().conn
+    records = []
+    for start in range(0, len(query_execution_ids), 50):
+        batch = athena.batch_get_query_execution(QueryExecutionIds=query_execution_ids[start : start + 50])
+        records += [
+            {
+                "service": "athena",
+                "resource": execution["QueryExecutionId"],
+                "bytes_scanned": execution.get("Statistics", {}).get("DataScannedInBytes", 0),
+            }
+            for execution in batch["QueryExecutions"]
+        ]
+    return records
 
 
 def run_usage(spec: dict, context) -> list[dict]:
@@ -148,13 +166,11 @@ def run_usage(spec: dict, context) -> list[dict]:
     for task_id, job_name in (spec.get("glue_jobs") or {}).items():
         if run_id := ti.xcom_pull(task_ids=task_id):
             records.append(glue_job_usage(job_name, run_id))
-    for function_name in spec.get("lambda_functions") or []:
-        records += lambda_usage(function_name, since)
+    records += lambda_usage(list(spec.get("lambda_functions") or []), since)
     for workgroup in spec.get("redshift_workgroups") or []:
         records.append(redshift_usage(workgroup["workgroup"], workgroup["base_rpu"], since))
     for cluster in spec.get("aurora_clusters") or []:
         records.append(aurora_usage(cluster, since, now))
-    for task_id in spec.get("athena_tasks") or []:
-        if query_id := ti.xcom_pull(task_ids=task_id):
-            records.append(athena_usage(query_id))
+    query_ids = [query_id for task_id in spec.get("athena_tasks") or [] if (query_id := ti.xcom_pull(task_ids=task_id))]
+    records += athena_usage(query_ids)
     return records
