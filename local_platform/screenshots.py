@@ -1,10 +1,12 @@
 """The README's pictures of the Airflow UI, taken after ``make demo`` from the running platform.
 
-python -m local_platform.screenshots      (make screenshots) writes docs/ui-dags.png and docs/ui-csv-lake-grid.png
+python -m local_platform.screenshots      (make screenshots) writes docs/ui-dags.png and docs/ui-csv-lake-grid.png,
+                                          and copies the demo's last toll revenue chart to docs/chart-toll-revenue.png
 """
 
 from __future__ import annotations
 
+import shutil
 import sys
 
 from deploy.pipelines import names
@@ -14,6 +16,17 @@ from local_platform.settings import PROJECT_ROOT
 from local_platform.ui_pages import open_page, screenshot
 
 DOCS = PROJECT_ROOT / "docs"
+# The chart the README shows: toll_plaza's revenue per booth per day, as the demo downloaded it (see demo/report.py).
+README_CHART = "revenue_per_booth.png"
+
+
+def copy_readme_chart(platform: LocalPlatform) -> str:
+    charts = sorted((platform.state_dir / "demo" / "charts").rglob(README_CHART))
+    if not charts:
+        raise SystemExit(f"no {README_CHART} under {platform.state_dir / 'demo'}: run `make demo` first")
+    target = DOCS / "chart-toll-revenue.png"
+    shutil.copyfile(charts[-1], target)
+    return str(target)
 
 
 def main() -> int:
@@ -29,6 +42,7 @@ def main() -> int:
         print(screenshot(driver, DOCS / "ui-csv-lake-grid.png"))
     finally:
         driver.quit()
+    print(copy_readme_chart(platform))
     return 0
 
 
