@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 def install(config: ComputeConfig) -> None:
     from moto.kinesis.models import Shard
 
+    from local_platform.aws.compute import patch
+
     lock = threading.RLock()
     put_record, get_records = Shard.put_record, Shard.get_records
 
@@ -33,7 +35,10 @@ def install(config: ComputeConfig) -> None:
         with lock:
             return get_records(self, *args, **kwargs)
 
-    Shard.get_min_sequence_number = first_sequence_number
-    Shard.get_max_sequence_number = last_sequence_number
-    Shard.put_record = locked_put_record
-    Shard.get_records = locked_get_records
+    patch(
+        Shard,
+        get_min_sequence_number=first_sequence_number,
+        get_max_sequence_number=last_sequence_number,
+        put_record=locked_put_record,
+        get_records=locked_get_records,
+    )

@@ -103,6 +103,8 @@ def install() -> None:
     from moto.cloudformation.exceptions import ValidationError
     from moto.cloudformation.models import CloudFormationBackend
 
+    from local_platform.aws.compute import patch
+
     if getattr(CloudFormationBackend.create_stack, "local_cfn", False):
         return
 
@@ -289,10 +291,7 @@ def install() -> None:
 
     for function in (create_stack, update_stack, create_change_set, delete_stack):
         function.local_cfn = True
-    CloudFormationBackend.create_stack = create_stack
-    CloudFormationBackend.update_stack = update_stack
-    CloudFormationBackend.create_change_set = create_change_set
-    CloudFormationBackend.delete_stack = delete_stack
+    patch(CloudFormationBackend, create_stack, update_stack, create_change_set, delete_stack)
 
 
 def _roll_back_create(backend, stack, exc: Exception) -> None:

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from local_platform.aws.compute import glue_warm
+from local_platform.aws.compute import glue_warm, patch
 
 if TYPE_CHECKING:
     from local_platform.aws.compute import ComputeConfig
@@ -109,10 +109,9 @@ def install(config: ComputeConfig) -> None:
                 )
         return ActionResult({"SuccessfulSubmissions": stopped, "Errors": errors})
 
-    FakeJob.start_job_run = start_job_run
-    FakeJobRun.as_dict = as_dict
-    GlueResponse.update_job = update_job
-    GlueResponse.batch_stop_job_run = batch_stop_job_run
+    patch(FakeJob, start_job_run)
+    patch(FakeJobRun, as_dict)
+    patch(GlueResponse, update_job, batch_stop_job_run)
 
 
 class LocalJobRun:
