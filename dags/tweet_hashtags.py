@@ -176,7 +176,12 @@ def plan_load(data_bucket: str, day_path: str) -> dict[str, str]:
     import uuid
 
     token = uuid.uuid4().hex[:16]
-    return {table: f"s3://{data_bucket}/analytical/{table}/{day_path}load={token}/" for table in ANALYTICAL_TABLES}
+    keys = {table: f"analytical/{table}/{day_path}load={token}/" for table in ANALYTICAL_TABLES}
+    # Each table's location, and its key prefix for the operators that take one.
+    return {
+        **{table: f"s3://{data_bucket}/{key}" for table, key in keys.items()},
+        **{f"{table}_prefix": key for table, key in keys.items()},
+    }
 
 
 @task
@@ -266,7 +271,7 @@ def replace_partition(table: str, locations) -> TaskGroup:
         clear_location = S3DeleteObjectsOperator(  # a retried UNLOAD needs an empty location
             task_id="clear_location",
             bucket=DATA_BUCKET,
-            prefix=f"{{{{ ti.xcom_pull(task_ids='plan_load')['{table}'].split('/', 3)[3] }}}}",
+            prefix=f"{{{{ ti.xcom_pull(task_ids='plan_load')['{table}_prefix'] }}}}",
         )
         unload = athena("unload", f"unload_{table}.sql")
         drop_partition = athena("drop_partition", "drop_partition.sql", params={"table": table})

@@ -129,6 +129,9 @@ def run(dag_id: str, day: str) -> dict:
     from airflow.providers.common.compat.sdk import conf
 
     dag = DagBag(dag_folder=conf.get("core", "dags_folder")).get_dag(dag_id)
+    # Airflow 3.3.1's dag.test() fails on a successful run of a DAG that declares a deadline (it looks the alerts
+    # up by definition, not id) and watches none anyway: the probe's run goes without, as local_platform's do.
+    dag.deadline = None
     dag_run = dag.test(logical_date=datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=UTC))
     states = {ti.task_id: str(ti.state).split(".")[-1].lower() for ti in dag_run.get_task_instances()}
     return {"state": str(dag_run.state).split(".")[-1].lower(), "task_states": states, "run_id": dag_run.run_id}
