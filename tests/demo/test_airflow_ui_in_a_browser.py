@@ -78,7 +78,7 @@ def test_a_dag_triggered_by_clicking_runs_green_and_its_task_log_shows_the_outpu
     open_page(
         browser,
         f"{platform.ui_url}/dags/toll_plaza/runs/{run['dag_run_id']}/tasks/verify_loaded_rows",
-        shows=["Returned value was", f"'staged': {summary['staged']}"],
+        shows=["Returned value was", f"'loaded': {summary['loaded']}"],
     )
     screenshot(browser, ARTIFACTS / "ui-task-log.png")
 
