@@ -120,7 +120,11 @@ def second_drop(provisioned, spark):
     quarantined = [
         json.loads(line) for line in objects(provisioned, f"quarantine/toll/dt={DAY}/", ".json").splitlines() if line
     ]
-    return first, second, staged_rows(provisioned), quarantined
+    yield first, second, staged_rows(provisioned), quarantined
+    # The landing bucket is shared with the DAG tests of this session, whose crawler reads every *.jsonl in it.
+    landed = s3.list_objects_v2(Bucket=LANDING, Prefix=f"landing/toll/dt={DAY}/").get("Contents", [])
+    for item in landed:
+        s3.delete_object(Bucket=LANDING, Key=item["Key"])
 
 
 @pytest.mark.parametrize("name", sorted(CASES), ids=str)
