@@ -225,7 +225,8 @@ def main(argv: list[str]) -> dict:
     validated = validate(parse_lines(with_source(glue_io.read(spark, args["landing_uri"], "text"))), args["run_date"])
     marked = mark_duplicates(validated)
     counts = Observation("toll_report")
-    options = {"header": "true"} if args["staging_format"] == "csv" else {}
+    # RFC 4180 quoting (a quote doubled, as Redshift's COPY ... CSV reads it), not Spark's default backslash.
+    options = {"header": "true", "escape": '"'} if args["staging_format"] == "csv" else {}
     glue_io.write(
         staged_rows(marked.observe(counts, *report_counts())), args["staging_uri"], args["staging_format"], **options
     )

@@ -64,4 +64,7 @@ def test_retail_runs_end_to_end_reading_connections_and_variables_from_secrets_m
         "AIRFLOW_CONN_AWS_DEFAULT"
     ]  # everything else came from Secrets Manager
     exports = local_aws.client("s3").list_objects_v2(Bucket=config["export_bucket"], Prefix="retail_analytics/")
-    assert len([item for item in exports["Contents"] if "dt=2022-09-06" in item["Key"]]) == 3
+    csv_exports = [
+        item for item in exports["Contents"] if "dt=2022-09-06" in item["Key"] and item["Key"].endswith(".csv")
+    ]
+    assert len(csv_exports) == 3

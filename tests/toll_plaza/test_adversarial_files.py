@@ -101,8 +101,8 @@ def objects(local_aws, prefix: str, suffix: str = "") -> str:
 
 def staged_rows(local_aws) -> list[dict]:
     text = objects(local_aws, f"staging/toll/dt={DAY}/", ".csv")
-    # Spark writes a quote inside a quoted value as \" and a header per part file.
-    rows = csv.DictReader(io.StringIO(text), escapechar="\\", doublequote=False)
+    # The job writes RFC 4180 CSV (a quote inside a value doubled), with a header per part file.
+    rows = csv.DictReader(io.StringIO(text))
     return [row for row in rows if row["transaction_id"] != "transaction_id"]
 
 
