@@ -151,10 +151,18 @@ def test_retail_runs_end_to_end_on_mwaa_python_and_layout(
     exports = local_aws.client("s3").list_objects_v2(Bucket=config["export_bucket"], Prefix="retail_analytics/")[
         "Contents"
     ]
-    assert sorted(item["Key"].split("/")[1] for item in exports) == [
+    keys = [item["Key"] for item in exports]
+    assert sorted(key.split("/")[1] for key in keys if key.endswith(".csv")) == [
         "agg_public_holiday_orders",
         "agg_shipments",
         "best_performing_product",
+    ]
+    # matplotlib draws on MWAA's Python as well: each chart as PNG and self-contained HTML.
+    assert sorted(key.rsplit("/", 1)[1] for key in keys if key.split("/")[1] == "charts") == [
+        "best_product_stars.html",
+        "best_product_stars.png",
+        "late_undelivered.html",
+        "late_undelivered.png",
     ]
 
 
