@@ -12,27 +12,9 @@ from typing import Any
 from moto.core.common_models import CloudFormationModel
 from moto.core.utils import utcnow
 
-# AWS::Glue::Job property -> FakeJob attribute, for an update in place (the whole definition, as UpdateJob).
-JOB_PROPERTIES = {
-    "Description": "description",
-    "LogUri": "log_uri",
-    "Role": "role",
-    "ExecutionProperty": "execution_property",
-    "Command": "command",
-    "DefaultArguments": "default_arguments",
-    "NonOverridableArguments": "non_overridable_arguments",
-    "Connections": "connections",
-    "MaxRetries": "max_retries",
-    "AllocatedCapacity": "allocated_capacity",
-    "Timeout": "timeout",
-    "MaxCapacity": "max_capacity",
-    "WorkerType": "worker_type",
-    "NumberOfWorkers": "number_of_workers",
-    "SecurityConfiguration": "security_configuration",
-    "NotificationProperty": "notification_property",
-    "GlueVersion": "glue_version",
-    "ExecutionClass": "execution_class",
-}
+from local_platform.aws.compute.glue_jobs import JOB_FIELDS
+
+# AWS::Glue::Job's properties are UpdateJob's JobUpdate members: an update in place sets them as UpdateJob does.
 CRAWLER_PROPERTIES = (
     "Role",
     "DatabaseName",
@@ -236,7 +218,7 @@ class GlueJob(_NamedGlueResource, CloudFormationModel):
             original_resource.delete(account_id, region_name)
             return replacement
         job = _glue(account_id, region_name).get_job(original_resource.name)
-        for key, attribute in JOB_PROPERTIES.items():
+        for key, attribute in JOB_FIELDS.items():
             default = {} if key in ("ExecutionProperty", "DefaultArguments", "NonOverridableArguments") else None
             setattr(job, attribute, properties.get(key, default))
         job.execution_class = job.execution_class or "STANDARD"
