@@ -19,6 +19,15 @@ def put_raw(local_aws, day: date, name: str, body: bytes) -> str:
     return f"s3://{RAW}/{key}"
 
 
+def delete_raw_days(local_aws, days) -> None:
+    """Remove the raw files of these days: the session's DAG tests crawl the whole raw bucket, and the adversarial
+    files (extra columns, non-UTF-8 bytes) would change the table they see."""
+    s3 = local_aws.client("s3")
+    for day in days:
+        for key in keys(local_aws, RAW, f"billing/dt={day}/"):
+            s3.delete_object(Bucket=RAW, Key=key)
+
+
 def keys(local_aws, bucket: str, prefix: str) -> list[str]:
     listed = local_aws.client("s3").list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
     return sorted(item["Key"] for item in listed)

@@ -20,7 +20,7 @@ import glue_io
 import pytest
 import yaml
 
-from tests.csv_lake.lake import PROCESSED, RAW, keys, put_raw, read_partition, read_text
+from tests.csv_lake.lake import PROCESSED, RAW, delete_raw_days, keys, put_raw, read_partition, read_text
 
 pytestmark = pytest.mark.spark
 
@@ -87,6 +87,12 @@ def quarantined_records(local_aws, day: date) -> list[dict]:
 
 def file_of(uri: str) -> str:
     return uri.rsplit("/", 1)[-1].removesuffix(".csv")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def raw_files_removed_afterwards(provisioned):
+    yield
+    delete_raw_days(provisioned, [SPEC["day"], *(case["day"] for case in SPEC["failing_drops"])])
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from tests.csv_lake.lake import PROCESSED, RAW, keys, put_raw, read_report
+from tests.csv_lake.lake import PROCESSED, RAW, delete_raw_days, keys, put_raw, read_report
 from tests.csv_lake.test_adversarial_files import CASES_DIR, partition_checksum, run_job
 from tests.helpers.airflow_runs import run_dag
 from tests.helpers.alerts import drain_alerts
@@ -16,10 +16,14 @@ from tests.helpers.alerts import drain_alerts
 pytestmark = pytest.mark.dag_run
 
 
+DAYS = (date(2025, 2, 3), date(2025, 2, 4))
+
+
 @pytest.fixture
 def platform(provisioned, airflow_settings, spark):
     drain_alerts(provisioned)
-    return provisioned
+    yield provisioned
+    delete_raw_days(provisioned, DAYS)
 
 
 def run_day(day: date):
@@ -27,7 +31,7 @@ def run_day(day: date):
 
 
 def test_a_drop_with_too_many_bad_rows_fails_at_once_says_why_and_keeps_the_published_partition(platform):
-    day = date(2025, 2, 3)
+    day = DAYS[0]
     put_raw(platform, day, "baseline.csv", (CASES_DIR / "baseline.csv").read_bytes())
     assert run_job(platform, day)["loaded"] == 2  # the day's first drop, published
     before = partition_checksum(platform, day)
@@ -50,7 +54,7 @@ def test_a_drop_with_too_many_bad_rows_fails_at_once_says_why_and_keeps_the_publ
 
 
 def test_a_day_of_empty_and_header_only_files_is_a_no_data_run(platform):
-    day = date(2025, 2, 4)
+    day = DAYS[1]
     put_raw(platform, day, "empty.csv", (CASES_DIR / "empty.csv").read_bytes())
     put_raw(platform, day, "header_only.csv", (CASES_DIR / "header_only.csv").read_bytes())
 

@@ -342,30 +342,44 @@ def test_delete_from_database_drops_partitions_whose_folders_are_gone(lake):
     assert metrics(glue, name)["TablesUpdated"] == 1
 
 
-def test_malformed_json_line_fails_the_crawl_with_the_file_and_line(lake):
+def crawl_log(local_aws, name) -> list[str]:
+    events = local_aws.client("logs").get_log_events(logGroupName="/aws-glue/crawlers", logStreamName=name)["events"]
+    return [event["message"] for event in events]
+
+
+def test_a_malformed_json_object_is_skipped_and_logged_and_the_rest_catalogued(lake, local_aws):
     s3, glue, bucket, database, name = lake
-    put(s3, bucket, "events/good.json", '{"id": 1}\n')
+    put(s3, bucket, "events/good.json", '{"id": 1, "kind": "a"}\n')
     put(s3, bucket, "events/bad.json", '{"id": 2}\n{"id": \n')
     create(glue, name, database, f"s3://{bucket}/events")
 
     crawler = crawl(glue, name)
 
-    assert crawler["LastCrawl"]["Status"] == "FAILED"
-    assert crawler["LastCrawl"]["ErrorMessage"].startswith(f"s3://{bucket}/events/bad.json: line 2 is not valid JSON")
-    with pytest.raises(ClientError, match="EntityNotFoundException"):
-        glue.get_table(DatabaseName=database, Name="events")
+    assert crawler["LastCrawl"]["Status"] == "SUCCEEDED"
+    table = glue.get_table(DatabaseName=database, Name="events")["Table"]
+    assert columns(table) == [("id", "bigint"), ("kind", "string")]
+    assert table["Parameters"]["objectCount"] == "1"
+    skipped = [line for line in crawl_log(local_aws, name) if "Skipped an object" in line]
+    assert len(skipped) == 1
+    assert f"s3://{bucket}/events/bad.json: line 2 is not valid JSON" in skipped[0]
 
 
-def test_corrupt_parquet_fails_the_crawl(lake):
+def test_a_folder_of_only_corrupt_parquet_makes_no_table_and_retires_nothing(lake, local_aws):
     s3, glue, bucket, database, name = lake
-    data = parquet(id=[1, 2, 3])
-    put(s3, bucket, "sales/part-0.parquet", data[: len(data) // 2])
+    put(s3, bucket, "sales/part-0.parquet", parquet(id=[1, 2, 3]))
     create(glue, name, database, f"s3://{bucket}/sales")
+    crawl(glue, name)
+    data = parquet(id=[4, 5, 6])
+    put(s3, bucket, "sales/part-0.parquet", data[: len(data) // 2])
 
     crawler = crawl(glue, name)
 
-    assert crawler["LastCrawl"]["Status"] == "FAILED"
-    assert f"s3://{bucket}/sales/part-0.parquet: not a readable Parquet file" in crawler["LastCrawl"]["ErrorMessage"]
+    assert crawler["LastCrawl"]["Status"] == "SUCCEEDED"
+    table = glue.get_table(DatabaseName=database, Name="sales")["Table"]
+    assert "DEPRECATED_BY_CRAWLER" not in table["Parameters"]
+    log = crawl_log(local_aws, name)
+    assert any(f"s3://{bucket}/sales/part-0.parquet: not a readable Parquet file" in line for line in log)
+    assert any("no readable objects; table sales left as it is" in line for line in log)
 
 
 def test_mixed_formats_in_one_folder_fail_the_crawl(lake):
@@ -437,16 +451,17 @@ def test_stopped_crawl_ends_cancelled_and_writes_nothing(lake):
 
 def test_list_crawls_reports_each_crawl_with_state_and_summary(lake):
     s3, glue, bucket, database, name = lake
-    put(s3, bucket, "events/bad.json", "{oops\n")
+    put(s3, bucket, "events/a.json", '{"id": 1}\n')
+    put(s3, bucket, "events/b.csv", "id\n2\n")
     create(glue, name, database, f"s3://{bucket}/events")
     crawl(glue, name)
-    put(s3, bucket, "events/bad.json", '{"id": 1}\n')
+    s3.delete_object(Bucket=bucket, Key="events/b.csv")
     crawl(glue, name)
 
     crawls = glue.list_crawls(CrawlerName=name)["Crawls"]
 
     assert [c["State"] for c in crawls] == ["FAILED", "COMPLETED"]
-    assert "line 1 is not valid JSON" in crawls[0]["ErrorMessage"]
+    assert "mixed data formats in one folder (csv, json)" in crawls[0]["ErrorMessage"]
     assert json.loads(crawls[1]["Summary"])["TABLE"]["ADD"] == {"Count": 1}
     completed = glue.list_crawls(
         CrawlerName=name, Filters=[{"FieldName": "STATE", "FilterOperator": "EQ", "FieldValue": "COMPLETED"}]
@@ -473,8 +488,7 @@ def test_crawl_log_is_in_cloudwatch_under_the_crawler_stream(lake, local_aws):
 
     crawler = crawl(glue, name)
 
-    events = local_aws.client("logs").get_log_events(logGroupName="/aws-glue/crawlers", logStreamName=name)["events"]
-    messages = [event["message"] for event in events]
+    messages = crawl_log(local_aws, name)
     assert any("Created table orders" in message for message in messages)
     assert all(crawler["LastCrawl"]["MessagePrefix"] in message for message in messages)
     assert "Crawl finished: SUCCEEDED" in messages[-1]
@@ -493,7 +507,8 @@ def test_provider_crawler_operator_and_sensor_wait_for_real_crawls(airflow_setti
 
     s3, glue, bucket, database, name = lake
     put(s3, bucket, "landing/tolls/dt=2024-01-01/a.csv", "plaza_id,amount\n1,2.5\n")
-    put(s3, bucket, "broken/events/bad.json", '{"id": 1}\n{"id": oops}\n')
+    put(s3, bucket, "broken/events/a.json", '{"id": 1}\n')  # two formats in one folder: a crawl failure
+    put(s3, bucket, "broken/events/b.csv", "id\n2\n")
     config = {
         "Name": name,
         "Role": "arn:aws:iam::123456789012:role/glue",

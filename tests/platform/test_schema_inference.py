@@ -256,13 +256,37 @@ def test_all_text_extract_beside_typed_files_keeps_the_folder_header():
     typed = b"RECORDED_DATE,CLOSE_PRICE\n15/11/2023,1122.5\n"
     no_results = "RECORDED_DATE,CLOSE_PRICE\nKHÔNG CÓ KẾT QUẢ PHÙ HỢP,KHÔNG CÓ KẾT QUẢ PHÙ HỢP\n".encode()
 
-    schemas = infer_folder_schemas([("a.csv", typed, len(typed)), ("b.csv", no_results, len(no_results))])
+    schemas = infer_folder_schemas([("a.csv", typed, len(typed)), ("b.csv", no_results, len(no_results))]).schemas
 
-    assert [s.columns for s in schemas] == [
+    assert [s.columns for s in schemas.values()] == [
         [("recorded_date", "string"), ("close_price", "double")],
         [("recorded_date", "string"), ("close_price", "string")],
     ]
-    assert [s.record_count for s in schemas] == [1, 1]
+    assert [s.record_count for s in schemas.values()] == [1, 1]
+
+
+def test_a_folder_skips_the_objects_no_classifier_can_read_and_says_why():
+    good, bad, torn = b'{"id": 1}\n', b'{"id": 2}\n{"id": \n', b"\x1f\x8b not really gzip"
+
+    inference = infer_folder_schemas([("a.json", good, len(good)), ("b.json", bad, len(bad)), ("c.gz", torn, 20)])
+
+    assert list(inference.schemas) == ["a.json"]
+    assert inference.unreadable["b.json"].startswith("b.json: line 2 is not valid JSON")
+    assert inference.unreadable["c.gz"].startswith("c.gz: corrupt gzip data")
+
+
+def test_non_utf8_bytes_in_a_csv_make_their_column_a_string():
+    data = "id,name,amount\n1,Caf\xe9,2.5\n".encode("latin-1")
+
+    schema = infer_file_schema("k.csv", data)
+
+    assert render_columns(schema.columns) == [("id", "bigint"), ("name", "string"), ("amount", "double")]
+
+
+def test_a_bom_only_file_has_no_columns_and_no_records():
+    schema = infer_file_schema("k.csv", b"\xef\xbb\xbf")
+
+    assert (schema.columns, schema.record_count) == ([], 0)
 
 
 def test_large_text_is_inferred_from_its_first_mebibyte_and_count_extrapolated():

@@ -30,7 +30,20 @@ _NUMERIC_RANK = {"tinyint": 1, "smallint": 2, "int": 3, "bigint": 4, "float": 5,
 
 
 class SchemaError(ValueError):
-    """Data a crawler cannot classify: the crawl fails with this message."""
+    """A layout a crawler cannot catalog (mixed formats in one folder, ...): the crawl fails with this message."""
+
+
+class UnreadableObject(SchemaError):
+    """One object no classifier can read (malformed JSON, corrupt Parquet or gzip): the crawl skips it, as AWS's
+    crawler leaves an object it cannot classify out of its table, and logs why."""
+
+
+@dataclasses.dataclass(frozen=True)
+class FolderInference:
+    """The schemas of a folder's readable objects, and why each of the others was skipped (both by key)."""
+
+    schemas: dict[str, FileSchema]
+    unreadable: dict[str, str]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -228,9 +241,11 @@ def json_records(text: str, source: str = "input") -> list[dict]:
         try:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise SchemaError(f"{source}: line {number} is not valid JSON ({exc.msg}, column {exc.colno})") from exc
+            raise UnreadableObject(
+                f"{source}: line {number} is not valid JSON ({exc.msg}, column {exc.colno})"
+            ) from exc
         if not isinstance(record, dict):
-            raise SchemaError(f"{source}: line {number} is not a JSON object")
+            raise UnreadableObject(f"{source}: line {number} is not a JSON object")
         records.append(record)
     return records
 
@@ -306,7 +321,7 @@ def _parquet_schema(data: bytes, source: str) -> tuple[list[tuple[str, object]],
     try:
         parquet = pq.ParquetFile(pa.BufferReader(data))
     except (pa.ArrowException, OSError) as exc:
-        raise SchemaError(f"{source}: not a readable Parquet file ({exc})") from exc
+        raise UnreadableObject(f"{source}: not a readable Parquet file ({exc})") from exc
     schema = parquet.schema_arrow
     columns = [(field.name.lower(), arrow_type(field.type)) for field in schema]
     return columns, parquet.metadata.num_rows
@@ -333,7 +348,7 @@ def needs_whole_object(key: str, head: bytes) -> bool:
 
 
 def infer_file_schema(key: str, data: bytes, has_header: bool | None = None, size: int | None = None) -> FileSchema:
-    """Classify one object and infer its columns; raises SchemaError on data Glue could not classify.
+    """Classify one object and infer its columns; raises UnreadableObject on data Glue could not classify.
 
     Text is inferred from its first SAMPLE_BYTES (whole lines), the record count extrapolated from them.
     ``data`` may be just those first bytes of an object of ``size`` bytes (see ``needs_whole_object``).
@@ -344,17 +359,14 @@ def infer_file_schema(key: str, data: bytes, has_header: bool | None = None, siz
         try:
             data = gzip.decompress(data)
         except (OSError, EOFError) as exc:
-            raise SchemaError(f"{key}: corrupt gzip data ({exc})") from exc
+            raise UnreadableObject(f"{key}: corrupt gzip data ({exc})") from exc
         compression, size = "gzip", None
     classification = classify(key, data)
     if classification == "parquet":
         columns, count = _parquet_schema(data, key)
         return FileSchema("parquet", columns, count)
     sample, fraction = _text_sample(data, size or len(data))
-    try:
-        text = sample.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise SchemaError(f"{key}: not UTF-8 text and not Parquet ({exc.reason} at byte {exc.start})") from exc
+    text = sample.decode("utf-8-sig", errors="replace")  # a stray non-UTF-8 byte makes its column a string
     if classification == "json":
         records = json_records(text, key)
         return FileSchema("json", _json_schema(records), round(len(records) / fraction), compression)
@@ -373,21 +385,27 @@ def _text_sample(data: bytes, total: int) -> tuple[bytes, float]:
     return data[:cut], cut / total
 
 
-def infer_folder_schemas(files: list[tuple[str, bytes, int]]) -> list[FileSchema]:
-    """Schemas of the objects (key, data, object size) of one table folder.
+def infer_folder_schemas(files: list[tuple[str, bytes, int]]) -> FolderInference:
+    """Schemas of the objects (key, data, object size) of one table folder, and the objects it could not read.
 
     Glue's header rule works per file, so a file whose rows are all text (an extract saying "no results")
     would have its header read as data. When another CSV of the folder has a header and this file's first
     row is that same header, the first row is read as a header here too.
     """
-    schemas = [infer_file_schema(key, data, size=size) for key, data, size in files]
-    headers = {_names(s) for s in schemas if s.csv_layout and s.csv_layout.has_header}
-    for index, ((key, data, size), schema) in enumerate(zip(files, schemas, strict=True)):
-        if headers and schema.csv_layout and not schema.csv_layout.has_header:
+    schemas, unreadable = {}, {}
+    for key, data, size in files:
+        try:
+            schemas[key] = infer_file_schema(key, data, size=size)
+        except UnreadableObject as exc:
+            unreadable[key] = str(exc)
+    headers = {_names(s) for s in schemas.values() if s.csv_layout and s.csv_layout.has_header}
+    for key, data, size in files:
+        schema = schemas.get(key)
+        if headers and schema and schema.csv_layout and not schema.csv_layout.has_header:
             as_header = infer_file_schema(key, data, has_header=True, size=size)
             if _names(as_header) in headers:
-                schemas[index] = as_header
-    return schemas
+                schemas[key] = as_header
+    return FolderInference(schemas, unreadable)
 
 
 def _names(schema: FileSchema) -> tuple[str, ...]:

@@ -80,17 +80,21 @@ class Crawl:
             raise SchemaError(f"only S3Targets are crawled locally, not {', '.join(unsupported)}")
         table_level = (json.loads(crawler.configuration or "{}").get("Grouping") or {}).get("TableLevelConfiguration")
         s3 = self._s3()
-        tables = []  # (plan, table schema, {partition values: schema}, object count, bytes)
+        tables: list[CrawledTable] = []
+        planned: set[str] = set()  # every table with objects, readable or not: none of them is retired
         for target in targets.get("S3Targets") or []:
             bucket, prefix = parse_s3_path(target["Path"])
             objects = self._list(s3, bucket, prefix, target.get("Exclusions") or [])
             self.log(f"{target['Path']}: {len(objects)} data objects")
             for plan in plan_tables(bucket, prefix, sorted(objects), crawler.table_prefix or "", table_level):
-                tables.append(self._infer(s3, bucket, plan, objects))
+                planned.add(plan.name)
+                crawled = self._infer(s3, bucket, plan, objects)
+                if crawled is not None:
+                    tables.append(crawled)
         if self.run_info.cancel.is_set():
             raise CrawlCancelled
         with CATALOG_LOCK:
-            self._write_catalog(tables)
+            self._write_catalog(tables, planned)
 
     def _s3(self):
         import boto3
@@ -108,31 +112,41 @@ class Crawl:
                     objects[item["Key"]] = item["Size"]
         return objects
 
-    def _infer(self, s3, bucket: str, plan: TablePlan, sizes: dict[str, int]) -> CrawledTable:
+    def _infer(self, s3, bucket: str, plan: TablePlan, sizes: dict[str, int]) -> CrawledTable | None:
+        """The table's schema from its readable objects; None when it has none (the catalog is left as it is)."""
         files = []
         for key in plan.files:
             if self.run_info.cancel.is_set():
                 raise CrawlCancelled
             files.append((f"s3://{bucket}/{key}", self._read(s3, bucket, key, sizes[key]), sizes[key]))
-        by_partition: dict[tuple[str, ...], list[FileSchema]] = {}
-        for values, schema in zip(plan.files.values(), infer_folder_schemas(files), strict=True):
-            by_partition.setdefault(values, []).append(schema)
-        partitions = {}
-        for values, schemas in by_partition.items():
-            keys = [key for key, partition in plan.files.items() if partition == values]
-            partitions[values] = CrawledFolder(
-                combine_schemas(plan.partitions.get(values, plan.location), schemas),
-                len(keys),
-                sum(sizes[key] for key in keys),
+        inference = infer_folder_schemas(files)
+        for reason in inference.unreadable.values():
+            self.log(f"WARN Skipped an object no classifier can read: {reason}")
+        by_partition: dict[tuple[str, ...], list[tuple[str, FileSchema]]] = {}
+        for key, values in plan.files.items():
+            schema = inference.schemas.get(f"s3://{bucket}/{key}")
+            if schema is not None:
+                by_partition.setdefault(values, []).append((key, schema))
+        if not by_partition:
+            self.log(f"WARN {plan.location}: no readable objects; table {plan.name} left as it is")
+            return None
+        partitions = {
+            values: CrawledFolder(
+                combine_schemas(plan.partitions.get(values, plan.location), [schema for _, schema in read]),
+                len(read),
+                sum(sizes[key] for key, _ in read),
             )
+            for values, read in by_partition.items()
+        }
         table = CrawledFolder(
             combine_schemas(plan.location, [p.schema for p in partitions.values()]),
-            len(plan.files),
+            sum(p.object_count for p in partitions.values()),
             sum(p.size for p in partitions.values()),
         )
         self.log(
             f"{plan.location}: table {plan.name}, {table.schema.classification}, "
             f"{len(table.schema.columns)} columns, {len(plan.partitions)} partitions"
+            + (f", {len(inference.unreadable)} objects skipped" if inference.unreadable else "")
         )
         return CrawledTable(plan, table, partitions)
 
@@ -144,7 +158,7 @@ class Crawl:
         head = s3.get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{SAMPLE_BYTES - 1}")["Body"].read()
         return s3.get_object(Bucket=bucket, Key=key)["Body"].read() if needs_whole_object(key, head) else head
 
-    def _write_catalog(self, tables) -> None:
+    def _write_catalog(self, tables: list[CrawledTable], planned: set[str]) -> None:
         from moto.glue.exceptions import DatabaseNotFoundException
 
         crawler, backend, run = self.crawler, self.backend, self.run_info
@@ -199,7 +213,7 @@ class Crawl:
             if changed and existing is not None:
                 run.tables_updated += 1
                 self.log(f"Updated table {plan.name}")
-        self._retire_missing_tables(database, {crawled.plan.name for crawled in tables}, policy)
+        self._retire_missing_tables(database, planned, policy)
 
     def _write_partition(self, table, values: tuple[str, ...], descriptor: dict, update: bool) -> bool:
         partition_input = {
