@@ -63,6 +63,14 @@ def table_rows(dsn: str) -> list[dict]:
     return rows
 
 
+def table_snapshot(dsn: str) -> list[dict] | None:
+    """The table's rows with their xmin (a rewritten row shows), or None before the first load created it."""
+    try:
+        return table_rows(dsn)
+    except psycopg2.errors.UndefinedTable:
+        return None
+
+
 def without_xmin(rows: list[dict]) -> list[dict]:
     return [{k: v for k, v in row.items() if k != "xmin"} for row in rows]
 
@@ -145,6 +153,7 @@ def test_failed_scrape_fails_the_run_alerts_and_still_stops_the_cluster(platform
     dag = load_dag("vn_stock")
     for task in dag.tasks:
         task.retries = 0  # the failure path without minutes of retry back-off
+    before = table_snapshot(platform)
 
     dag_run = dag.test(logical_date=datetime(2023, 11, 15, 15, 0, tzinfo=UTC))
 
@@ -156,6 +165,7 @@ def test_failed_scrape_fails_the_run_alerts_and_still_stops_the_cluster(platform
     failures = [alert for alert in drain_alerts(provisioned) if alert["event"] == "failure"]
     assert [alert["task_id"] for alert in failures] == ["scrape"]
     assert "history table #owner-contents-table not found" in failures[0]["error"]
+    assert table_snapshot(platform) == before
 
 
 def test_unreadable_row_is_quarantined_the_good_rows_load_and_the_run_fails_naming_it(
