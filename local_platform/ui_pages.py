@@ -35,6 +35,23 @@ def visible_button(driver, text: str | None = None, aria_label: str | None = Non
     return WebDriverWait(driver, timeout_s).until(find)
 
 
+# Sets a React-controlled input as typing would: the native value setter, then the input event React listens to.
+_SET_INPUT_VALUE = """
+const [field, value] = arguments;
+Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, "value").set.call(field, value);
+field.dispatchEvent(new Event("input", {bubbles: true}));
+field.dispatchEvent(new Event("change", {bubbles: true}));
+"""
+
+
+def fill_datetime(driver, field, value: str) -> None:
+    """Put ``value`` (``YYYY-MM-DDTHH:MM``) in a ``datetime-local`` field. Typing into one is not deterministic in
+    Chromium (whether the year segment moves on to the hour by itself depends on timing), so set it as the
+    browser's own date picker does, and check the form took it."""
+    driver.execute_script(_SET_INPUT_VALUE, field, value)
+    WebDriverWait(driver, 10).until(lambda _: field.get_attribute("value") == value)
+
+
 def screenshot(driver, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     driver.save_screenshot(str(path))

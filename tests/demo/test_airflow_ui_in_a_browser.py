@@ -9,14 +9,13 @@ from pathlib import Path
 
 import pytest
 from selenium.webdriver.common.by import By
-from selenium.webdriver.common.keys import Keys
 
 from deploy.pipelines import names
 from local_platform.airflow_api import TERMINAL_RUN_STATES, AirflowApi
 from local_platform.browser import CHROMEDRIVER, CHROMIUM
 from local_platform.seed import upload_retail_seed
 from local_platform.settings import variables
-from local_platform.ui_pages import body_text, open_page, screenshot, visible_button
+from local_platform.ui_pages import body_text, fill_datetime, open_page, screenshot, visible_button
 from tests.demo.conftest import ARTIFACTS
 
 pytestmark = [pytest.mark.browser, pytest.mark.scheduler]
@@ -92,9 +91,7 @@ def test_the_backfill_form_starts_a_backfill_whose_runs_succeed(demo_platform, b
     visible_button(browser, aria_label="Trigger Dag").click()
     browser.find_element(By.XPATH, "//*[normalize-space()='Backfill' and @data-part='item-text']").click()
     for name in ("from_date", "to_date"):
-        field = browser.find_element(By.CSS_SELECTOR, f'input[name="{name}"]')
-        field.click()
-        field.send_keys(BACKFILL_DAY[5:7] + BACKFILL_DAY[8:10] + BACKFILL_DAY[:4], Keys.ARROW_RIGHT, "1200AM")
+        fill_datetime(browser, browser.find_element(By.CSS_SELECTOR, f'input[name="{name}"]'), f"{BACKFILL_DAY}T00:00")
     screenshot(browser, ARTIFACTS / "ui-backfill-form.png")
     visible_button(browser, text="Run Backfill").click()
 
