@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -139,7 +140,7 @@ class Deployer:
         self.log = log
         self._clients: dict[str, object] = {}
         self._code_keys: dict[str, str] | None = None
-        self._layer_keys: dict[str, str] = {}
+        self._layer_keys: dict[tuple[str, tuple[str, ...]], str] = {}
 
     def client(self, service: str):
         if service not in self._clients:
@@ -288,11 +289,15 @@ class Deployer:
 
     def layer_key(self, parameter: str, folders: list[str]) -> str:
         """Build the layer of ``folders``' requirements, upload it (once per content), return its key."""
-        if parameter not in self._layer_keys:
+        built = (parameter, tuple(folders))  # two templates may name different folders under one parameter name
+        if built not in self._layer_keys:
             self.log(f"building the Lambda layer {parameter} from {', '.join(folders)}")
-            layer = build_layer(LAMBDA_DIR / folder / "requirements.txt" for folder in folders)
-            self._layer_keys[parameter] = self.upload_once(f"lambda-layers/{parameter}", layer)
-        return self._layer_keys[parameter]
+            try:
+                layer = build_layer(LAMBDA_DIR / folder / "requirements.txt" for folder in folders)
+            except subprocess.CalledProcessError as exc:
+                raise DeployError(f"building the Lambda layer {parameter}: pip exited with {exc.returncode}") from exc
+            self._layer_keys[built] = self.upload_once(f"lambda-layers/{parameter}", layer)
+        return self._layer_keys[built]
 
     def upload_once(self, prefix: str, body: bytes) -> str:
         """Put ``body`` in the artifacts bucket under its content key, unless it is there already; return the key."""
