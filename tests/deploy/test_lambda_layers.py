@@ -119,12 +119,7 @@ def test_deploying_with_layers_attaches_the_built_layer_to_the_producer_and_the_
     assert content["CodeSha256"] == base64.b64encode(hashlib.sha256(layer_zip).digest()).decode()
     assert content["CodeSize"] == len(layer_zip)
 
-    settings = variables()["tweet_hashtags"]
-    attached = {
-        role: [layer["Arn"] for layer in configuration(functions, settings[f"{role}_function"]).get("Layers", [])]
-        for role in ("producer", "consumer", "stage")
-    }
-    assert attached == {"producer": [layer_arn], "consumer": [], "stage": [layer_arn]}
+    assert attached_layers(functions) == {"producer": [layer_arn], "consumer": [], "stage": [layer_arn]}
 
 
 def test_deploying_again_with_the_same_layer_changes_nothing(layered_aws):
@@ -139,6 +134,31 @@ def test_deploying_again_with_the_same_layer_changes_nothing(layered_aws):
     ]  # nothing uploaded, nothing updated
 
 
+def test_a_changed_layer_is_published_as_a_new_version_that_the_functions_take(layer_zip, layered_aws):
+    server, deployer, outputs = layered_aws
+    changed = layer_zip_with(layer_zip, "python/changed.txt", b"another layer")
+    key = deployer.upload_once(f"lambda-layers/{LAYER_PARAMETER}", changed)
+    deployer.deploy_stack("tweet_hashtags", {**deployer.parameters("tweet_hashtags"), LAYER_PARAMETER: key})
+    functions = server.client("lambda")
+    [version] = functions.list_layer_versions(LayerName=LAYER_NAME)["LayerVersions"]  # the first one is deleted
+    assert version["Version"] == 2
+    content = functions.get_layer_version(LayerName=LAYER_NAME, VersionNumber=2)["Content"]
+    assert content["CodeSha256"] == base64.b64encode(hashlib.sha256(changed).digest()).decode()
+    assert attached_layers(functions) == {
+        "producer": [version["LayerVersionArn"]],
+        "consumer": [],
+        "stage": [version["LayerVersionArn"]],
+    }
+
+
+def test_deploying_without_layers_detaches_and_deletes_the_layer(layered_aws):
+    server, _, _ = layered_aws
+    Deployer(endpoint_url=server.endpoint, lambda_layers=False, log=lambda _: None).deploy(["tweet_hashtags"])
+    functions = server.client("lambda")
+    assert attached_layers(functions) == {"producer": [], "consumer": [], "stage": []}
+    assert functions.list_layer_versions(LayerName=LAYER_NAME)["LayerVersions"] == []
+
+
 def test_the_default_local_deploy_attaches_no_layer(local_aws, stacks):
     cloudformation, functions = local_aws.client("cloudformation"), local_aws.client("lambda")
     stack_name = STACKS["tweet_hashtags"].stack_name
@@ -148,10 +168,26 @@ def test_the_default_local_deploy_attaches_no_layer(local_aws, stacks):
     }
     assert parameters[LAYER_PARAMETER] == ""
     assert functions.list_layers()["Layers"] == []  # the condition left the layer version out
+    assert attached_layers(functions) == {"producer": [], "consumer": [], "stage": []}
+
+
+def attached_layers(functions) -> dict[str, list[str]]:
+    """The layer version ARNs each tweet_hashtags function lists in its configuration."""
     settings = variables()["tweet_hashtags"]
-    for role in ("producer", "consumer", "stage"):
-        assert configuration(functions, settings[f"{role}_function"]).get("Layers", []) == []
+    return {
+        role: [
+            layer["Arn"]
+            for layer in functions.get_function(FunctionName=settings[f"{role}_function"])["Configuration"].get(
+                "Layers", []
+            )
+        ]
+        for role in ("producer", "consumer", "stage")
+    }
 
 
-def configuration(functions, name: str) -> dict:
-    return functions.get_function(FunctionName=name)["Configuration"]
+def layer_zip_with(layer: bytes, name: str, body: bytes) -> bytes:
+    """``layer`` with one more file: other content, so another key."""
+    buffer = io.BytesIO(layer)
+    with zipfile.ZipFile(buffer, "a") as archive:
+        archive.writestr(name, body)
+    return buffer.getvalue()

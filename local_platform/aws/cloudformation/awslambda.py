@@ -4,7 +4,10 @@ asynchronous invocations of a function are retried. Ref returns ``<function name
 ``AWS::Lambda::LayerVersion`` as on AWS (``install``): moto's handler gives no physical id, so ``!Ref`` to it (a
 function's ``Layers``) is no ARN; it ignores ``LayerName`` and ``CompatibleArchitectures``; and it neither
 replaces a changed version nor deletes a removed one. moto's ``AWS::Lambda::Function`` ignores ``Layers``: here a
-function takes the template's (none when the property is left out)."""
+function takes the template's (none when the property is left out). An update re-applies only resources whose own
+JSON or directly referenced parameters changed, so a function whose ``Layers`` name a replaced or removed version
+(through ``!Ref`` or ``!If``) is not updated: replacing or deleting a version therefore moves the functions that
+use it to the replacement, or off it, as CloudFormation's update of those functions would before the cleanup."""
 
 from __future__ import annotations
 
@@ -85,10 +88,12 @@ def install() -> None:
         replacement = create_from_cloudformation_json(
             cls, new_resource_name, cloudformation_json, account_id, region_name
         )
+        _move_functions(account_id, region_name, original_resource.arn, replacement.arn)
         original_resource.delete(account_id, region_name)
         return replacement
 
     def delete(self, account_id: str, region: str) -> None:
+        _move_functions(account_id, region, self.arn, None)
         _lambda(account_id, region).delete_layer_version(self.name, self.version)
 
     create_from_cloudformation_json.local_cfn = True
@@ -104,7 +109,8 @@ def _install_function_layers(function_class) -> None:
 
     def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
         function = original_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
-        function.update_configuration({"Layers": cloudformation_json["Properties"].get("Layers", [])})
+        if "Layers" in cloudformation_json["Properties"]:
+            function.update_configuration({"Layers": cloudformation_json["Properties"]["Layers"]})
         return function
 
     def update_from_cloudformation_json(
@@ -118,3 +124,12 @@ def _install_function_layers(function_class) -> None:
 
     function_class.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
     function_class.update_from_cloudformation_json = classmethod(update_from_cloudformation_json)
+
+
+def _move_functions(account_id: str, region: str, old_arn: str, new_arn: str | None) -> None:
+    """Functions using layer version ``old_arn`` use ``new_arn`` in its place (none: they drop it)."""
+    for function in _lambda(account_id, region).list_functions():
+        arns = [layer["Arn"] for layer in function.layers]
+        if old_arn in arns:
+            moved = [new_arn if arn == old_arn else arn for arn in arns]
+            function.update_configuration({"Layers": [arn for arn in moved if arn is not None]})
