@@ -84,7 +84,8 @@ def test_building_it_again_gives_the_same_bytes_and_key(layer_zip):
 
 @pytest.fixture(scope="module")
 def layered_aws(tmp_path_factory, postgres_server_dsn):
-    """A local AWS server of its own with the shared and tweet_hashtags stacks deployed with the layers."""
+    """A local AWS server of its own with the shared and tweet_hashtags stacks deployed with the layers; the
+    tests below take it on in file order (deployed, deployed again, a changed layer, no layer)."""
     server = start_local_aws(
         tmp_path_factory.mktemp("layered") / "aws", postgres_server_dsn, f"t{uuid.uuid4().hex[:6]}"
     )
@@ -97,7 +98,7 @@ def layered_aws(tmp_path_factory, postgres_server_dsn):
 
 
 def test_deploying_with_layers_attaches_the_built_layer_to_the_producer_and_the_stage(layer_zip, layered_aws):
-    server, deployer, outputs = layered_aws
+    server, _, outputs = layered_aws
     cloudformation, functions = server.client("cloudformation"), server.client("lambda")
     stack_name = STACKS["tweet_hashtags"].stack_name
     parameters = {
@@ -135,7 +136,7 @@ def test_deploying_again_with_the_same_layer_changes_nothing(layered_aws):
 
 
 def test_a_changed_layer_is_published_as_a_new_version_that_the_functions_take(layer_zip, layered_aws):
-    server, deployer, outputs = layered_aws
+    server, deployer, _ = layered_aws
     changed = layer_zip_with(layer_zip, "python/changed.txt", b"another layer")
     key = deployer.upload_once(f"lambda-layers/{LAYER_PARAMETER}", changed)
     deployer.deploy_stack("tweet_hashtags", {**deployer.parameters("tweet_hashtags"), LAYER_PARAMETER: key})
