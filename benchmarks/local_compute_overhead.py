@@ -58,7 +58,7 @@ def timed(action, repeat: int) -> float:
 
 def lambda_overhead(server, work: Path, invokes: int) -> tuple[float, float]:
     """Median seconds of an invoke through the server and of a bare python start."""
-    from deploy.stacks import zip_folder
+    from deploy.lambda_zips import zip_folder
 
     code = work / "trivial"
     code.mkdir()

@@ -1,7 +1,8 @@
 """Package the code and deploy the CloudFormation stacks of ``deploy/cloudformation/``, to AWS or to the local
 platform, by the same code path.
 
-    python -m deploy.stacks [--endpoint-url URL] [--suffix SUFFIX] [--alerts-email ADDRESS] [stack ...]
+    python -m deploy.stacks [--endpoint-url URL] [--suffix SUFFIX] [--alerts-email ADDRESS]
+        [--lambda-layers] [stack ...]
 
 Stacks, in the order they are deployed: ``shared`` (network, artifacts and MWAA source buckets, ECR repository,
 alerts topic, MWAA execution role), one per pipeline of ``pipelines.yaml``, then ``mwaa``
@@ -12,7 +13,13 @@ Packaging (what ``aws cloudformation package`` would do): the Glue scripts ``inc
 ``s3://<artifacts>/glue/``; each Lambda folder ``include/lambda/<fn>/`` is zipped reproducibly and uploaded as
 ``lambda/<fn>/<sha256>.zip``, whose key is the stack parameter, so changed code updates the function. On AWS
 the scraper is a container image: its digest in the shared ECR repository (tag ``--scraper-image-tag``) is
-the parameter; the local platform (``--endpoint-url``) deploys the same function as a zip.
+the parameter; the local platform (``--endpoint-url``) deploys the same function as a zip. A template's
+``Metadata.LambdaLayers`` names, per layer parameter, the Lambda folders whose ``requirements.txt`` the layer
+holds: on AWS the layer is built (``deploy.lambda_zips.build_layer``: wheels for Lambda's Python, whatever this
+machine is) and uploaded as ``lambda-layers/<parameter>/<sha256>.zip``, whose key is the parameter; the
+template publishes it as a layer version and attaches it to the functions. Locally the parameter is empty (no
+layer: the local Lambda runtime runs handlers in the project's venv, which has the packages) unless
+``--lambda-layers``.
 
 On AWS (no ``--endpoint-url``; your usual credentials and region), after the pipeline stacks the Airflow
 connections are written to Secrets Manager (``airflow/connections/<conn_id>``: ``retail_postgres`` and
@@ -24,12 +31,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import hashlib
-import io
 import json
+import subprocess
 import sys
 import time
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -37,6 +42,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from deploy.lambda_zips import build_layer, content_key, zip_folder
 from deploy.pipelines import names, pipelines
 from deploy.templates import load_template
 
@@ -89,18 +95,10 @@ def lambda_code(key: str) -> dict[str, str]:
     return load_template(key).get("Metadata", {}).get("LambdaCode", {})
 
 
-def zip_folder(folder: Path) -> bytes:
-    """The folder as a zip whose bytes depend only on the files' names and contents (no timestamps), so that
-    the same code gets the same key and an unchanged function is not updated."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in sorted(folder.rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
-                info = zipfile.ZipInfo(path.relative_to(folder).as_posix(), date_time=(1980, 1, 1, 0, 0, 0))
-                info.external_attr = 0o644 << 16
-                info.compress_type = zipfile.ZIP_DEFLATED
-                archive.writestr(info, path.read_bytes())
-    return buffer.getvalue()
+def lambda_layers(key: str) -> dict[str, list[str]]:
+    """The template's ``Metadata.LambdaLayers``: parameter name -> the ``include/lambda/`` folders whose
+    ``requirements.txt`` its layer holds."""
+    return load_template(key).get("Metadata", {}).get("LambdaLayers", {})
 
 
 def session_for(endpoint_url: str | None, region: str | None = None) -> boto3.session.Session:
@@ -120,6 +118,7 @@ class Deployer:
         alerts_email: str = "",
         scraper_image_tag: str = "latest",
         scraper_package_type: str | None = None,
+        lambda_layers: bool | None = None,
         mwaa_parameters: dict[str, str] | None = None,
         poll_seconds: float | None = None,
         timeout_s: float = 90 * 60,
@@ -133,12 +132,15 @@ class Deployer:
         self.alerts_email = alerts_email
         self.scraper_image_tag = scraper_image_tag
         self.scraper_package_type = scraper_package_type or ("Zip" if self.local else "Image")
+        # The local Lambda runtime runs handlers in the project's venv, which has the layers' packages.
+        self.lambda_layers = lambda_layers if lambda_layers is not None else not self.local
         self.mwaa_parameters = dict(mwaa_parameters or {})
         self.poll_seconds = poll_seconds if poll_seconds is not None else (0.2 if self.local else 10)
         self.timeout_s = timeout_s
         self.log = log
         self._clients: dict[str, object] = {}
         self._code_keys: dict[str, str] | None = None
+        self._layer_keys: dict[tuple[str, tuple[str, ...]], str] = {}
 
     def client(self, service: str):
         if service not in self._clients:
@@ -182,6 +184,8 @@ class Deployer:
         if code:
             keys = self.code_keys()
             parameters.update({parameter: keys[folder] for parameter, folder in code.items()})
+        for parameter, folders in lambda_layers(key).items():  # empty: the template attaches no layer
+            parameters[parameter] = self.layer_key(parameter, folders) if self.lambda_layers else ""
         return parameters
 
     def deploy_stack(self, key: str, parameters: dict[str, str]) -> dict[str, str]:
@@ -277,18 +281,33 @@ class Deployer:
             s3, bucket = self.client("s3"), self.artifacts_bucket()
             for script in sorted(GLUE_DIR.glob("*.py")):
                 s3.put_object(Bucket=bucket, Key=f"glue/{script.name}", Body=script.read_bytes())
-            keys = {}
-            for folder in sorted(path for path in LAMBDA_DIR.iterdir() if path.is_dir()):
-                code = zip_folder(folder)
-                key = f"lambda/{folder.name}/{hashlib.sha256(code).hexdigest()[:32]}.zip"
-                try:
-                    s3.head_object(Bucket=bucket, Key=key)
-                except ClientError:
-                    s3.put_object(Bucket=bucket, Key=key, Body=code)
-                    self.log(f"uploaded s3://{bucket}/{key}")
-                keys[folder.name] = key
-            self._code_keys = keys
+            self._code_keys = {
+                folder.name: self.upload_once(f"lambda/{folder.name}", zip_folder(folder))
+                for folder in sorted(path for path in LAMBDA_DIR.iterdir() if path.is_dir())
+            }
         return self._code_keys
+
+    def layer_key(self, parameter: str, folders: list[str]) -> str:
+        """Build the layer of ``folders``' requirements, upload it (once per content), return its key."""
+        built = (parameter, tuple(folders))  # two templates may name different folders under one parameter name
+        if built not in self._layer_keys:
+            self.log(f"building the Lambda layer {parameter} from {', '.join(folders)}")
+            try:
+                layer = build_layer(LAMBDA_DIR / folder / "requirements.txt" for folder in folders)
+            except subprocess.CalledProcessError as exc:
+                raise DeployError(f"building the Lambda layer {parameter}: pip exited with {exc.returncode}") from exc
+            self._layer_keys[built] = self.upload_once(f"lambda-layers/{parameter}", layer)
+        return self._layer_keys[built]
+
+    def upload_once(self, prefix: str, body: bytes) -> str:
+        """Put ``body`` in the artifacts bucket under its content key, unless it is there already; return the key."""
+        s3, bucket, key = self.client("s3"), self.artifacts_bucket(), content_key(prefix, body)
+        try:
+            s3.head_object(Bucket=bucket, Key=key)
+        except ClientError:
+            s3.put_object(Bucket=bucket, Key=key, Body=body)
+            self.log(f"uploaded s3://{bucket}/{key}")
+        return key
 
     def scraper_image_uri(self) -> str:
         """The scraper image pushed to the shared repository under ``scraper_image_tag``, by digest."""
@@ -382,6 +401,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scraper-image-tag", default="latest", help="tag of the scraper image pushed to ECR")
     parser.add_argument("--scraper-package-type", choices=["Image", "Zip"], help="default: Image on AWS, Zip locally")
     parser.add_argument(
+        "--lambda-layers",
+        action=argparse.BooleanOptionalAction,
+        help="build and attach the Lambda dependency layers (default: on AWS yes; locally no, the local runtime "
+        "has the packages)",
+    )
+    parser.add_argument(
         "--mwaa-parameter",
         action="append",
         default=[],
@@ -403,6 +428,7 @@ def main(argv: list[str] | None = None) -> int:
         alerts_email=args.alerts_email,
         scraper_image_tag=args.scraper_image_tag,
         scraper_package_type=args.scraper_package_type,
+        lambda_layers=args.lambda_layers,
         mwaa_parameters=mwaa_parameters,
     )
     try:

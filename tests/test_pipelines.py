@@ -66,6 +66,7 @@ NAME_PROPERTIES = {
     "StreamName": "_",
     "QueueName": "-",
     "TopicName": "-",
+    "LayerName": "_",
 }
 
 
@@ -108,3 +109,43 @@ def test_every_lambda_zip_a_stack_takes_is_declared_with_its_folder(pipeline):
     declared = lambda_code(name)
     assert set(declared) == code_parameters
     assert all((PROJECT_ROOT / "include" / "lambda" / folder).is_dir() for folder in declared.values()), declared
+
+
+@pytest.mark.parametrize("pipeline", PIPELINES, ids=lambda pipeline: pipeline.name)
+def test_every_lambda_layer_a_stack_takes_is_declared_with_the_folders_whose_requirements_it_holds(pipeline):
+    """deploy.stacks builds a stack's layers from its template's Metadata.LambdaLayers alone: every function
+    folder of the stack with a requirements.txt is in one, and each layer version is for the Python and
+    architecture deploy.lambda_zips builds wheels for, as are the functions it serves."""
+    from deploy.lambda_zips import LAYER_ARCHITECTURE, LAYER_PYTHON_VERSION
+    from deploy.stacks import LAMBDA_DIR, lambda_code, lambda_layers
+    from deploy.templates import load_template
+
+    name = pipeline.template.removesuffix(".yaml")
+    template = load_template(name)
+    declared = lambda_layers(name)
+    assert set(declared) == {key for key in template["Parameters"] if key.endswith("LayerKey")}
+    in_layers = {folder for folders in declared.values() for folder in folders}
+    with_requirements = {
+        folder for folder in lambda_code(name).values() if (LAMBDA_DIR / folder / "requirements.txt").is_file()
+    }
+    assert in_layers == with_requirements
+    resources = template["Resources"].values()
+    layer_versions = [
+        resource["Properties"] for resource in resources if resource["Type"] == "AWS::Lambda::LayerVersion"
+    ]
+    assert sorted(layer["Content"]["S3Key"]["Ref"] for layer in layer_versions) == sorted(declared)
+    for layer in layer_versions:
+        assert layer["CompatibleRuntimes"] == [f"python{LAYER_PYTHON_VERSION}"]
+        assert layer["CompatibleArchitectures"] == [LAYER_ARCHITECTURE]
+    code_parameters = {parameter for parameter, folder in lambda_code(name).items() if folder in in_layers}
+    served = [
+        resource["Properties"]
+        for resource in resources
+        if resource["Type"] == "AWS::Lambda::Function"
+        and resource["Properties"]["Code"].get("S3Key", {}).get("Ref") in code_parameters
+    ]
+    assert len(served) == len(code_parameters)
+    for function in served:
+        assert function["Runtime"] == f"python{LAYER_PYTHON_VERSION}"
+        assert function.get("Architectures", ["x86_64"]) == [LAYER_ARCHITECTURE]  # Lambda's default is x86_64
+        assert "Layers" in function

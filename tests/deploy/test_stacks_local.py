@@ -8,8 +8,9 @@ import json
 
 import pytest
 
+from deploy.lambda_zips import zip_folder
 from deploy.pipelines import names
-from deploy.stacks import STACKS, Deployer, stack_outputs, zip_folder
+from deploy.stacks import STACKS, Deployer, stack_outputs
 from local_platform.settings import PROJECT_ROOT, raw_variables, variables
 
 

@@ -15,7 +15,7 @@ from urllib.parse import unquote
 import pytest
 import requests
 
-from deploy.stacks import zip_folder
+from deploy.lambda_zips import zip_folder
 from local_platform import processes
 from local_platform.platform import LocalPlatform
 from tests.helpers.platform import LocalAws, free_port, start_local_aws

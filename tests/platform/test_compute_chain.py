@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy.stacks import zip_folder
+from deploy.lambda_zips import zip_folder
 from local_platform.aws.compute.redshift_data import standin_database_name
 from tests.helpers.platform import ensure_bucket, ensure_role
 from tests.platform.compute_dags import run_test_dag

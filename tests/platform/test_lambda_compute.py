@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy.stacks import zip_folder
+from deploy.lambda_zips import zip_folder
 from tests.helpers.platform import ensure_role
 
 FIXTURES = Path(__file__).parent / "fixtures" / "lambda"

@@ -13,7 +13,9 @@ unknown type with a warning. ``install`` teaches it, one module per service like
   Redshift Serverless; the Redshift Data API extension runs SQL for any workgroup name).
 - ``mwaa.py``: ``AWS::MWAA::Environment`` (``local_platform.aws.mwaa``'s backend).
 - ``sns.py``: ``AWS::SNS::Subscription``.
-- ``awslambda.py``: ``AWS::Lambda::EventInvokeConfig`` (how asynchronous invocations are retried).
+- ``awslambda.py``: ``AWS::Lambda::EventInvokeConfig`` (how asynchronous invocations are retried), and
+  ``AWS::Lambda::LayerVersion`` as AWS has it (Ref is the version's ARN; a changed version is replaced), and a
+  function's ``Layers``.
 - ``s3.py`` and ``iam.py``: properties moto's own handlers ignore and our templates rely on (a bucket's public
   access block, lifecycle and versioning; a role's ``ManagedPolicyArns`` and changed inline policies).
 - ``stacks.py``: what a stack does as a whole: an unknown or misspelt type fails the call as AWS's template
@@ -48,6 +50,7 @@ def install(config: ComputeConfig) -> None:
         stacks,
     )
 
+    awslambda.install()
     rds.install()
     s3.install()
     iam.install()

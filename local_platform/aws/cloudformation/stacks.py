@@ -138,7 +138,12 @@ def install() -> None:
     def parse_and_update_resource(logical_id, resource_json, resources_map, account_id, region_name):
         condition = resource_json.get("Condition")
         if condition and not resources_map.lazy_condition_map[condition]:
-            return None  # not to exist under the new conditions: ResourceMap.update below removes it
+            # Not to exist under the new conditions. Delete it here: moto records None for it next, and
+            # ResourceMap.update below would no longer find it to remove.
+            existing = resources_map._parsed_resources.get(logical_id)
+            if existing is not None:
+                resources_map._delete_resource(existing, resource_json)
+            return None
         try:
             return original_update_resource(logical_id, resource_json, resources_map, account_id, region_name)
         except Exception as exc:
