@@ -22,6 +22,7 @@ from local_platform.settings import variables
 
 PROGRESS_POLL_S = 1.0
 RUN_TIMEOUT_S = 30 * 60
+BACKFILL_COMPLETION_S = 90  # the scheduler's check of finished backfills runs every 30 s
 
 
 @dataclasses.dataclass
@@ -33,6 +34,7 @@ class LaunchedRun:
     task_states: dict[str, str] = dataclasses.field(default_factory=dict)
     start_date: str | None = None
     end_date: str | None = None
+    backfill_id: int | None = None
 
 
 def alerts_of_every_run(ctx: DemoContext, runs: list[LaunchedRun], timeout_s: float = 180) -> list[dict]:
@@ -83,7 +85,23 @@ def launch(api: AirflowApi, scenario: DemoScenario) -> list[LaunchedRun]:
             f"the scenario asks for {scenario.dates}"
         )
     print(f"   backfill {backfill['id']} of {scenario.dag_id}: {len(runs)} runs", flush=True)
-    return [LaunchedRun(scenario.dag_id, run["logical_date"][:10], run["dag_run_id"]) for run in runs]
+    return [
+        LaunchedRun(scenario.dag_id, run["logical_date"][:10], run["dag_run_id"], backfill_id=backfill["id"])
+        for run in runs
+    ]
+
+
+def wait_for_backfills(api: AirflowApi, runs: list[LaunchedRun], timeout_s: float = BACKFILL_COMPLETION_S) -> None:
+    """Until the scheduler has marked each backfill of ``runs`` complete (it checks every 30 s, after its runs
+    have finished), so that the UI no longer shows it as running when the demo says it is done."""
+    deadline = time.monotonic() + timeout_s
+    for backfill_id in sorted({run.backfill_id for run in runs if run.backfill_id is not None}):
+        while api.get_backfill(backfill_id)["completed_at"] is None:
+            if time.monotonic() > deadline:
+                print(f"== backfill {backfill_id} not marked complete after {timeout_s:.0f}s", flush=True)
+                return
+            time.sleep(1)
+        print(f"== backfill {backfill_id} complete", flush=True)
 
 
 def _task_key(ti: dict) -> str:
@@ -187,9 +205,11 @@ def run_demo(platform: LocalPlatform, pipelines: list[str]) -> int:
                 f"== {scenario.dag_id}: {'backfill' if scenario.backfill else 'runs'} for {', '.join(scenario.dates)}",
                 flush=True,
             )
-        watch(api, [run for runs in launched.values() for run in runs], pipelines_started)
+        every_run = [run for runs in launched.values() for run in runs]
+        watch(api, every_run, pipelines_started)
         pipelines_s = time.monotonic() - pipelines_started
-        alerts = alerts_of_every_run(ctx, [run for runs in launched.values() for run in runs])
+        alerts = alerts_of_every_run(ctx, every_run)
+        wait_for_backfills(api, every_run)
         outcomes = [
             outcome_of(scenario, launched[scenario.dag_id], alerts, ctx, platform.ui_url) for scenario in scenarios
         ]
