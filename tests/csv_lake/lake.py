@@ -13,6 +13,25 @@ RAW = "csv-lake-raw-local"
 PROCESSED = "csv-lake-processed-local"
 
 
+def job_args(day: date, max_reject_rate: float = 0.05) -> list[str]:
+    """The csv_lake job's arguments for one day, as the DAG passes them."""
+    return [
+        "csv_lake_to_parquet.py",
+        "--run_date",
+        str(day),
+        "--raw_uri",
+        f"s3://{RAW}/billing/dt={day}/",
+        "--output_uri",
+        f"s3://{PROCESSED}/billing/",
+        "--quarantine_uri",
+        f"s3://{PROCESSED}/quarantine/billing/dt={day}/",
+        "--report_uri",
+        f"s3://{PROCESSED}/reports/billing/dt={day}/report.json",
+        "--max_reject_rate",
+        str(max_reject_rate),
+    ]
+
+
 def put_raw(local_aws, day: date, name: str, body: bytes) -> str:
     key = f"billing/dt={day}/{name}"
     local_aws.client("s3").put_object(Bucket=RAW, Key=key, Body=body)

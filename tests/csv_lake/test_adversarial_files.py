@@ -20,7 +20,7 @@ import glue_io
 import pytest
 import yaml
 
-from tests.csv_lake.lake import PROCESSED, RAW, delete_raw_days, keys, put_raw, read_partition, read_text
+from tests.csv_lake.lake import PROCESSED, RAW, delete_raw_days, job_args, keys, put_raw, read_partition, read_text
 
 pytestmark = pytest.mark.spark
 
@@ -41,24 +41,6 @@ def case_content(name: str) -> bytes:
             + ROW.format(id="LONG-2", description="Beef ribeye", price="9" * 200_000)
         ).encode()
     return (CASES_DIR / f"{name}.csv").read_bytes()
-
-
-def job_args(day: date, max_reject_rate: float) -> list[str]:
-    return [
-        "csv_lake_to_parquet.py",
-        "--run_date",
-        str(day),
-        "--raw_uri",
-        f"s3://{RAW}/billing/dt={day}/",
-        "--output_uri",
-        f"s3://{PROCESSED}/billing/",
-        "--quarantine_uri",
-        f"s3://{PROCESSED}/quarantine/billing/dt={day}/",
-        "--report_uri",
-        f"s3://{PROCESSED}/reports/billing/dt={day}/report.json",
-        "--max_reject_rate",
-        str(max_reject_rate),
-    ]
 
 
 def run_job(local_aws, day: date, max_reject_rate: float = 0.05) -> dict:

@@ -11,27 +11,9 @@ import glue_io
 import pytest
 
 from local_platform.generators.billing_csv import generate
-from tests.csv_lake.lake import PROCESSED, RAW, keys, put_raw, read_partition, read_report, read_text
+from tests.csv_lake.lake import PROCESSED, job_args, keys, put_raw, read_partition, read_report, read_text
 
 pytestmark = pytest.mark.spark
-
-
-def job_args(day: date, max_reject_rate: float = 0.05) -> list[str]:
-    return [
-        "csv_lake_to_parquet.py",
-        "--run_date",
-        str(day),
-        "--raw_uri",
-        f"s3://{RAW}/billing/dt={day}/",
-        "--output_uri",
-        f"s3://{PROCESSED}/billing/",
-        "--quarantine_uri",
-        f"s3://{PROCESSED}/quarantine/billing/dt={day}/",
-        "--report_uri",
-        f"s3://{PROCESSED}/reports/billing/dt={day}/report.json",
-        "--max_reject_rate",
-        str(max_reject_rate),
-    ]
 
 
 @pytest.fixture

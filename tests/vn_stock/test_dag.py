@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 import psycopg2
 import pytest
+from vn_stock_clean import CLEAN_COLUMNS
 
 from tests.helpers.airflow_runs import load_dag, run_dag
 from tests.helpers.alerts import drain_alerts
@@ -19,19 +20,6 @@ pytestmark = [pytest.mark.dag_run, pytest.mark.browser, pytest.mark.spark]
 
 CLUSTER = "vn-stock-aurora"
 RAW = "vn-stock-raw-local"
-COLUMNS = [
-    "trading_date",
-    "close_price",
-    "change_value",
-    "change_percent",
-    "matched_volume",
-    "matched_amount",
-    "deal_volume",
-    "deal_amount",
-    "open_price",
-    "high_price",
-    "low_price",
-]
 
 
 @pytest.fixture(scope="module")
@@ -57,8 +45,8 @@ def platform(provisioned, airflow_settings, fake_cafef, monkeypatch):
 
 def table_rows(dsn: str) -> list[dict]:
     with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
-        cur.execute(f"SELECT {', '.join(COLUMNS)}, xmin::text FROM vn_stock.daily_index ORDER BY trading_date")
-        rows = [dict(zip([*COLUMNS, "xmin"], row, strict=True)) for row in cur.fetchall()]
+        cur.execute(f"SELECT {', '.join(CLEAN_COLUMNS)}, xmin::text FROM vn_stock.daily_index ORDER BY trading_date")
+        rows = [dict(zip([*CLEAN_COLUMNS, "xmin"], row, strict=True)) for row in cur.fetchall()]
     conn.close()
     return rows
 
