@@ -176,7 +176,10 @@ def test_the_backfill_form_starts_a_backfill_whose_runs_succeed(demo_platform, b
         assert time.monotonic() < deadline, "the backfill form started no backfill"
         time.sleep(0.5)
     assert (backfills[0]["from_date"][:10], backfills[0]["to_date"][:10]) == (BACKFILL_DAY, BACKFILL_DAY)
-    runs = [run for run in api.runs("retail_analytics") if run["run_type"] == "backfill"]
+    # Airflow commits a backfill before it creates the backfill's runs (in a second transaction): wait for them.
+    while not (runs := [run for run in api.runs("retail_analytics") if run["run_type"] == "backfill"]):
+        assert time.monotonic() < deadline, f"backfill {backfills[0]['id']} made no run"
+        time.sleep(0.5)
     assert [run["logical_date"][:10] for run in runs] == [BACKFILL_DAY]
     assert wait_for_run(api, "retail_analytics", runs[0]["dag_run_id"])["state"] == "success"
     loads = api.xcom("retail_analytics", runs[0]["dag_run_id"], "summarize_run")["loads"]
