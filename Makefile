@@ -19,9 +19,10 @@ $(STAMP): requirements.txt requirements-dev.txt
 demo: setup
 	$(BIN)/python -m local_platform demo
 
-# Two workers (the machine's two cores), each test file whole on one of them: module fixtures start once.
+# Two workers (the machine's two cores), each test file whole on one of them (module fixtures start once), the
+# costliest files first (tests/conftest.py orders them).
 test: setup
-	$(BIN)/python -m pytest -n 2 --dist loadfile
+	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder
 
 lint: setup
 	$(BIN)/ruff check .

@@ -55,11 +55,13 @@ class DagRunResult:
             return None if row is None else XComModel.deserialize_value(row)
 
 
-# Where operators and sensors keep how long they wait between two looks at a job, a crawl, a statement or a key.
-POLL_ATTRIBUTES = ("poke_interval", "poll_interval", "job_poll_interval", "waiter_delay")
+# Where operators and sensors keep how long they wait between two looks at a job, a crawl, a statement or a key;
+# for those that also count their looks, where they keep the limit (and its default when unset).
+POLL_ATTRIBUTES = ("poke_interval", "poll_interval", "job_poll_interval", "waiter_delay", "sleep_time")
+ATTEMPT_LIMITS = {"waiter_delay": ("waiter_max_attempts", None), "sleep_time": ("max_polling_attempts", 120)}
 
 
-def shorten_polls(dag, seconds: int) -> None:
+def shorten_polls(dag, seconds: float) -> None:
     """Make every task of ``dag`` look again after at most ``seconds``: on the local platform work ends in
     seconds, and a DAG's AWS-sized intervals (5-15 s) would be most of a run's time. Only when it looks changes:
     what is waited for, and how long before giving up, are unchanged (a waiter gets more attempts)."""
@@ -68,9 +70,11 @@ def shorten_polls(dag, seconds: int) -> None:
             value = getattr(task, attribute, None)
             if not isinstance(value, int | float) or value <= seconds:
                 continue
-            attempts = getattr(task, "waiter_max_attempts", None)
-            if attribute == "waiter_delay" and isinstance(attempts, int):
-                task.waiter_max_attempts = math.ceil(attempts * value / seconds)
+            if attribute in ATTEMPT_LIMITS:
+                limit, default = ATTEMPT_LIMITS[attribute]
+                attempts = getattr(task, limit, None) or default
+                if isinstance(attempts, int):
+                    setattr(task, limit, math.ceil(attempts * value / seconds))
             setattr(task, attribute, seconds)
         api_kwargs = getattr(task, "redshift_data_api_kwargs", None)
         if isinstance(api_kwargs, dict) and api_kwargs.get("poll_interval", 0) > seconds:
@@ -78,7 +82,7 @@ def shorten_polls(dag, seconds: int) -> None:
 
 
 def run_dag(
-    dag_id: str, logical_date: datetime | None, conf: dict | None = None, poll_seconds: int | None = None
+    dag_id: str, logical_date: datetime | None, conf: dict | None = None, poll_seconds: float | None = None
 ) -> DagRunResult:
     """Run the DAG with ``dag.test()``; with ``poll_seconds``, its tasks poll at most that far apart."""
     dag = load_dag(dag_id)

@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 
+from tests.helpers.platform import start_local_aws
 from tests.platform.glue_helpers import BUCKET, ROLE, create_job, read_json, upload_scripts, wait_for_run
 
 
@@ -102,7 +103,17 @@ def test_second_concurrent_run_is_rejected_and_a_run_can_be_stopped(glue):
     assert {run["Id"]: run["JobRunState"] for run in runs} == {first: "STOPPED", second: "SUCCEEDED"}
 
 
-def test_run_longer_than_job_timeout_is_killed_and_ends_timeout(glue):
+@pytest.fixture
+def glue_with_short_minutes(state_dir, postgres_server_dsn, monkeypatch):
+    """A server of its own on which a Glue timeout minute lasts 3 s: Glue's smallest timeout is one minute."""
+    monkeypatch.setenv("LOCAL_GLUE_SECONDS_PER_MINUTE", "3")
+    server = start_local_aws(state_dir / f"aws-short-minutes-{uuid.uuid4().hex[:6]}", postgres_server_dsn, "tmin")
+    yield upload_scripts(server)
+    server.stop()
+
+
+def test_run_longer_than_job_timeout_is_killed_and_ends_timeout(glue_with_short_minutes):
+    glue = glue_with_short_minutes
     job = create_job(glue, "sleeps.py", Timeout=1)  # minutes: Glue's smallest timeout
 
     started = time.monotonic()
@@ -111,7 +122,7 @@ def test_run_longer_than_job_timeout_is_killed_and_ends_timeout(glue):
     )
 
     assert run["JobRunState"] == "TIMEOUT"
-    assert 55 < time.monotonic() - started < 90
+    assert 3 <= time.monotonic() - started < 60
     assert run["ErrorMessage"] == "Job run timed out after 1 minutes"
 
 

@@ -7,10 +7,11 @@ background thread: in one of the server's warm Spark drivers (:mod:`.glue_warm`;
 Python namespace per run, no JVM start), or with ``LOCAL_GLUE_WARM=0`` in a new process, like Glue's
 cold start. Arguments are the job's DefaultArguments merged with the run's Arguments (moto
 merges them), the environment points boto3 back at this server. The run goes RUNNING, then
-SUCCEEDED, FAILED (ErrorMessage = the script's exception line), TIMEOUT (job Timeout, minutes) or
-STOPPED (BatchStopJobRun). Output is written to ``<state_dir>/glue/<job>/<run_id>.log`` and, per
-line, to CloudWatch Logs ``/aws-glue/jobs/output`` (stdout) and ``/aws-glue/jobs/error`` (stderr)
-with the run id as stream, where GlueJobOperator(verbose=True) reads it.
+SUCCEEDED, FAILED (ErrorMessage = the script's exception line), TIMEOUT (job Timeout, minutes; a minute lasts
+``LOCAL_GLUE_SECONDS_PER_MINUTE`` seconds, 60 unless a test makes it shorter) or STOPPED (BatchStopJobRun).
+Output is written to ``<state_dir>/glue/<job>/<run_id>.log`` and, per line, to CloudWatch Logs
+``/aws-glue/jobs/output`` (stdout) and ``/aws-glue/jobs/error`` (stderr) with the run id as stream, where
+GlueJobOperator(verbose=True) reads it.
 
 Also added because moto 5.2.5 lacks them and GlueJobOperator uses them: ``UpdateJob``
 (``update_config=True``) and ``BatchStopJobRun`` (``stop_job_run_on_kill=True``).
@@ -128,6 +129,8 @@ class LocalJobRun:
         self.work_dir = config.state_dir / "glue" / job.name / self.run_id
         self.log_path = config.state_dir / "glue" / job.name / f"{self.run_id}.log"
         self.timeout_minutes = int(run.timeout or job.timeout or DEFAULT_TIMEOUT_MINUTES)
+        # Glue's smallest timeout is a minute: a test of the timeout itself need not wait that long.
+        self.timeout_seconds = self.timeout_minutes * float(os.environ.get("LOCAL_GLUE_SECONDS_PER_MINUTE", 60))
         self.error_message: str | None = None
         self.execution_time = 0
         self.process: subprocess.Popen | None = None
@@ -231,7 +234,7 @@ class LocalJobRun:
         for reader in readers:
             reader.start()
         try:
-            returncode = self.process.wait(timeout=self.timeout_minutes * 60)
+            returncode = self.process.wait(timeout=self.timeout_seconds)
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
@@ -253,7 +256,7 @@ class LocalJobRun:
                 return 1, False
             request = {"script": str(script), "argv": argv, "cwd": str(self.work_dir), "python_path": python_path}
             try:
-                return driver.run(request, sinks, self.timeout_minutes * 60), False
+                return driver.run(request, sinks, self.timeout_seconds), False
             except glue_warm.DriverExited as exc:
                 return exc.returncode, True
         finally:
