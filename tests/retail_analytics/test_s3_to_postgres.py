@@ -15,7 +15,7 @@ from pipeline_kit.s3_to_postgres import (
     as_columns,
     load_csv,
 )
-from pipeline_kit.s3_to_postgres.records import Structure, copy_records
+from pipeline_kit.s3_to_postgres.records import Layout, Structure, copy_records
 
 from tests.retail_analytics.conftest import execute, query
 
@@ -75,7 +75,8 @@ def target(load_connections) -> str:
 def structure_of(text: str | bytes, width: int = 2, typed: tuple[int, ...] = (0,)):
     structure = Structure()
     data = text.encode() if isinstance(text, str) else text
-    lines = list(copy_records([data[:7], data[7:]], lambda header: (width, list(typed)), structure))
+    fields = [Column(f"f{i}", "integer" if i in typed else "text") for i in range(width)]
+    lines = list(copy_records([data[:7], data[7:]], lambda header: Layout(fields), structure))
     return lines, structure
 
 
