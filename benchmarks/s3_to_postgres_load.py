@@ -125,12 +125,20 @@ def main(argv: list[str] | None = None) -> int:
                 for name in COLUMNS
             ],
         )
+        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+        from airflow.providers.postgres.hooks.postgres import PostgresHook
+
+        def warm_up() -> None:
+            S3Hook().check_for_key(KEY, BUCKET)
+            PostgresHook(postgres_conn_id="bench_target").get_conn().close()
+
+        # What a task process pays once, whatever it then loads (imports, botocore's first S3 client, the first
+        # connection): timed on its own, outside both sides of the comparison.
+        warm_up_s, _ = timed(warm_up)
         pipeline_s, counts = timed(lambda: operator.execute({}))
         assert counts["inserted"] == args.rows, counts
         rerun_s, counts = timed(lambda: operator.execute({}))
         assert (counts["inserted"], counts["updated"], counts["unchanged"]) == (0, 0, args.rows), counts
-
-        from airflow.providers.postgres.hooks.postgres import PostgresHook
 
         def raw_copy() -> None:
             body = s3.get_object(Bucket=BUCKET, Key=KEY)["Body"]
@@ -175,6 +183,9 @@ def main(argv: list[str] | None = None) -> int:
         line("pipeline: check + COPY staging + cast/merge", pipeline_s, "(empty target: all inserts)")
         line("pipeline rerun, same file (idempotent)", rerun_s, "(all rows unchanged)")
         line("row-by-row INSERT", inserts_s, f"(extrapolated from {sample:,} rows in {sample_s:.1f}s)")
+        print(
+            f"  {'first AWS and PostgreSQL hooks in the process':<44} {warm_up_s:8.1f}s  (once per process, in neither)"
+        )
         print("\nratios:")
         print(f"  pipeline / raw COPY          {pipeline_s / copy_s:6.2f}x the time (target <= 2x)")
         print(f"  rerun / raw COPY             {rerun_s / copy_s:6.2f}x the time (target <= 1.5x)")

@@ -232,13 +232,15 @@ class Load:
         self.typed_stage = False  # the stage holds typed values (typed path) or text with line numbers
 
     # -- SQL pieces ---------------------------------------------------------------------------------------
+    def _staged(self, column: Column) -> str:
+        """The stage's column for a target column (the stage has the header's fields, in order)."""
+        return f"c{self.positions[self.target.columns.index(column)]}"
+
     def _field(self, column: Column) -> str:
-        return f"NULLIF(s.c{self.positions[self.target.columns.index(column)]}, '')"
+        return f"NULLIF(s.{self._staged(column)}, '')"
 
     def _value(self, column: Column) -> str:
-        if self.typed_stage:
-            return f"s.c{self.positions[self.target.columns.index(column)]}"
-        return cast(column, self._field(column))
+        return f"s.{self._staged(column)}" if self.typed_stage else cast(column, self._field(column))
 
     def _typed_select(self, where: str = "TRUE") -> str:
         """The staged rows as the target's typed columns (and line_no, staged as text), surrogate key included."""
@@ -444,6 +446,7 @@ class Load:
                     except _GiveWay:
                         cursor.execute("ROLLBACK TO SAVEPOINT typed")
                         self.structure, self.typed_stage = Structure(), False
+                path = "checked" if outcome is None else "typed"
                 if outcome is None:
                     outcome = self._checked(cursor, source.again(), fail_on_empty)
                 inserted, updated, deleted, rejects = outcome
@@ -467,6 +470,7 @@ class Load:
             "updated": updated,
             "unchanged": loaded - inserted - updated,
             "deleted": deleted,
+            "path": path,
             "blank_lines": structure.blank_lines,
             "quarantine_reasons": dict(
                 collections.Counter(kind for reject in rejects for kind in problem_kinds(reject.reason))
@@ -477,7 +481,7 @@ class Load:
         if log:
             log.info(
                 "Loaded %s into %s: read %d, loaded %d (inserted %d, updated %d, unchanged %d), quarantined %d "
-                "in %.1fs",
+                "in %.1fs (%s path)",
                 self.source_key,
                 self.target.table,
                 counts["read"],
@@ -487,6 +491,7 @@ class Load:
                 counts["unchanged"],
                 len(rejects),
                 counts["seconds"],
+                path,
             )
             for reject in rejects[:10]:
                 log.warning("Quarantined line %d: %s", reject.line_number, reject.reason)
@@ -502,6 +507,10 @@ class Load:
             return _Outcome(self._stats(cursor)[0] - before[0], 0, 0, rejects)
         if self.structure.read == len(rejects):
             return _Outcome(0, 0, self._delete_rest_of_slice(cursor, None), rejects)
+        # A key twice in the file fails here (23505): MERGE alone would miss it when one of the rows equals the
+        # target's (no second change to the same row).
+        keys = [self._staged(column) for column in self.target.columns if column.name in self.target.key_columns]
+        cursor.execute(f"CREATE UNIQUE INDEX ON {self.stage} ({', '.join(keys)})")
         inserted, updated = self._merge(cursor, self._typed_select())
         return _Outcome(inserted, updated, self._delete_rest_of_slice(cursor, "TRUE"), rejects)
 
