@@ -12,7 +12,7 @@ The rules are stated twice, side by side here, for the two ways a file loads (se
   in Python as the file streams into a typed ``COPY`` (the fast path for a clean file: no SQL per value);
 - ``problem``: SQL over the staged text ``v`` (``NULLIF(field, '')``: an empty field is NULL) giving NULL when
   the value loads, else the reason it is quarantined, e.g. ``order_date: not a date YYYY-MM-DD ('2022/01/05')``
-  (the path for a file with a field off its shape).
+  (the checked path, for a file the typed path cannot take).
 """
 
 from __future__ import annotations

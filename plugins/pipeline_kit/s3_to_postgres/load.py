@@ -1,13 +1,15 @@
 """The load itself, on one PostgreSQL transaction (PostgreSQL 16+, as Aurora PostgreSQL 16: ``pg_input_is_valid``):
 
-1. typed path, for a clean file: ``COPY`` the well-formed records (``records``) into columns of the target's
-   types, so that PostgreSQL casts while it reads, each field checked against its shape (``columns.shape``) on
-   the way: straight into the target when the target (its slice) is empty, else into a temporary table that
-   one ``MERGE`` then applies. A field off its shape, a value PostgreSQL cannot read, a missing value or a key
-   repeated in the file makes this path give way (savepoint) to:
-2. checked path: the file again (kept as it streamed), ``COPY`` as text with line numbers into a temporary
-   table; each row's problems (every column's reason), then keys repeated in the file (the first occurrence
-   loads, the others are quarantined naming it), then the same ``MERGE`` over the good rows;
+1. typed path, for a clean file: ``COPY`` the well-formed records (``records``; the malformed ones are set
+   aside) into columns of the target's types, so that PostgreSQL casts while it reads, each field checked
+   against its shape (``columns.shape``) on the way: straight into the target when the target (its slice) is
+   empty, else into a temporary table, unique on the key, that one ``MERGE`` then applies. A field off its
+   shape, a value PostgreSQL cannot read, a missing value or a key repeated in the file makes this path give
+   way (savepoint) to:
+2. checked path (also for a surrogate key, which numbers rows by line): the file again (kept as it streamed),
+   ``COPY`` as text with line numbers into a temporary table; each row's problems (every column's reason), then
+   keys repeated in the file (the first occurrence loads, the others are quarantined naming it), then the same
+   ``MERGE`` over the good rows;
 3. replace this source's quarantine for the logical date in ``<table>_rejects`` with the rejects;
 4. commit. Rows equal to the target are not rewritten; inserted and updated are counted from PostgreSQL's own
    transaction statistics, unchanged is the rest.
