@@ -52,10 +52,9 @@ def load(bucket: str, key: str, logical_date: str = "2022-09-06", **kwargs) -> d
         s3_key=key,
         postgres_conn_id="load_target",
         table="staging.orders",
-        columns=COLUMNS,
         key_columns=["order_id"],
         logical_date=logical_date,
-        **kwargs,
+        **{"columns": COLUMNS, **kwargs},
     )
     counts = operator.execute({})
     assert counts["read"] == counts["loaded"] + counts["quarantined"], counts
@@ -285,6 +284,15 @@ def test_values_postgresql_would_read_leniently_are_quarantined_not_loaded(
         "amount: not a number ('inf')",
     ]
     assert (counts["quarantined"], counts["path"]) == (5, "checked")
+
+
+def test_a_declared_type_narrower_than_the_table_s_still_judges_the_values(local_aws, bucket, target):
+    put(local_aws, bucket, "orders.csv", GOOD_CSV + "40000,2022-01-01,,1,\n")
+
+    counts = load(bucket, "orders.csv", columns=[("order_id", "smallint", False), *COLUMNS[1:]])
+
+    assert query(target, REJECTS_SQL) == [(5, "40000,2022-01-01,,1,", "order_id: out of range for smallint ('40000')")]
+    assert counts["inserted"] == 3
 
 
 def test_values_are_not_altered_spaces_in_numbers_are_formatting_text_is_kept_as_written(local_aws, bucket, target):

@@ -309,7 +309,7 @@ class Load:
                 destination.append((f"COPY {self.stage} FROM STDIN (FORMAT csv)", False))
                 return Layout(fields)
             self.typed_stage = True
-            if None not in fields and self._slice_is_empty(cursor):
+            if None not in fields and self._copies_straight_in(cursor):
                 # Every field has its column and no row of the target can conflict: no stage at all.
                 names = [quote_ident(column.name) for column in fields]
                 suffix = ""
@@ -342,9 +342,18 @@ class Load:
         copy_in(cursor, sql, batched(itertools.chain([first], records)))
         return direct
 
-    def _slice_is_empty(self, cursor) -> bool:
-        """No row of the target's slice (of the whole target, without a slice) exists: none can conflict."""
+    def _copies_straight_in(self, cursor) -> bool:
+        """Typed records can go straight into the target: each column's declared type is the table's (up to a
+        modifier, met on the way in by either path), and no row of the target's slice (of the whole target,
+        without a slice) exists, so none can conflict."""
         target = self.target
+        cursor.execute(
+            "SELECT bool_and(atttypid = declared::regtype) FROM unnest(%s::text[], %s::text[]) AS c(name, declared) "
+            "JOIN pg_attribute ON attrelid = %s::regclass AND attname = name AND NOT attisdropped",
+            ([column.name for column in target.columns], [column.pg_type for column in target.columns], target.table),
+        )
+        if not cursor.fetchone()[0]:
+            return False
         where = f"WHERE {quote_ident(target.slice.name)} = {target.slice.sql_value}" if target.slice else ""
         cursor.execute(f"SELECT NOT EXISTS (SELECT FROM {quote_ident(target.table)} {where})")
         return cursor.fetchone()[0]
