@@ -1,8 +1,9 @@
 """S3 -> PostgreSQL load of retail-like orders, three ways, measured in one run on one server:
 
 1. the pipeline's way: ``S3ToPostgresMergeOperator`` (stream from S3, check the CSV's structure and each
-   field's format, COPY typed as the target: straight into it when it is empty, into a temporary table and one
-   MERGE when it is not; one transaction), into an empty target and then a rerun of the same file;
+   field's format, COPY typed as the target: straight into it when it is empty, else into a temporary table
+   whose rows that differ from the target's one MERGE applies; one transaction), into an empty target and then
+   a rerun of the same file;
 2. a raw ``COPY ... FROM STDIN (FORMAT csv)`` of the same S3 object into an identical empty table: the floor;
 3. row-by-row ``INSERT``s (what the original pipeline did) on a sample, extrapolated to the full size.
 

@@ -3,9 +3,9 @@
 1. typed path, for a clean file: ``COPY`` the well-formed records (``records``; the malformed ones are set
    aside) into columns of the target's types, so that PostgreSQL casts while it reads, each field checked
    against its shape (``columns.shape``) on the way: straight into the target when the target (its slice) is
-   empty, else into a temporary table, unique on the key, that one ``MERGE`` then applies. A field off its
-   shape, a value PostgreSQL cannot read, a missing value or a key repeated in the file makes this path give
-   way (savepoint) to:
+   empty, else into a temporary table, unique on the key, whose rows that differ from the target's (one join)
+   one ``MERGE`` then applies. A field off its shape, a value PostgreSQL cannot read, a missing value or a key
+   repeated in the file makes this path give way (savepoint) to:
 2. checked path (also for a surrogate key, which numbers rows by line): the file again (kept as it streamed),
    ``COPY`` as text with line numbers into a temporary table; each row's problems (every column's reason), then
    keys repeated in the file (the first occurrence loads, the others are quarantined naming it), then the same
@@ -286,6 +286,20 @@ class Load:
             f"WHEN MATCHED AND {changed} THEN UPDATE SET {update} {insert}"
         )
 
+    def _differing(self) -> str:
+        """The staged rows the target does not hold as they are (a new key, or other values)."""
+        target = self.target
+        same = " AND ".join(
+            f"t.{quote_ident(n)} = s.{quote_ident(n)}"
+            if n in target.match_columns
+            else f"t.{quote_ident(n)} IS NOT DISTINCT FROM s.{quote_ident(n)}"
+            for n in target.column_names
+        )
+        return (
+            f"SELECT s.* FROM ({self._typed_select()}) s "
+            f"WHERE NOT EXISTS (SELECT FROM {quote_ident(target.table)} t WHERE {same})"
+        )
+
     def _raw(self, alias: str) -> str:
         """A staged row's raw text: kept for records with quotes, the fields joined back for plain lines."""
         fields = ", ".join(f"{alias}.c{i}" for i in range(len(self.structure.header)))
@@ -522,7 +536,12 @@ class Load:
         # target's (no second change to the same row).
         keys = [self._staged(column) for column in self.target.columns if column.name in self.target.key_columns]
         cursor.execute(f"CREATE UNIQUE INDEX ON {self.stage} ({', '.join(keys)})")
-        inserted, updated = self._merge(cursor, self._typed_select())
+        # MERGE fetches each matched row of the target again: only for rows that differ, found by one join (a
+        # rerun of the same file finds none and writes nothing).
+        cursor.execute(f"CREATE TEMP TABLE {self.stage}_differing ON COMMIT DROP AS {self._differing()}")
+        inserted = updated = 0
+        if cursor.rowcount:
+            inserted, updated = self._merge(cursor, f"SELECT * FROM {self.stage}_differing")
         return _Outcome(inserted, updated, self._delete_rest_of_slice(cursor, "TRUE"), rejects)
 
     def _checked(self, cursor, chunks: Iterable[bytes], fail_on_empty: bool) -> _Outcome:
