@@ -182,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nS3 -> PostgreSQL, {args.rows:,} rows, one server, one run:")
         line("raw COPY FROM STDIN (no validation, no merge)", copy_s)
         line("pipeline: check + typed COPY into the target", pipeline_s, "(empty target: all inserts)")
-        line("pipeline rerun: check + typed COPY + MERGE", rerun_s, "(all rows unchanged)")
+        line("pipeline rerun: check + typed COPY + compare", rerun_s, "(all rows unchanged: no write)")
         line("row-by-row INSERT", inserts_s, f"(extrapolated from {sample:,} rows in {sample_s:.1f}s)")
         print(
             f"  {'first AWS and PostgreSQL hooks in the process':<44} {warm_up_s:8.1f}s  (once per process, in neither)"
