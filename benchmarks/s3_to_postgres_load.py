@@ -1,8 +1,9 @@
 """S3 -> PostgreSQL load of retail-like orders, three ways, measured in one run on one server:
 
-1. the pipeline's way: ``S3ToPostgresMergeOperator`` (stream from S3, check the CSV's structure, COPY into a
-   staging table, cast and merge set-wise into the keyed target in one transaction), into an empty target and
-   then a rerun of the same file;
+1. the pipeline's way: ``S3ToPostgresMergeOperator`` (stream from S3, check the CSV's structure and each
+   field's format, COPY typed as the target: straight into it when it is empty, else into a temporary table
+   whose rows that differ from the target's one MERGE applies; one transaction), into an empty target and then
+   a rerun of the same file;
 2. a raw ``COPY ... FROM STDIN (FORMAT csv)`` of the same S3 object into an identical empty table: the floor;
 3. row-by-row ``INSERT``s (what the original pipeline did) on a sample, extrapolated to the full size.
 
@@ -125,12 +126,20 @@ def main(argv: list[str] | None = None) -> int:
                 for name in COLUMNS
             ],
         )
+        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+        from airflow.providers.postgres.hooks.postgres import PostgresHook
+
+        def warm_up() -> None:
+            S3Hook().check_for_key(KEY, BUCKET)
+            PostgresHook(postgres_conn_id="bench_target").get_conn().close()
+
+        # What a task process pays once, whatever it then loads (imports, botocore's first S3 client, the first
+        # connection): timed on its own, outside both sides of the comparison.
+        warm_up_s, _ = timed(warm_up)
         pipeline_s, counts = timed(lambda: operator.execute({}))
         assert counts["inserted"] == args.rows, counts
         rerun_s, counts = timed(lambda: operator.execute({}))
         assert (counts["inserted"], counts["updated"], counts["unchanged"]) == (0, 0, args.rows), counts
-
-        from airflow.providers.postgres.hooks.postgres import PostgresHook
 
         def raw_copy() -> None:
             body = s3.get_object(Bucket=BUCKET, Key=KEY)["Body"]
@@ -172,9 +181,12 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"\nS3 -> PostgreSQL, {args.rows:,} rows, one server, one run:")
         line("raw COPY FROM STDIN (no validation, no merge)", copy_s)
-        line("pipeline: check + COPY staging + cast/merge", pipeline_s, "(empty target: all inserts)")
-        line("pipeline rerun, same file (idempotent)", rerun_s, "(all rows unchanged)")
+        line("pipeline: check + typed COPY into the target", pipeline_s, "(empty target: all inserts)")
+        line("pipeline rerun: check + typed COPY + compare", rerun_s, "(all rows unchanged: no write)")
         line("row-by-row INSERT", inserts_s, f"(extrapolated from {sample:,} rows in {sample_s:.1f}s)")
+        print(
+            f"  {'first AWS and PostgreSQL hooks in the process':<44} {warm_up_s:8.1f}s  (once per process, in neither)"
+        )
         print("\nratios:")
         print(f"  pipeline / raw COPY          {pipeline_s / copy_s:6.2f}x the time (target <= 2x)")
         print(f"  rerun / raw COPY             {rerun_s / copy_s:6.2f}x the time (target <= 1.5x)")
@@ -184,8 +196,9 @@ def main(argv: list[str] | None = None) -> int:
 
         headline(
             __file__,
-            measures=f"{args.rows:,} retail-like rows S3 → check → staging → cast/merge (the pipeline's "
-            "load) beside raw `COPY FROM STDIN` of the same object, and row-by-row inserts",
+            measures=f"{args.rows:,} retail-like rows S3 → check → typed COPY (into the empty target; a rerun "
+            "through a temporary table and MERGE), the pipeline's load, beside raw `COPY FROM STDIN` of the same "
+            "object, and row-by-row inserts",
             result=f"pipeline {pipeline_s / copy_s:.2f}× raw COPY (target ≤ 2×), rerun {rerun_s / copy_s:.2f}× "
             f"(target ≤ 1.5×); row-by-row {inserts_s / pipeline_s:.1f}× the pipeline",
         )

@@ -15,7 +15,7 @@ from pipeline_kit.s3_to_postgres import (
     as_columns,
     load_csv,
 )
-from pipeline_kit.s3_to_postgres.records import Structure, copy_records
+from pipeline_kit.s3_to_postgres.records import Layout, OffShape, Structure, copy_records
 
 from tests.retail_analytics.conftest import execute, query
 
@@ -52,10 +52,9 @@ def load(bucket: str, key: str, logical_date: str = "2022-09-06", **kwargs) -> d
         s3_key=key,
         postgres_conn_id="load_target",
         table="staging.orders",
-        columns=COLUMNS,
         key_columns=["order_id"],
         logical_date=logical_date,
-        **kwargs,
+        **{"columns": COLUMNS, **kwargs},
     )
     counts = operator.execute({})
     assert counts["read"] == counts["loaded"] + counts["quarantined"], counts
@@ -75,7 +74,8 @@ def target(load_connections) -> str:
 def structure_of(text: str | bytes, width: int = 2, typed: tuple[int, ...] = (0,)):
     structure = Structure()
     data = text.encode() if isinstance(text, str) else text
-    lines = list(copy_records([data[:7], data[7:]], lambda header: (width, list(typed)), structure))
+    fields = [Column(f"f{i}", "integer" if i in typed else "text") for i in range(width)]
+    lines = list(copy_records([data[:7], data[7:]], lambda header: Layout(fields), structure))
     return lines, structure
 
 
@@ -131,6 +131,40 @@ def test_a_line_break_inside_a_typed_field_is_rejected_not_trimmed():
     assert [(r.line_number, r.reason) for r in structure.rejects] == [(2, "id: contains a line break or tab ('7\\n')")]
 
 
+def typed_lines(text: str, suffix: str = "") -> tuple[list[str], Structure]:
+    structure = Structure()
+    fields = [Column("id", "integer", False), Column("day", "date"), Column("amount", "numeric"), None]
+    layout = Layout(fields, typed_form=True, suffix=suffix)
+    data = text.encode()
+    return list(copy_records([data[:9], data[9:]], lambda header: layout, structure)), structure
+
+
+def test_typed_form_passes_records_as_they_are_with_the_suffix_and_sets_wrong_field_counts_aside():
+    lines, structure = typed_lines(
+        'id,day,amount,note\n1,2022-01-01,2.5,x\n2,,,\n3,2022-01-03\n"4", 2022-01-04 ,-1e3,"a, b"\n', ',"d"'
+    )
+
+    assert "".join(lines) == '1,2022-01-01,2.5,x,"d"\n2,,,,"d"\n"4"," 2022-01-04 ","-1e3","a, b","d"\n'
+    assert [(r.line_number, r.reason) for r in structure.rejects] == [(4, "expected 4 fields, got 2")]
+
+
+@pytest.mark.parametrize(
+    "record",
+    ["x,2022/01/05,1,", "1,20220105,1,", "1, 022-01-05,1,", "1,2022-01-05,Infinity,", ",2022-01-05,1,", '"",,,'],
+)
+def test_typed_form_stops_at_a_field_off_its_shape(record):
+    with pytest.raises(OffShape):
+        typed_lines(f"id,day,amount,note\n1,2022-01-01,2.5,x\n{record}\n")
+
+
+def test_typed_form_never_passes_a_line_that_would_end_copy():
+    structure = Structure()
+    layout = Layout([Column("note", "text")], typed_form=True)
+
+    with pytest.raises(OffShape):
+        list(copy_records([b"note\nfirst\n\\.\nlast\n"], lambda header: layout, structure))
+
+
 # ---- the load against PostgreSQL and S3 -------------------------------------------------------------------
 
 
@@ -144,13 +178,14 @@ def test_load_streams_csv_into_target_with_empty_dates_as_null(local_aws, bucket
         (2, "2021-04-06", None, "1092.00", None),
         (3, "2022-07-29", "2022-07-31", "2277.00", "with, comma"),
     ]
-    assert {k: counts[k] for k in ("read", "loaded", "quarantined", "inserted", "updated", "unchanged")} == {
+    assert {k: counts[k] for k in ("read", "loaded", "quarantined", "inserted", "updated", "unchanged", "path")} == {
         "read": 3,
         "loaded": 3,
         "quarantined": 0,
         "inserted": 3,
         "updated": 0,
         "unchanged": 0,
+        "path": "typed",
     }
 
 
@@ -163,6 +198,7 @@ def test_rerun_same_date_leaves_rows_unchanged(local_aws, bucket, target):
 
     assert query(target, ROWS_SQL) == before
     assert (counts["inserted"], counts["updated"], counts["unchanged"], counts["quarantined"]) == (0, 0, 3, 1)
+    assert counts["path"] == "checked"  # "x" is no order_id
     assert query(target, "SELECT count(*) FROM staging.orders_rejects") == [(1,)]
 
 
@@ -173,7 +209,7 @@ def test_changed_source_row_is_an_update_counted_as_such(local_aws, bucket, targ
 
     counts = load(bucket, "orders.csv", logical_date="2022-09-07")
 
-    assert (counts["inserted"], counts["updated"], counts["unchanged"]) == (0, 1, 2)
+    assert (counts["inserted"], counts["updated"], counts["unchanged"], counts["path"]) == (0, 1, 2, "typed")
     assert query(target, "SELECT shipped::text FROM staging.orders WHERE order_id = 2") == [("2021-04-09",)]
 
 
@@ -223,21 +259,60 @@ def test_malformed_rows_are_quarantined_with_every_reason_and_the_rest_loads(loc
     }
 
 
+@pytest.mark.parametrize("target_holds_rows", [False, True], ids=["into an empty target", "into a stage"])
+def test_values_postgresql_would_read_leniently_are_quarantined_not_loaded(
+    local_aws, bucket, target, target_holds_rows
+):
+    if target_holds_rows:
+        put(local_aws, bucket, "orders.csv", GOOD_CSV)
+        load(bucket, "orders.csv")
+    put(
+        local_aws,
+        bucket,
+        "orders.csv",
+        GOOD_CSV + "4,2022/01/05,,1,\n5,20220105,,1,\n6, 022-01-05,,1,\n7,2022-01-05,,Infinity,\n8,2022-01-05,,inf,\n",
+    )
+
+    counts = load(bucket, "orders.csv")
+
+    assert [row[0] for row in query(target, ROWS_SQL)] == [1, 2, 3]
+    assert [row[2] for row in query(target, REJECTS_SQL)] == [
+        "order_date: not a date YYYY-MM-DD ('2022/01/05')",
+        "order_date: not a date YYYY-MM-DD ('20220105')",
+        "order_date: not a date YYYY-MM-DD (' 022-01-05')",
+        "amount: not a number ('Infinity')",
+        "amount: not a number ('inf')",
+    ]
+    assert (counts["quarantined"], counts["path"]) == (5, "checked")
+
+
+def test_a_declared_type_narrower_than_the_table_s_still_judges_the_values(local_aws, bucket, target):
+    put(local_aws, bucket, "orders.csv", GOOD_CSV + "40000,2022-01-01,,1,\n")
+
+    counts = load(bucket, "orders.csv", columns=[("order_id", "smallint", False), *COLUMNS[1:]])
+
+    assert query(target, REJECTS_SQL) == [(5, "40000,2022-01-01,,1,", "order_id: out of range for smallint ('40000')")]
+    assert counts["inserted"] == 3
+
+
 def test_values_are_not_altered_spaces_in_numbers_are_formatting_text_is_kept_as_written(local_aws, bucket, target):
     put(
         local_aws,
         bucket,
         "orders.csv",
         "order_id,order_date,shipped,amount,note\n"
-        ' 1 ,2022-01-01, 2022-01-02 , 5.5 ,  padded text  \n2,2022-01-01,,,"quoted ""text"""\n',
+        ' 1 ,2022-01-01, 2022-01-02 , 5.5 ,  padded text  \n2,2022-01-01,,,"quoted ""text"""\n'
+        '3,"2022-01-03","","",""\n',
     )
 
-    load(bucket, "orders.csv")
+    counts = load(bucket, "orders.csv")
 
     assert query(target, ROWS_SQL) == [
         (1, "2022-01-01", "2022-01-02", "5.50", "  padded text  "),
         (2, "2022-01-01", None, None, 'quoted "text"'),
+        (3, "2022-01-03", None, None, None),  # an empty field is NULL, quoted or not
     ]
+    assert counts["path"] == "typed"
 
 
 def test_a_key_with_an_embedded_line_break_is_quarantined_and_does_not_rewrite_the_existing_row(
@@ -268,6 +343,22 @@ def test_a_key_repeated_in_the_file_loads_its_first_row_and_quarantines_the_othe
         (6, "2,2021-04-08,,1,and again", "duplicate key (order_id=2, first on line 3)"),
     ]
     assert counts["quarantine_reasons"] == {"duplicate key": 2}
+
+
+def test_a_repeated_key_is_quarantined_when_the_first_row_equals_the_target_and_one_repeat_changes_it(
+    local_aws, bucket, target
+):
+    put(local_aws, bucket, "orders.csv", GOOD_CSV)
+    load(bucket, "orders.csv")
+    put(local_aws, bucket, "orders.csv", GOOD_CSV + "2,2021-04-07,,1,again\n")
+
+    counts = load(bucket, "orders.csv")
+
+    assert query(target, "SELECT order_date::text, note FROM staging.orders WHERE order_id = 2") == [
+        ("2021-04-06", None)
+    ]
+    assert query(target, REJECTS_SQL) == [(5, "2,2021-04-07,,1,again", "duplicate key (order_id=2, first on line 3)")]
+    assert (counts["updated"], counts["unchanged"], counts["quarantined"]) == (0, 3, 1)
 
 
 def test_reordered_and_extra_columns_are_matched_by_name(local_aws, bucket, target):
@@ -369,7 +460,7 @@ def test_load_csv_copies_through_psycopg2_as_well(target):
     try:
         counts = load_csv(
             conn,
-            [GOOD_CSV.encode()],
+            [GOOD_CSV.encode(), b"4,2022-01-04,,NaN,\n"],  # the typed path stops mid-COPY, the checked one loads
             target=Target("staging.orders", as_columns(COLUMNS), ["order_id"]),
             source_key="local",
             logical_date="2022-09-06",
@@ -377,7 +468,7 @@ def test_load_csv_copies_through_psycopg2_as_well(target):
     finally:
         conn.close()
 
-    assert counts["inserted"] == 3
+    assert (counts["inserted"], counts["quarantined"], counts["path"]) == (3, 1, "checked")
     assert query(target, ROWS_SQL)[1] == (2, "2021-04-06", None, "1092.00", None)
 
 

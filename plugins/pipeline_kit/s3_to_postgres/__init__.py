@@ -1,9 +1,10 @@
-"""Fast, idempotent S3 CSV -> PostgreSQL load: stream the file's records into ``COPY``, cast and check them set-wise
-in the database, quarantine malformed rows with their reasons, merge the rest in one transaction.
+"""Fast, idempotent S3 CSV -> PostgreSQL load: stream the file's records into ``COPY``, typed as the target when
+the file is clean, else checked set-wise in the database; quarantine malformed rows with their reasons, merge the
+rest in one transaction.
 
-- ``records``: the CSV's structure in one streaming pass (pure Python);
-- ``columns``: target columns and the SQL that casts and checks each;
-- ``load``: the transaction (stage, quarantine, merge, counts);
+- ``records``: the CSV's structure in one streaming pass (pure Python), each field's format checked on the way;
+- ``columns``: target columns, their format rules and the SQL that checks each;
+- ``load``: the transaction (typed or checked path, quarantine, merge, counts);
 - ``merge_operator``: the Airflow operator over an S3 object (not ``operator.py``: Airflow imports every file of
   the plugins folder by its bare name, which would shadow the standard library's ``operator``).
 

@@ -1,15 +1,18 @@
-"""Target columns and the SQL that casts and checks a staged text value for each, set-wise in PostgreSQL.
-
-Two expressions per column over the staged text ``v`` (``NULLIF(field, '')``: an empty field is NULL):
-
-- ``strict_cast``: the typed value, and an error for any value the checks would reject, so that a clean file
-  loads in one statement with no per-row checking (the fast path);
-- ``problem``: NULL when the value is fine, else the reason it is quarantined (the path for files with bad
-  rows), e.g. ``order_date: not a date YYYY-MM-DD ('2022/01/05')``.
+"""Target columns, the strict format rules their values must follow, and the SQL that checks a staged text value
+set-wise in PostgreSQL.
 
 Formats are strict where PostgreSQL is lenient and a lenient reading could be silently wrong: dates are ISO
-``YYYY-MM-DD`` only, numbers are never ``NaN`` or ``Infinity``. Surrounding spaces in a typed field are
-formatting, not value; a line break or tab inside one is rejected before the database (``records``).
+``YYYY-MM-DD`` only, numbers are never ``NaN`` or ``Infinity``; a required value is never empty. Surrounding
+spaces in a typed field are formatting, not value; a line break or tab inside one is rejected before the
+database (``records``). Beyond these, PostgreSQL's own input function for the type judges a value.
+
+The rules are stated twice, side by side here, for the two ways a file loads (see ``load``):
+
+- ``shape``: a regular expression for a field's text that certainly follows the format rules, checked
+  in Python as the file streams into a typed ``COPY`` (the fast path for a clean file: no SQL per value);
+- ``problem``: SQL over the staged text ``v`` (``NULLIF(field, '')``: an empty field is NULL) giving NULL when
+  the value loads, else the reason it is quarantined, e.g. ``order_date: not a date YYYY-MM-DD ('2022/01/05')``
+  (the checked path, for a file the typed path cannot take).
 """
 
 from __future__ import annotations
@@ -75,7 +78,9 @@ def quote_literal(text: str) -> str:
 
 
 def _wrong_format(column: Column, value: str) -> tuple[str, str] | None:
-    """(SQL condition, what the value should be) for families whose format is checked before the cast."""
+    """(SQL condition, what the value should be) for families whose format is checked before the cast: a date
+    must look like YYYY-MM-DD (``01/02/2022`` would depend on DateStyle), a number must not be NaN or Infinity
+    (the only numeric inputs with an n)."""
     if column.family == "date":
         return f"btrim({value}) NOT LIKE '____-__-__'", "a date YYYY-MM-DD"
     if column.family == "number":
@@ -83,19 +88,21 @@ def _wrong_format(column: Column, value: str) -> tuple[str, str] | None:
     return None
 
 
-def strict_cast(column: Column, value: str, line_no: str = "s.line_no") -> str:
-    """The typed value of the staged text ``value``; fails (SQLSTATE class 22) exactly when ``problem`` gives a
-    reason. Cheap on purpose, as it runs on every value of a clean file: no regular expression. A value of the
-    wrong format is made uncastable rather than read leniently: a date must look like YYYY-MM-DD (``01/02/2022``
-    would depend on DateStyle), a number must not be NaN or Infinity (the only numeric inputs with an n);
-    otherwise PostgreSQL's own input rules apply (spaces around a value are formatting). A missing required
-    value fails too (an integer cast of text naming the line: it depends on the row, so the planner cannot fold
-    it into an error up front)."""
-    cases = [] if column.nullable else [f"WHEN {value} IS NULL THEN ('missing ' || {line_no})::integer::text"]
-    if wrong := _wrong_format(column, value):
-        cases.append(f"WHEN {wrong[0]} THEN 'x' || {value}")
-    checked = f"CASE {' '.join(cases)} ELSE {value} END" if cases else value
-    return checked if column.family == "text" else f"({checked})::{column.pg_type}"
+def shape(column: Column, excluded: str = "") -> str:
+    """A regular expression (Python's) that only field texts following ``column``'s format rules match (those
+    of ``_wrong_format``, and a value if required), for fields that never hold a character of ``excluded``.
+    Stricter than the rules where that keeps it simple (a date's digits are ASCII digits): a field off its
+    shape is judged by ``problem`` instead."""
+    if column.family == "date":
+        return " *[0-9]{4}-[0-9]{2}-[0-9]{2} *" + ("|" if column.nullable else "")
+    char = f"[^{excluded}nN]" if column.family == "number" else f"[^{excluded}]" if excluded else "(?s:.)"
+    return char + ("*" if column.nullable else "+")
+
+
+def cast(column: Column, value: str) -> str:
+    """The typed value of the staged text ``value``, once ``problem`` found nothing wrong with it (a text column
+    takes the text as it is)."""
+    return value if column.family == "text" else f"({value})::{column.pg_type}"
 
 
 def problem(column: Column, value: str) -> str:

@@ -1,12 +1,17 @@
 """The load itself, on one PostgreSQL transaction (PostgreSQL 16+, as Aurora PostgreSQL 16: ``pg_input_is_valid``):
 
-1. ``COPY`` the well-formed records (``records``), as text with their line numbers, into a temporary table;
-2. replace this source's quarantine for the logical date in ``<table>_rejects`` with the structural rejects;
-3. fast path: one ``MERGE`` into the target casting every value strictly. A clean file is done here, with no
-   per-row checks. Any bad value, missing value or key repeated in the file makes it fail (savepoint);
-4. otherwise, set-wise: each row's problems (every column's reason), then keys repeated in the file (the first
-   occurrence loads, the others are quarantined naming it), then the same ``MERGE`` over the good rows;
-5. commit. Rows equal to the target are not rewritten; inserted and updated are counted from PostgreSQL's own
+1. typed path, for a clean file: ``COPY`` the well-formed records (``records``; the malformed ones are set
+   aside) into columns of the target's types, so that PostgreSQL casts while it reads, each field checked
+   against its shape (``columns.shape``) on the way: straight into the target when the target (its slice) is
+   empty, else into a temporary table, unique on the key, whose rows that differ from the target's (one join)
+   one ``MERGE`` then applies. A field off its shape, a value PostgreSQL cannot read, a missing value or a key
+   repeated in the file makes this path give way (savepoint) to:
+2. checked path (also for a surrogate key, which numbers rows by line): the file again (kept as it streamed),
+   ``COPY`` as text with line numbers into a temporary table; each row's problems (every column's reason), then
+   keys repeated in the file (the first occurrence loads, the others are quarantined naming it), then the same
+   ``MERGE`` over the good rows;
+3. replace this source's quarantine for the logical date in ``<table>_rejects`` with the rejects;
+4. commit. Rows equal to the target are not rewritten; inserted and updated are counted from PostgreSQL's own
    transaction statistics, unchanged is the rest.
 
 A failure anywhere (a constraint of the target, a lost connection) rolls everything back: target and quarantine
@@ -22,27 +27,37 @@ file no longer holds are deleted (counted as ``deleted``).
 from __future__ import annotations
 
 import collections
+import contextlib
 import dataclasses
 import hashlib
 import itertools
+import tempfile
 import time
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, NamedTuple
 
 from airflow.providers.common.compat.sdk import AirflowFailException
 
 from pipeline_kit.s3_to_postgres.columns import (
     Column,
     SurrogateKey,
+    cast,
     problem,
     problem_kinds,
     quote_ident,
     quote_literal,
-    strict_cast,
 )
-from pipeline_kit.s3_to_postgres.records import HeaderError, Reject, Structure, batched, copy_records
+from pipeline_kit.s3_to_postgres.records import (
+    HeaderError,
+    Layout,
+    OffShape,
+    Reject,
+    Structure,
+    batched,
+    copy_records,
+)
 
-# SQLSTATEs the fast path gives way on: bad data (class 22), a key twice in the file (21000 from MERGE, 23505),
+# SQLSTATEs the typed path gives way on: bad data (class 22), a key twice in the file (21000 from MERGE, 23505),
 # a missing value (23502). Anything else is a real failure.
 _FALL_BACK = ("22", "21000", "23505", "23502")
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
@@ -141,32 +156,67 @@ def sqlstate(exc: BaseException) -> str:
 
 
 def copy_in(cursor, sql: str, chunks: Iterable[bytes]) -> None:
-    """``COPY ... FROM STDIN`` fed from byte chunks, with psycopg 3 or psycopg2."""
+    """``COPY ... FROM STDIN`` fed from byte chunks, with psycopg 3 or psycopg2. An exception raised while producing
+    the chunks aborts the COPY and is raised as it is."""
     if hasattr(cursor, "copy"):
         with cursor.copy(sql) as copy:
             for chunk in chunks:
                 copy.write(chunk)
-    else:
-        import io
+        return
+    import io
 
-        class _Reader(io.RawIOBase):
-            def __init__(self):
-                self._chunks, self._pending = iter(chunks), b""
+    class _Reader(io.RawIOBase):
+        def __init__(self):
+            self._chunks, self._pending = iter(chunks), b""
+            self.error: BaseException | None = None
 
-            def readable(self) -> bool:
-                return True
+        def readable(self) -> bool:
+            return True
 
-            def readinto(self, buffer) -> int:
+        def readinto(self, buffer) -> int:
+            try:
                 while len(self._pending) < len(buffer):
                     chunk = next(self._chunks, None)
                     if chunk is None:
                         break
                     self._pending += chunk
-                size = min(len(buffer), len(self._pending))
-                buffer[:size], self._pending = self._pending[:size], self._pending[size:]
-                return size
+            except Exception as exc:
+                self.error = exc  # psycopg2 reports it as the server's "COPY from stdin failed"
+                raise
+            size = min(len(buffer), len(self._pending))
+            buffer[:size], self._pending = self._pending[:size], self._pending[size:]
+            return size
 
-        cursor.copy_expert(sql, _Reader(), size=1 << 16)
+    reader = _Reader()
+    try:
+        cursor.copy_expert(sql, reader, size=1 << 16)
+    except Exception:
+        if reader.error is not None:
+            raise reader.error from None
+        raise
+
+
+class _Kept:
+    """Chunks read once as they stream, kept in a temporary file so that they can be read again (``again``)."""
+
+    def __init__(self, chunks: Iterable[bytes]):
+        self._chunks = iter(chunks)
+        self._file = tempfile.TemporaryFile()
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in self._chunks:
+            self._file.write(chunk)
+            yield chunk
+
+    def again(self) -> Iterator[bytes]:
+        """Every chunk from the first: those kept, then those not read yet."""
+        self._file.seek(0)
+        while chunk := self._file.read(1 << 20):
+            yield chunk
+        yield from self._chunks
+
+    def close(self) -> None:
+        self._file.close()
 
 
 class Load:
@@ -181,21 +231,28 @@ class Load:
         self.stage = "_stage_" + hashlib.md5(target.table.encode()).hexdigest()[:12]
         self.structure = Structure()
         self.positions: list[int] = []
-        self._failed_with = ""
+        self.typed_stage = False  # the stage holds typed values (typed path) or text with line numbers
 
     # -- SQL pieces ---------------------------------------------------------------------------------------
+    def _staged(self, column: Column) -> str:
+        """The stage's column for a target column (the stage has the header's fields, in order)."""
+        return f"c{self.positions[self.target.columns.index(column)]}"
+
     def _field(self, column: Column) -> str:
-        return f"NULLIF(s.c{self.positions[self.target.columns.index(column)]}, '')"
+        return f"NULLIF(s.{self._staged(column)}, '')"
+
+    def _value(self, column: Column) -> str:
+        return f"s.{self._staged(column)}" if self.typed_stage else cast(column, self._field(column))
 
     def _typed_select(self, where: str = "TRUE") -> str:
-        """The staged rows as the target's typed columns (and line_no), surrogate key included."""
+        """The staged rows as the target's typed columns (and line_no, staged as text), surrogate key included."""
         target = self.target
-        values = [
-            f"{strict_cast(column, self._field(column))} AS {quote_ident(column.name)}" for column in target.columns
-        ]
+        values = [f"{self._value(column)} AS {quote_ident(column.name)}" for column in target.columns]
         if target.slice:
             values.insert(0, f"{target.slice.sql_value} AS {quote_ident(target.slice.name)}")
-        select = f"SELECT s.line_no, {', '.join(values)} FROM {self.stage} s WHERE {where}"
+        if not self.typed_stage:
+            values.insert(0, "s.line_no")
+        select = f"SELECT {', '.join(values)} FROM {self.stage} s WHERE {where}"
         if not target.surrogate_key:
             return select
         fields = ", ".join(quote_ident(name) for name in self._surrogate_fields())
@@ -229,29 +286,91 @@ class Load:
             f"WHEN MATCHED AND {changed} THEN UPDATE SET {update} {insert}"
         )
 
+    def _differing(self) -> str:
+        """The staged rows the target does not hold as they are (a new key, or other values)."""
+        target = self.target
+        same = " AND ".join(
+            f"t.{quote_ident(n)} = s.{quote_ident(n)}"
+            if n in target.match_columns
+            else f"t.{quote_ident(n)} IS NOT DISTINCT FROM s.{quote_ident(n)}"
+            for n in target.column_names
+        )
+        return (
+            f"SELECT s.* FROM ({self._typed_select()}) s "
+            f"WHERE NOT EXISTS (SELECT FROM {quote_ident(target.table)} t WHERE {same})"
+        )
+
     def _raw(self, alias: str) -> str:
         """A staged row's raw text: kept for records with quotes, the fields joined back for plain lines."""
         fields = ", ".join(f"{alias}.c{i}" for i in range(len(self.structure.header)))
         return f"coalesce({alias}.raw, array_to_string(ARRAY[{fields}], ',', ''))"
 
     # -- steps ----------------------------------------------------------------------------------------------
-    def _stage(self, cursor, chunks: Iterable[bytes]) -> None:
-        """COPY the well-formed records into a staging table shaped by the header (created once it is read)."""
+    def _copy(self, cursor, chunks: Iterable[bytes], typed_form: bool) -> bool:
+        """COPY the well-formed records in the typed form (see the module docstring) or as text with line numbers
+        into the stage, created once the header is read. True if they went straight into the target."""
+        target = self.target
+        by_header = {column.header: column for column in target.columns}
+        destination: list[tuple[str, bool]] = []  # (COPY statement, straight into the target?) once known
 
-        def on_header(header: list[str]) -> tuple[int, list[int]]:
-            self.positions = header_positions(header, self.target.columns)
-            fields = ", ".join(f"c{i} text" for i in range(len(header)))
-            cursor.execute(f"CREATE TEMP TABLE {self.stage} (line_no integer, raw text, {fields}) ON COMMIT DROP")
-            typed = [
-                position for position, column in zip(self.positions, self.target.columns, strict=True) if column.typed
-            ]
-            return len(header), typed
+        def on_header(header: list[str]) -> Layout:
+            self.positions = header_positions(header, target.columns)
+            fields = [by_header.get(name) for name in header]
+            stage_columns = [f"c{i}" for i in range(len(header))]
+            if not typed_form:
+                texts = ", ".join(f"{name} text" for name in stage_columns)
+                cursor.execute(f"CREATE TEMP TABLE {self.stage} (line_no integer, raw text, {texts}) ON COMMIT DROP")
+                destination.append((f"COPY {self.stage} FROM STDIN (FORMAT csv)", False))
+                return Layout(fields)
+            self.typed_stage = True
+            if None not in fields and self._copies_straight_in(cursor):
+                # Every field has its column and no row of the target can conflict: no stage at all.
+                names = [quote_ident(column.name) for column in fields]
+                suffix = ""
+                if target.slice:
+                    suffix = ',"' + target.slice.value.replace('"', '""') + '"'
+                sql = (
+                    f"COPY {quote_ident(target.table)} ({', '.join(names)}"
+                    f"{', ' + quote_ident(target.slice.name) if target.slice else ''}) "
+                    f"FROM STDIN (FORMAT csv, FORCE_NULL ({', '.join(names)}))"
+                )
+                destination.append((sql, True))
+                return Layout(fields, typed_form=True, suffix=suffix)
+            typed = ", ".join(
+                f"{name} {column.pg_type if column else 'text'}"
+                for name, column in zip(stage_columns, fields, strict=True)
+            )
+            cursor.execute(f"CREATE TEMP TABLE {self.stage} ({typed}) ON COMMIT DROP")
+            forced_null = f"FORCE_NULL ({', '.join(stage_columns)})"
+            destination.append((f"COPY {self.stage} FROM STDIN (FORMAT csv, {forced_null})", False))
+            return Layout(fields, typed_form=True)
 
-        records = copy_records(chunks, on_header, self.structure)
-        first = next(records, None)  # reads the header, so the staging table exists
+        try:
+            records = copy_records(chunks, on_header, self.structure)
+            first = next(records, None)  # reads the header, so the destination exists
+        except HeaderError as exc:
+            raise BadHeader(f"{self.source_key}: {exc}") from exc
         if first is None:
-            return
-        copy_in(cursor, f"COPY {self.stage} FROM STDIN (FORMAT csv)", batched(itertools.chain([first], records)))
+            return False
+        sql, direct = destination[0]
+        copy_in(cursor, sql, batched(itertools.chain([first], records)))
+        return direct
+
+    def _copies_straight_in(self, cursor) -> bool:
+        """Typed records can go straight into the target: each column's declared type is the table's (up to a
+        modifier, met on the way in by either path), and no row of the target's slice (of the whole target,
+        without a slice) exists, so none can conflict."""
+        target = self.target
+        cursor.execute(
+            "SELECT bool_and(atttypid = declared::regtype) FROM unnest(%s::text[], %s::text[]) AS c(name, declared) "
+            "JOIN pg_attribute ON attrelid = %s::regclass AND attname = name AND NOT attisdropped",
+            ([column.name for column in target.columns], [column.pg_type for column in target.columns], target.table),
+        )
+        if not cursor.fetchone()[0]:
+            return False
+        where = f"WHERE {quote_ident(target.slice.name)} = {target.slice.sql_value}" if target.slice else ""
+        cursor.execute(f"SELECT NOT EXISTS (SELECT FROM {quote_ident(target.table)} {where})")
+        return cursor.fetchone()[0]
 
     def _stats(self, cursor) -> tuple[int, int]:
         """Rows inserted and updated in the target so far in this transaction (PostgreSQL's own counts)."""
@@ -334,6 +453,7 @@ class Load:
     # -- the whole load -------------------------------------------------------------------------------------
     def run(self, chunks: Iterable[bytes], fail_on_empty: bool = False, log=None) -> dict[str, Any]:
         started = time.monotonic()
+        source = _Kept(chunks)
         try:
             with self.conn.cursor() as cursor:
                 cursor.execute("SHOW server_version_num")
@@ -342,34 +462,27 @@ class Load:
                 # Hash joins of a large file against a large table stay in memory (this transaction only).
                 cursor.execute("SET LOCAL work_mem = '256MB'")
                 self.target = self.target.with_table_columns(cursor)
-                try:
-                    self._stage(cursor, chunks)
-                except HeaderError as exc:
-                    raise BadHeader(f"{self.source_key}: {exc}") from exc
-                structure = self.structure
-                if structure.read == 0 and fail_on_empty:
-                    raise EmptySource(f"{self.source_key} has no data rows")
-                staged = structure.read - len(structure.rejects)
-                self._check_rate(cursor, structure.rejects)
-                inserted = updated = deleted = 0
-                rejects = list(structure.rejects)
-                good = "TRUE"
-                if staged:
+                outcome = None
+                if self.target.surrogate_key is None:  # it numbers repeated rows by line: staged lines only
+                    cursor.execute("SAVEPOINT typed")
                     try:
-                        inserted, updated = self._fast(cursor)
+                        with _giving_way():
+                            outcome = self._typed(cursor, source, fail_on_empty)
                     except _GiveWay:
-                        value_rejects = self._value_rejects(cursor)
-                        rejects = sorted(rejects + value_rejects, key=lambda reject: reject.line_number)
-                        self._check_rate(cursor, rejects)
-                        good = f"s.line_no NOT IN (SELECT line_no FROM {self.stage}_bad)"
-                        inserted, updated = self._merge(cursor, self._typed_select(good))
-                if self.target.slice:
-                    deleted = self._delete_rest_of_slice(cursor, good if staged else None)
+                        cursor.execute("ROLLBACK TO SAVEPOINT typed")
+                        self.structure, self.typed_stage = Structure(), False
+                path = "checked" if outcome is None else "typed"
+                if outcome is None:
+                    outcome = self._checked(cursor, source.again(), fail_on_empty)
+                inserted, updated, deleted, rejects = outcome
                 self._replace_rejects(cursor, rejects)
             self.conn.commit()
         except BaseException:
             self.conn.rollback()
             raise
+        finally:
+            source.close()
+        structure = self.structure
         loaded = structure.read - len(rejects)
         counts = {
             "source": self.source_key,
@@ -382,6 +495,7 @@ class Load:
             "updated": updated,
             "unchanged": loaded - inserted - updated,
             "deleted": deleted,
+            "path": path,
             "blank_lines": structure.blank_lines,
             "quarantine_reasons": dict(
                 collections.Counter(kind for reject in rejects for kind in problem_kinds(reject.reason))
@@ -392,7 +506,7 @@ class Load:
         if log:
             log.info(
                 "Loaded %s into %s: read %d, loaded %d (inserted %d, updated %d, unchanged %d), quarantined %d "
-                "in %.1fs",
+                "in %.1fs (%s path)",
                 self.source_key,
                 self.target.table,
                 counts["read"],
@@ -402,15 +516,53 @@ class Load:
                 counts["unchanged"],
                 len(rejects),
                 counts["seconds"],
+                path,
             )
             for reject in rejects[:10]:
                 log.warning("Quarantined line %d: %s", reject.line_number, reject.reason)
         return counts
 
+    def _typed(self, cursor, chunks: Iterable[bytes], fail_on_empty: bool) -> _Outcome:
+        """The typed path (see the module docstring); raises what makes it give way."""
+        before = self._stats(cursor)
+        direct = self._copy(cursor, chunks, typed_form=True)
+        rejects = list(self.structure.rejects)
+        self._check_read(cursor, rejects, fail_on_empty)
+        if direct:  # into an empty slice: nothing to update or delete
+            return _Outcome(self._stats(cursor)[0] - before[0], 0, 0, rejects)
+        if self.structure.read == len(rejects):
+            return _Outcome(0, 0, self._delete_rest_of_slice(cursor, None), rejects)
+        # A key twice in the file fails here (23505): MERGE alone would miss it when one of the rows equals the
+        # target's (no second change to the same row).
+        keys = [self._staged(column) for column in self.target.columns if column.name in self.target.key_columns]
+        cursor.execute(f"CREATE UNIQUE INDEX ON {self.stage} ({', '.join(keys)})")
+        # MERGE fetches each matched row of the target again: only for rows that differ, found by one join (a
+        # rerun of the same file finds none and writes nothing).
+        cursor.execute(f"CREATE TEMP TABLE {self.stage}_differing ON COMMIT DROP AS {self._differing()}")
+        inserted = updated = 0
+        if cursor.rowcount:
+            inserted, updated = self._merge(cursor, f"SELECT * FROM {self.stage}_differing")
+        return _Outcome(inserted, updated, self._delete_rest_of_slice(cursor, "TRUE"), rejects)
+
+    def _checked(self, cursor, chunks: Iterable[bytes], fail_on_empty: bool) -> _Outcome:
+        """The checked path (see the module docstring)."""
+        self._copy(cursor, chunks, typed_form=False)
+        structure = self.structure
+        self._check_read(cursor, structure.rejects, fail_on_empty)
+        if structure.read == len(structure.rejects):
+            return _Outcome(0, 0, self._delete_rest_of_slice(cursor, None), list(structure.rejects))
+        rejects = sorted(structure.rejects + self._value_rejects(cursor), key=lambda reject: reject.line_number)
+        self._check_read(cursor, rejects, fail_on_empty)
+        good = f"s.line_no NOT IN (SELECT line_no FROM {self.stage}_bad)"
+        inserted, updated = self._merge(cursor, self._typed_select(good))
+        return _Outcome(inserted, updated, self._delete_rest_of_slice(cursor, good), rejects)
+
     def _delete_rest_of_slice(self, cursor, good: str | None) -> int:
         """Delete the slice's rows whose key the file's good rows (``good``: a condition on staged rows; None:
-        there are none) do not hold; return how many."""
+        there are none) do not hold; return how many (0 without a slice)."""
         target = self.target
+        if not target.slice:
+            return 0
         where = f"t.{quote_ident(target.slice.name)} = {target.slice.sql_value}"
         if good is not None:
             keys = " AND ".join(f"t.{quote_ident(k)} = s.{quote_ident(k)}" for k in target.key_columns)
@@ -418,39 +570,10 @@ class Load:
         cursor.execute(f"DELETE FROM {quote_ident(target.table)} t WHERE {where}")
         return cursor.rowcount
 
-    def _attempt(self, cursor, sql: str) -> int | None:
-        """Run ``sql`` in a savepoint: its row count if it ran, None (rolled back) if the data made it fail."""
-        cursor.execute("SAVEPOINT attempt")
-        try:
-            cursor.execute(sql)
-            rowcount = cursor.rowcount
-        except Exception as exc:  # noqa: BLE001 - only data problems are an answer, the rest re-raise
-            if not sqlstate(exc).startswith(_FALL_BACK):
-                raise
-            cursor.execute("ROLLBACK TO SAVEPOINT attempt")
-            self._failed_with = sqlstate(exc)
-            return None
-        cursor.execute("RELEASE SAVEPOINT attempt")
-        return rowcount
-
-    def _fast(self, cursor) -> tuple[int, int]:
-        """(inserted, updated) when every staged row loads as it is: first as plain inserts (every key new, the
-        common first load), else as a MERGE (keys already there: a rerun or a changed file). Raises _GiveWay
-        when a row does not load (a bad or missing value, a key twice in the file)."""
-        names = ", ".join(map(quote_ident, self.target.column_names))
-        insert = (
-            f"INSERT INTO {quote_ident(self.target.table)} ({names}) SELECT {names} FROM ({self._typed_select()}) s"
-        )
-        if (inserted := self._attempt(cursor, insert)) is not None:
-            return inserted, 0
-        if self._failed_with == "23505":  # a key that exists: merge instead
-            before = self._stats(cursor)
-            if self._attempt(cursor, self._merge_sql(self._typed_select())) is not None:
-                after = self._stats(cursor)
-                return after[0] - before[0], after[1] - before[1]
-        raise _GiveWay()
-
-    def _check_rate(self, cursor, rejects: Sequence[Reject]) -> None:
+    def _check_read(self, cursor, rejects: Sequence[Reject], fail_on_empty: bool) -> None:
+        """Fail on an empty source if told to, and when more rows are quarantined than the load allows."""
+        if self.structure.read == 0 and fail_on_empty:
+            raise EmptySource(f"{self.source_key} has no data rows")
         read, limit = self.structure.read, self.max_reject_rate
         if limit is None or not read or len(rejects) / read <= limit:
             return
@@ -464,8 +587,28 @@ class Load:
         )
 
 
+class _Outcome(NamedTuple):
+    inserted: int
+    updated: int
+    deleted: int
+    rejects: list[Reject]
+
+
 class _GiveWay(Exception):
-    """The fast path cannot take this file: its rows are checked one by one (set-wise)."""
+    """The typed path cannot take this file: its rows are checked one by one (set-wise)."""
+
+
+@contextlib.contextmanager
+def _giving_way():
+    """Data the typed path cannot take (a field off its shape, a value or key PostgreSQL refuses) -> _GiveWay."""
+    try:
+        yield
+    except OffShape as exc:
+        raise _GiveWay() from exc
+    except Exception as exc:
+        if sqlstate(exc).startswith(_FALL_BACK):
+            raise _GiveWay() from exc
+        raise
 
 
 def load_csv(
