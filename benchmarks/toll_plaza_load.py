@@ -4,7 +4,8 @@
    taken over the steps from the landed file to the loaded table (sensor, crawler, Glue job on PySpark,
    report, DDL, COPY into the day's stage and the one-transaction apply (slice, owners, aggregate) through the
    Redshift Data API on the PostgreSQL stand-in), i.e. the whole run minus the Lambda that generated the file;
-   the checks after the load are shown apart;
+   the checks after the load are shown apart. Tasks poll AWS as they do on the local platform (once a second,
+   ``LOCAL_POLL_INTERVAL_SECONDS``), not at the DAG's AWS-sized intervals;
 2. a plain ``COPY ... FROM STDIN (FORMAT csv)`` of the same rows (the landed records, already typed, as CSV)
    into an identical empty table in the same PostgreSQL database: the floor.
 
@@ -111,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from local_platform.aws.compute.redshift_data import standin_database_name
     from local_platform.dag_runs import migrate_metadata_db, run_dag
+    from local_platform.platform import LOCAL_POLL_INTERVAL_SECONDS
     from local_platform.postgres import database_dsn
     from local_platform.provision import provision
     from local_platform.settings import PlatformEndpoints, airflow_env, local_databases, variables
@@ -126,7 +128,9 @@ def main(argv: list[str] | None = None) -> int:
         migrate_metadata_db()
 
         started = time.perf_counter()
-        result = run_dag("toll_plaza", RUN_DATE, {"records": args.rows, "seed": 1})
+        result = run_dag(
+            "toll_plaza", RUN_DATE, {"records": args.rows, "seed": 1}, poll_seconds=LOCAL_POLL_INTERVAL_SECONDS
+        )
         dag_s = time.perf_counter() - started
         assert result.state == "success", (result.task_states, aws.log_tail())
         times = task_seconds(result.run_id)
