@@ -8,7 +8,8 @@ Contract for pipeline authors:
   (lowercased, anything but ``[a-z0-9]`` -> ``_``, cut to 63 characters) on ``config.postgres_dsn``'s server,
   created on first use. Tests find it through that function and the server's namespace.
 - A statement runs in a thread on its own connection (one Redshift session: ``#temp`` tables live until it
-  ends; time zone UTC, DateStyle ISO, MDY as in Redshift) as one transaction; a batch is one transaction over all its statements (``BEGIN``/
+  ends; time zone UTC, DateStyle ISO, MDY as in Redshift; ``work_mem`` sized like a Redshift query slot's memory)
+  as one transaction; a batch is one transaction over all its statements (``BEGIN``/
   ``COMMIT`` inside it behave as in Redshift, and ``TRUNCATE`` commits). Status goes SUBMITTED -> STARTED ->
   FINISHED, FAILED (``Error`` = PostgreSQL's message) or ABORTED (CancelStatement).
 - SQL goes through :mod:`redshift_sql`: storage hints stripped, ``#temp`` tables, ``GETDATE()``/``SYSDATE``,

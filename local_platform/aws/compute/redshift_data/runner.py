@@ -33,6 +33,9 @@ from local_platform.aws.compute.redshift_sql import (
 
 log = logging.getLogger("local_platform.aws.redshift_data")
 _QUERY_IDS = itertools.count(1)
+# A Redshift query gets its WLM slot's share of a node's memory (hundreds of MB); with PostgreSQL's default 4 MB a
+# day's sorts and hashes would spill to disk, where Redshift keeps them in memory.
+QUERY_MEMORY = "256MB"
 
 
 class Runner:
@@ -70,7 +73,7 @@ class Runner:
                 self._created.add(name)
         return psycopg2.connect(
             database_dsn(self.config.postgres_dsn, name),
-            options="-c TimeZone=UTC -c DateStyle=ISO,MDY",
+            options=f"-c TimeZone=UTC -c DateStyle=ISO,MDY -c work_mem={QUERY_MEMORY}",
             application_name=f"redshift-data {statement.id}",
         )
 
