@@ -31,30 +31,19 @@ DAY = date(2024, 3, 1)
 
 
 def spark_convert(spark, csv_path: Path, out_dir: Path) -> dict:
-    """The job's transform and writes as ``csv_lake_to_parquet.main`` does them, on local paths: the good rows
-    written while the report's counts are observed, the quarantine written only when it has rows."""
-    from csv_lake_to_parquet import (
-        REASON,
-        counted,
-        good_rows,
-        prepare_file,
-        quarantined_rows,
-        report_counts,
-        transform,
-    )
-    from pyspark.sql import Observation
-    from pyspark.sql import functions as F
+    """The job's read, transform and writes as ``csv_lake_to_parquet.main`` does them, on local paths: the good
+    rows staged while the report's counts are observed, the quarantine written only when it has rows."""
+    import glue_io
+    from csv_lake_to_parquet import counted, prepare_file, quarantined_rows, stage_good_rows, transform
 
-    raw = spark.read.csv(str(csv_path), header=True, inferSchema=False)
-    cast = transform([prepare_file(raw, csv_path.name)], datetime.now(UTC).replace(tzinfo=None))
-    counts = Observation()
-    good = good_rows(cast.drop(REASON).observe(counts, *report_counts()))
-    good.withColumn("dt", F.lit(DAY.isoformat())).write.mode("overwrite").partitionBy("dt").parquet(
-        str(out_dir / "billing"), compression="snappy"
-    )
+    with csv_path.open("rb") as stream:
+        header = glue_io.csv_header(stream)
+    raw = glue_io.read_csv_records(spark, str(csv_path), header)
+    cast = transform({csv_path.name: prepare_file(raw, csv_path.name)}, datetime.now(UTC).replace(tzinfo=None))
+    _, counts = stage_good_rows(cast, str(out_dir / "billing"), DAY.isoformat())
     read, distinct, quarantined, _ = counted(counts.get)
     if quarantined:
-        quarantined_rows(cast).write.mode("overwrite").csv(str(out_dir / "quarantine"), header=True)
+        glue_io.write(quarantined_rows(cast), str(out_dir / "quarantine"), "csv", header="true")
     return {"read": read, "loaded": distinct - quarantined, "quarantined": quarantined, "duplicates": read - distinct}
 
 
@@ -89,7 +78,7 @@ def main() -> int:
     parser.add_argument("--duplicates", type=int, default=0, help="exact duplicate lines the job drops")
     args = parser.parse_args()
 
-    from glue_io import spark_session
+    from csv_lake_to_parquet import spark_session
 
     from local_platform.generators.billing_csv import generate
 
@@ -106,9 +95,8 @@ def main() -> int:
         # glue_io builds the session; this is the one way to add a setting to it from outside.
         os.environ.setdefault("PYSPARK_SUBMIT_ARGS", "--conf spark.ui.showConsoleProgress=false pyspark-shell")
         started = time.perf_counter()
-        spark = spark_session("csv_lake_throughput")
+        spark = spark_session()
         spark.sparkContext.setLogLevel("ERROR")
-        spark.conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
         spark_convert(spark, warmup_path, work / "warmup-out")
         startup = time.perf_counter() - started
 
