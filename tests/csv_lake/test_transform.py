@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 from datetime import datetime
 from decimal import Decimal
 
@@ -94,6 +96,14 @@ def test_exact_duplicates_across_files_keep_one_row_from_the_first_file(spark):
     distinct = drop_exact_duplicates(second.unionByName(first), ["s3://raw/b.csv", "s3://raw/a.csv"])
     rows = sorted((row.quantity_kg, row.source_file, row.copies) for row in distinct.collect())
     assert rows == [("1.000", "s3://raw/a.csv", 3), ("2.000", "s3://raw/b.csv", 1)]
+
+
+def test_duplicates_are_grouped_by_hashing_without_sorting_every_row(spark):
+    files = {name: prepare_file(text_frame(spark, COLUMNS, []), name) for name in ("s3://raw/b.csv", "s3://raw/a.csv")}
+    plan = io.StringIO()
+    with contextlib.redirect_stdout(plan):
+        transform(files, INGESTED_AT).explain()
+    assert "HashAggregate" in plan.getvalue() and "Sort" not in plan.getvalue()
 
 
 def test_values_that_do_not_cast_are_quarantined_with_their_reason_and_raw_value(spark, tmp_path):
