@@ -100,7 +100,7 @@ def drop_exact_duplicates(df: DataFrame, source_files: list[str], schema=BILLING
     so that all the grouping runs in parallel: a file is read by one task (a quoted field may span lines, so Spark
     cannot split it), which would otherwise also pre-aggregate its rows, alone, when nearly all are distinct."""
     names = sorted(source_files)
-    rank = F.create_map(*[F.lit(part) for rank, name in enumerate(names) for part in (name, rank)])
+    rank = F.create_map(*[F.lit(part) for position, name in enumerate(names) for part in (name, position)])
     keys = [*[name for name, _, _ in schema], STRUCTURE_ERROR]
     return (
         df.repartition(*keys)
