@@ -92,11 +92,21 @@ def conform_to_schema(df: DataFrame, schema=BILLING_SCHEMA) -> DataFrame:
     return df.select(*columns, F.when(surplus.isNotNull(), F.lit(MORE_FIELDS)).alias(STRUCTURE_ERROR))
 
 
-def drop_exact_duplicates(df: DataFrame, schema=BILLING_SCHEMA) -> DataFrame:
-    """One row per distinct line of data with the number of ``copies`` it had; of copies in several files,
-    the first file by name is kept (so reruns give the same rows)."""
-    return df.groupBy(*[name for name, _, _ in schema], STRUCTURE_ERROR).agg(
-        F.min("source_file").alias("source_file"), F.count(F.lit(1)).alias(COPIES)
+def drop_exact_duplicates(df: DataFrame, source_files: list[str], schema=BILLING_SCHEMA) -> DataFrame:
+    """One row per distinct line of data with the number of ``copies`` it had; of copies in several files (the
+    ``source_files`` in ``df``), the first file by name is kept (so reruns give the same rows). Files are compared
+    by their place among the names sorted: the minimum of a number lets Spark group the rows by hashing them,
+    where a minimum of text makes it sort every row, twice. The rows are spread by their values before grouping,
+    so that all the grouping runs in parallel: a file is read by one task (a quoted field may span lines, so Spark
+    cannot split it), which would otherwise also pre-aggregate its rows, alone, when nearly all are distinct."""
+    names = sorted(source_files)
+    rank = F.create_map(*[F.lit(part) for position, name in enumerate(names) for part in (name, position)])
+    keys = [*[name for name, _, _ in schema], STRUCTURE_ERROR]
+    return (
+        df.repartition(*keys)
+        .groupBy(*keys)
+        .agg(F.min(rank[F.col("source_file")]).alias("source_file"), F.count(F.lit(1)).alias(COPIES))
+        .withColumn("source_file", F.array(*[F.lit(name) for name in names])[F.col("source_file")])
     )
 
 
@@ -195,12 +205,16 @@ def empty_file(spark, schema=BILLING_SCHEMA) -> DataFrame:
     return spark.createDataFrame([], ", ".join(f"`{name}` string" for name in names))
 
 
-def transform(files: list[DataFrame], ingested_at: datetime, schema=BILLING_SCHEMA) -> DataFrame:
-    """Prepared files -> their distinct rows cast, with reason, first_reason, raw values, copies and ingested_at."""
-    combined = files[0]
-    for frame in files[1:]:
+def transform(files: dict[str, DataFrame], ingested_at: datetime, schema=BILLING_SCHEMA) -> DataFrame:
+    """{source file: its ``prepare_file`` frame} -> the distinct rows cast, with reason, first_reason, raw values,
+    copies and ingested_at."""
+    frames = list(files.values())
+    combined = frames[0]
+    for frame in frames[1:]:
         combined = combined.unionByName(frame)
-    distinct = drop_exact_duplicates(combined, schema).withColumn("ingested_at", F.lit(ingested_at).cast("timestamp"))
+    distinct = drop_exact_duplicates(combined, list(files), schema).withColumn(
+        "ingested_at", F.lit(ingested_at).cast("timestamp")
+    )
     return cast_with_errors(distinct, schema)
 
 
@@ -260,6 +274,26 @@ def report(
     )
 
 
+def spark_session():
+    spark = glue_io.spark_session("csv_lake_to_parquet")
+    # Spark's default INT96 timestamps are legacy; microseconds read the same in Athena, pyarrow and pandas.
+    spark.conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
+    # Dates as they are (proleptic Gregorian, as Athena and pyarrow read them): Spark 3's default refuses to write
+    # a date before 1582-10-15, so one far-past invoice_date would fail the whole day.
+    spark.conf.set("spark.sql.parquet.datetimeRebaseModeInWrite", "CORRECTED")
+    return spark
+
+
+def stage_good_rows(cast: DataFrame, output_uri: str, run_date: str) -> tuple[glue_io.StagedOutput, Observation]:
+    """The one pass over the data: ``transform``'s good rows staged as Snappy Parquet for the ``dt=run_date``
+    partition while the report's counts (``report_counts``) are observed; the counts then decide whether the staged
+    files replace the partition."""
+    counts = Observation("csv_lake_report")
+    good = good_rows(cast.drop(REASON).observe(counts, *report_counts()))
+    staged = glue_io.stage(good, output_uri, "parquet", partition={"dt": run_date}, compression="snappy")
+    return staged, counts
+
+
 def main(argv: list[str]) -> dict:
     args = glue_io.resolve_args(
         argv, ["raw_uri", "output_uri", "quarantine_uri", "report_uri", "run_date"], {"max_reject_rate": "0.05"}
@@ -272,25 +306,14 @@ def main(argv: list[str]) -> dict:
     )
     if not sources:
         raise FileNotFoundError(f"no .csv files under {args['raw_uri']}")
-    spark = glue_io.spark_session("csv_lake_to_parquet")
-    # Spark's default INT96 timestamps are legacy; microseconds read the same in Athena, pyarrow and pandas.
-    spark.conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
-    # Dates as they are (proleptic Gregorian, as Athena and pyarrow read them): Spark 3's default refuses to write
-    # a date before 1582-10-15, so one far-past invoice_date would fail the whole day.
-    spark.conf.set("spark.sql.parquet.datetimeRebaseModeInWrite", "CORRECTED")
+    spark = spark_session()
     ingested_at = datetime.now(UTC).replace(microsecond=0, tzinfo=None)
     # One read per file: each file's header is normalised on its own, and source_file is the S3 URI
     # (input_file_name() would name the local staging copy).
     frames = {uri: glue_io.read_csv(spark, uri) for uri in sources}
-    files = [prepare_file(frame, uri) for uri, frame in frames.items() if frame is not None] or [empty_file(spark)]
-    cast = transform(files, ingested_at)
-    counts = Observation("csv_lake_report")
-    good = good_rows(cast.drop(REASON).observe(counts, *report_counts()))
-    # One pass: the good rows are staged while the counts are taken; the counts decide whether they replace the
-    # partition.
-    staged = glue_io.stage(
-        good.withColumn("dt", F.lit(run_date)), args["output_uri"], "parquet", partition_by=["dt"], compression="snappy"
-    )
+    files = {uri: prepare_file(frame, uri) for uri, frame in frames.items() if frame is not None}
+    cast = transform(files or {"": empty_file(spark)}, ingested_at)
+    staged, counts = stage_good_rows(cast, args["output_uri"], run_date)
     result = report(*counted(counts.get), max_reject_rate, run_date, sources)
     status = result.details["status"]
     partition_uri = f"{args['output_uri'].rstrip('/')}/dt={run_date}/"

@@ -151,30 +151,36 @@ _HEADER_BYTES = 1 << 16
 
 def read_csv_header(uri: str) -> list[str]:
     """The field names of one CSV object's first record (empty: the object is empty)."""
-    import csv
-    import io
-
     bucket, key = split_uri(uri)
     body = _s3().get_object(Bucket=bucket, Key=key)["Body"]  # streamed: only the first bytes are read
     try:
-        head = body.read(_HEADER_BYTES)
+        return csv_header(body)
     finally:
         body.close()
-    text = head.decode("utf-8-sig", errors="replace")
+
+
+def csv_header(stream) -> list[str]:
+    """The field names of the first record in a binary ``stream`` of CSV (empty: no bytes)."""
+    import csv
+    import io
+
+    text = stream.read(_HEADER_BYTES).decode("utf-8-sig", errors="replace")
     return next(csv.reader(io.StringIO(text)), [])
 
 
 def read_csv(spark, uri: str):
-    """One CSV object as text columns named by its header, read the way RFC 4180 writes CSV: quoted fields may
-    hold delimiters, doubled quotes and line breaks (one record, not several). A record with more fields than
-    the header keeps the surplus in ``EXTRA_FIELDS`` (non-null), so the caller can quarantine it; a record with
-    fewer fields reads as empty trailing values (Spark's CSV reader cannot tell the two apart). None for an
-    empty object."""
+    """One CSV object as text columns named by its header (``read_csv_records``); None for an empty object."""
+    header = read_csv_header(uri)
+    return read_csv_records(spark, uri, header) if header else None
+
+
+def read_csv_records(spark, uri: str, header: list[str]):
+    """The records of a CSV file with this ``header``, as text columns named by it, read the way RFC 4180 writes
+    CSV: quoted fields may hold delimiters, doubled quotes and line breaks (one record, not several). A record with
+    more fields than the header keeps the surplus in ``EXTRA_FIELDS`` (non-null), so the caller can quarantine it;
+    a record with fewer fields reads as empty trailing values (Spark's CSV reader cannot tell the two apart)."""
     from pyspark.sql.types import StringType, StructField, StructType
 
-    header = read_csv_header(uri)
-    if not header:
-        return None
     schema = StructType(
         [StructField(f"_c{i}", StringType()) for i in range(len(header))] + [StructField(EXTRA_FIELDS, StringType())]
     )
@@ -244,19 +250,31 @@ class StagedOutput:
             delete_prefix(self.location)
 
 
-def stage(df, uri: str, fmt: str, partition_by: list[str] | None = None, **options) -> StagedOutput:
-    """Write ``df`` for ``uri`` without replacing anything yet (see ``StagedOutput``)."""
+def stage(
+    df,
+    uri: str,
+    fmt: str,
+    partition_by: list[str] | None = None,
+    partition: dict[str, str] | None = None,
+    **options,
+) -> StagedOutput:
+    """Write ``df`` for ``uri`` without replacing anything yet (see ``StagedOutput``). ``partition_by`` names the
+    partition columns of ``df``; ``partition`` ({column: value}) says instead that every row belongs to one
+    partition, written under ``column=value/`` as ``partition_by`` would, without sorting the rows by constants
+    first as Spark does for ``partitionBy``."""
     writer = df.write.format(fmt).mode("overwrite").options(**options)
     if partition_by:
         writer = writer.partitionBy(*partition_by)
+    partitioned = bool(partition_by or partition)
     if is_local():
         location = str(Path(tempfile.mkdtemp(dir=_scratch(), prefix="out-")) / "data")
-    elif partition_by:  # beside the partitions it replaces
+    elif partitioned:  # beside the partitions it replaces
         location = f"{uri.rstrip('/')}/_staging-{uuid.uuid4().hex}/"
     else:  # beside the prefix it replaces, which publish empties first
         location = f"{uri.rstrip('/')}_staging-{uuid.uuid4().hex}/"
-    writer.save(location)
-    return StagedOutput(uri, location, partitioned=bool(partition_by))
+    folder = "/".join(f"{column}={value}" for column, value in (partition or {}).items())
+    writer.save(f"{location.rstrip('/')}/{folder}" if folder else location)
+    return StagedOutput(uri, location, partitioned=partitioned)
 
 
 def write(df, uri: str, fmt: str, partition_by: list[str] | None = None, **options) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 from datetime import datetime
 from decimal import Decimal
 
@@ -91,15 +93,23 @@ def test_exact_duplicates_across_files_keep_one_row_from_the_first_file(spark):
     other = line[:7] + ["2.000"] + line[8:]
     second = prepare_file(text_frame(spark, COLUMNS, [line, other]), "s3://raw/b.csv")
     first = prepare_file(text_frame(spark, COLUMNS, [line, line]), "s3://raw/a.csv")
-    distinct = drop_exact_duplicates(second.unionByName(first))
+    distinct = drop_exact_duplicates(second.unionByName(first), ["s3://raw/b.csv", "s3://raw/a.csv"])
     rows = sorted((row.quantity_kg, row.source_file, row.copies) for row in distinct.collect())
     assert rows == [("1.000", "s3://raw/a.csv", 3), ("2.000", "s3://raw/b.csv", 1)]
+
+
+def test_duplicates_are_grouped_by_hashing_without_sorting_every_row(spark):
+    files = {name: prepare_file(text_frame(spark, COLUMNS, []), name) for name in ("s3://raw/b.csv", "s3://raw/a.csv")}
+    plan = io.StringIO()
+    with contextlib.redirect_stdout(plan):
+        transform(files, INGESTED_AT).explain()
+    assert "HashAggregate" in plan.getvalue() and "Sort" not in plan.getvalue()
 
 
 def test_values_that_do_not_cast_are_quarantined_with_their_reason_and_raw_value(spark, tmp_path):
     generated = generate(rows=30, seed=3, bad_rows=6, duplicates=4, messy_headers=True)
     prepared = prepare_file(csv_frame(spark, tmp_path, generated.text), "s3://raw/billing.csv")
-    cast = transform([prepared], INGESTED_AT)
+    cast = transform({"s3://raw/billing.csv": prepared}, INGESTED_AT)
     good, rejected = split_good_and_quarantine(cast)
 
     assert count_rows(cast) == (
@@ -148,7 +158,7 @@ def test_good_rows_carry_declared_types_and_ingestion_metadata(spark):
         "2024-03-31",
     ]
     prepared = prepare_file(text_frame(spark, COLUMNS, [line]), "s3://raw/a.csv")
-    cast = transform([prepared], INGESTED_AT)
+    cast = transform({"s3://raw/a.csv": prepared}, INGESTED_AT)
     good, _ = split_good_and_quarantine(cast)
     types = dict(good.dtypes)
     assert types["invoice_date"] == "date" and types["quantity_kg"] == "decimal(12,3)"
@@ -162,7 +172,7 @@ def test_good_rows_carry_declared_types_and_ingestion_metadata(spark):
 def test_header_only_and_empty_files_give_zero_rows(spark, tmp_path):
     empty = empty_file(spark)
     header = prepare_file(csv_frame(spark, tmp_path, ",".join(COLUMNS) + "\n", "header.csv"), "s3://raw/h.csv")
-    assert count_rows(transform([empty, header], INGESTED_AT)) == (0, 0, 0, {})
+    assert count_rows(transform({"": empty, "s3://raw/h.csv": header}, INGESTED_AT)) == (0, 0, 0, {})
     assert report(0, 0, 0, {}, 0.05, "2024-03-01", []).details["status"] == "empty"
 
 
