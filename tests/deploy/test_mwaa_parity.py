@@ -141,16 +141,21 @@ def test_retail_runs_end_to_end_on_mwaa_python_and_layout(
     from local_platform.seed import upload_retail_seed
 
     config = variables()["retail_analytics"]
-    upload_retail_seed(local_aws.client("s3"), config["raw_bucket"], "2022-09-06")
+    s3 = local_aws.client("s3")
+    upload_retail_seed(s3, config["raw_bucket"], "2022-09-06")
+    # Earlier retail runs of this worker's session exported to the same bucket: only this run's files count.
+    for page in s3.get_paginator("list_objects_v2").paginate(
+        Bucket=config["export_bucket"], Prefix="retail_analytics/"
+    ):
+        for item in page.get("Contents", []):
+            s3.delete_object(Bucket=config["export_bucket"], Key=item["Key"])
     env = {key: value for key, value in os.environ.items() if key.startswith(("AIRFLOW_CONN_", "AIRFLOW_VAR_"))}
     env.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1")
 
     result = mwaa_parity.run_dag(mwaa_python, mwaa_layout, "retail_analytics", datetime(2022, 9, 6, tzinfo=UTC), env)
 
     assert result["state"] == "success", result["task_states"]
-    exports = local_aws.client("s3").list_objects_v2(Bucket=config["export_bucket"], Prefix="retail_analytics/")[
-        "Contents"
-    ]
+    exports = s3.list_objects_v2(Bucket=config["export_bucket"], Prefix="retail_analytics/")["Contents"]
     keys = [item["Key"] for item in exports]
     assert sorted(key.split("/")[1] for key in keys if key.endswith(".csv")) == [
         "agg_public_holiday_orders",
