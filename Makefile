@@ -19,10 +19,9 @@ $(STAMP): requirements.txt requirements-dev.txt
 demo: setup
 	$(BIN)/python -m local_platform demo
 
-# Two workers (the machine's two cores), each test file whole on one of them (module fixtures start once), the
-# costliest files first (tests/conftest.py orders them).
+# Two workers (the machine's two cores), each test file whole on one of them: module fixtures start once.
 test: setup
-	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 lint: setup
 	$(BIN)/ruff check .

@@ -128,16 +128,3 @@ def spark():
     session = spark_session("tests")
     yield session
     session.stop()
-
-
-# A rough cost per test, by what it runs: `make test` hands whole files to its two workers in collection order
-# (--no-loadscope-reorder), and the costliest files first keep one worker from finishing long after the other.
-_TEST_COST = {"scheduler": 300, "dag_run": 30, "browser": 10, "spark": 5}
-
-
-def pytest_collection_modifyitems(items):
-    cost_of_file: dict[str, int] = {}
-    for item in items:
-        cost = max((c for marker, c in _TEST_COST.items() if item.get_closest_marker(marker)), default=1)
-        cost_of_file[item.location[0]] = cost_of_file.get(item.location[0], 0) + cost
-    items.sort(key=lambda item: -cost_of_file[item.location[0]])  # stable: a file's tests keep their order
