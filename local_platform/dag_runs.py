@@ -15,6 +15,7 @@ import subprocess
 import sys
 from datetime import UTC, datetime
 
+from local_platform.botocore_models import share_loaders
 from local_platform.settings import PROJECT_ROOT
 
 
@@ -85,6 +86,7 @@ def run_dag(
     dag_id: str, logical_date: datetime | None, conf: dict | None = None, poll_seconds: float | None = None
 ) -> DagRunResult:
     """Run the DAG with ``dag.test()``; with ``poll_seconds``, its tasks poll at most that far apart."""
+    share_loaders()  # every task's hooks run in this process
     dag = load_dag(dag_id)
     if poll_seconds is not None:
         shorten_polls(dag, poll_seconds)

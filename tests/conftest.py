@@ -35,7 +35,10 @@ os.environ.update(
 os.environ.pop("AWS_ENDPOINT_URL", None)
 os.environ.pop("AWS_PROFILE", None)
 
+from local_platform.botocore_models import share_loaders  # noqa: E402
 from tests.helpers.platform import LocalAws, start_local_aws, start_postgres  # noqa: E402
+
+share_loaders()  # the tests' own clients, beside the DAG runs' hooks
 
 
 @pytest.fixture(scope="session")

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from local_platform.aws.compute import ComputeConfig, install_all
 from local_platform.aws.state import Persistence, StateError
+from local_platform.botocore_models import share_loaders
 
 HOST = "127.0.0.1"
 
@@ -65,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
     # No EC2 instances run here: moto's 1,300 default images would only weigh on every state snapshot.
     os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
+    share_loaders()  # the crawlers, Glue's catalog and the Data API build clients per request
     config = ComputeConfig(
         endpoint_url=f"http://{HOST}:{args.port}",
         region=args.region,

@@ -409,7 +409,8 @@ def test_empty_target_succeeds_without_tables_and_creates_the_database(lake):
 
 def test_crawler_runs_then_stops_then_is_ready_and_refuses_start_or_delete_meanwhile(lake):
     s3, glue, bucket, database, name = lake
-    put(s3, bucket, "orders/a.csv", "id,total\n1,2.5\n")
+    for index in range(60):  # enough objects that the crawl is still reading while it is started and deleted again
+        put(s3, bucket, f"orders/part-{index:03}.csv", "id,total\n1,2.5\n")
     create(glue, name, database, f"s3://{bucket}/orders")
 
     glue.start_crawler(Name=name)
