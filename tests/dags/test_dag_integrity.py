@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 DAGS_DIR = Path(__file__).resolve().parents[2] / "dags"
+PLUGINS = DAGS_DIR.parent / "plugins"
 DAG_FILES = sorted(path for path in DAGS_DIR.glob("*.py") if not path.name.startswith("_"))
 FORBIDDEN_AT_TOP_LEVEL = {"get_connection", "get_connection_from_secrets"}
 
@@ -135,3 +136,17 @@ def test_a_long_wait_is_deferred_and_does_not_hold_up_other_runs(dag_bag, path):
                 f"{dag.dag_id}: {long_waits[0].task_id} may wait "
                 f"{long_waits[0].timeout / 3600:.0f} h and max_active_runs is 1"
             )
+
+
+def test_the_plugin_manager_imports_nothing_from_the_plugins_folder():
+    """``plugins/`` holds the package the DAGs import, and no AirflowPlugin: the plugin manager, which runs in every
+    task process, must not import its files (``plugins/.airflowignore``)."""
+    from airflow._shared.module_loading import find_path_from_directory
+    from airflow.configuration import conf
+
+    syntax = conf.get_mandatory_value("core", "DAG_IGNORE_FILE_SYNTAX", fallback="glob")
+    scanned = [
+        path for path in find_path_from_directory(str(PLUGINS), ".airflowignore", syntax) if path.endswith(".py")
+    ]
+
+    assert scanned == []

@@ -88,6 +88,7 @@ def test_the_package_is_laid_out_as_mwaa_takes_it(tmp_path):
     with zipfile.ZipFile(built.plugins_zip) as archive:
         names = archive.namelist()
     assert "pipeline_kit/__init__.py" in names and not any(name.startswith("plugins/") for name in names)
+    assert ".airflowignore" in names  # so that MWAA's plugin manager does not import pipeline_kit's files too
     again = package.build(tmp_path / "again")
     assert again.plugins_zip.read_bytes() == built.plugins_zip.read_bytes(), "the zip must be reproducible"
 
