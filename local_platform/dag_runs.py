@@ -16,6 +16,7 @@ import sys
 from datetime import UTC, datetime
 
 from local_platform.botocore_models import share_loaders
+from local_platform.hook_caller import walk_frames
 from local_platform.settings import PROJECT_ROOT
 
 
@@ -86,7 +87,9 @@ def run_dag(
     dag_id: str, logical_date: datetime | None, conf: dict | None = None, poll_seconds: float | None = None
 ) -> DagRunResult:
     """Run the DAG with ``dag.test()``; with ``poll_seconds``, its tasks poll at most that far apart."""
-    share_loaders()  # every task's hooks run in this process
+    # Every task's hooks run in this process: their models parsed once, their caller found without inspect.stack().
+    share_loaders()
+    walk_frames()
     dag = load_dag(dag_id)
     if poll_seconds is not None:
         shorten_polls(dag, poll_seconds)

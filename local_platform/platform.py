@@ -32,6 +32,8 @@ NAMESPACE = "local"
 AIRFLOW_DATABASE = "airflow"
 # Locally every operator and sensor asks AWS once a second (pipeline_kit.polling; on MWAA each keeps its own).
 LOCAL_POLL_INTERVAL_SECONDS = 1
+# Airflow's own start-up imports airflow_local_settings from here in each process (what it does: that file).
+AIRFLOW_LOCAL_SETTINGS = Path(__file__).with_name("airflow_processes")
 
 
 class PlatformError(RuntimeError):
@@ -141,6 +143,7 @@ class LocalPlatform:
         settings = secrets_backend.airflow_env(endpoints) if self.secrets_backend else airflow_env(endpoints)
         return {
             "AIRFLOW_HOME": str(self.state_dir / "airflow"),
+            "PYTHONPATH": os.pathsep.join([str(AIRFLOW_LOCAL_SETTINGS), str(PROJECT_ROOT)]),
             "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
             "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
