@@ -25,6 +25,7 @@ import sys
 import sysconfig
 import threading
 import traceback
+from pathlib import Path
 
 MARKER = "\x1eglue-warm-driver"
 
@@ -41,12 +42,26 @@ def submit_args(warehouse_dir: str) -> str:
     )
 
 
+def _share_botocore_loaders() -> None:
+    """Every run's boto3 session parses botocore's models once between them (``local_platform/botocore_models.py``,
+    run from its file: this script stays outside the package, so that no run can import it)."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[2] / "botocore_models.py"
+    spec = importlib.util.spec_from_file_location("_botocore_models", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.share_loaders()
+
+
 class Driver:
     """The Spark side of the runs. No JVM until a script asks for Spark: the first such run starts the context
     with its own builder's settings (as a cold run would), and the context stays for the runs after it."""
 
     def __init__(self):
         import boto3  # noqa: F401  (imported once here rather than by every run's script)
+
+        _share_botocore_loaders()
         import pyspark.sql.functions  # noqa: F401
         from pyspark import SparkContext
         from pyspark.sql import SparkSession
