@@ -3,8 +3,9 @@
 Every Airflow AWS hook builds a boto3 session of its own, and each new session reads and parses the JSON models
 it needs again (endpoints, partitions, the service's API: about 0.5 s of CPU for Glue). On MWAA each task is a
 process of its own and pays that once; in the local platform's long-lived processes (``dag.test()`` running
-every task of every run in one process, the local AWS server's crawlers) it was paid for every task, and was
-the largest CPU cost of a small DAG run. Sessions made after ``share_loaders()`` share one loader per data
+every task of every run in one process, the local AWS server's crawlers, the warm Glue driver, the Airflow
+processes whose forked tasks inherit it) it was paid again and again, and was the largest CPU cost of a small DAG
+run. Sessions made after ``share_loaders()`` share one loader per data
 path, as the clients of one session always do: same files, same results, parsed once.
 """
 

@@ -60,11 +60,11 @@ class Driver:
 
     def __init__(self):
         import boto3  # noqa: F401  (imported once here rather than by every run's script)
-
-        _share_botocore_loaders()
         import pyspark.sql.functions  # noqa: F401
         from pyspark import SparkContext
         from pyspark.sql import SparkSession
+
+        _share_botocore_loaders()
 
         self.base = None  # every run's session is a new session of this one, which no script is given
         self.library_roots = tuple(
