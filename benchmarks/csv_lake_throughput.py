@@ -3,9 +3,9 @@
     python benchmarks/csv_lake_throughput.py [--rows 1000000] [--bad-rows 0] [--duplicates 0] [--seed 0]
 
 One generated billing file is converted twice in the same run, from and to local disk (no S3):
-- Spark: the job's own session, read and functions (the file read as RFC 4180 text with its header, which
-  Spark reads in one task since a quoted field may span lines; normalise headers, exact-duplicate removal,
-  declared-schema casts with per-row errors, metadata, good/quarantine split, the counts of the report
+- Spark: the job's own session, read and functions (the file read as RFC 4180 text with its header: a text
+  pass finds no record across lines, so Spark reads it split by lines, in parallel; normalise headers,
+  exact-duplicate removal, declared-schema casts with per-row errors, metadata, good/quarantine split, the counts of the report
   observed while the good rows are staged as Snappy Parquet for the ``dt`` partition), as
   ``csv_lake_to_parquet.main`` does;
 - pyarrow: read the CSV with the declared types and write Snappy Parquet; no cleaning, so the floor

@@ -97,8 +97,9 @@ def drop_exact_duplicates(df: DataFrame, source_files: list[str], schema=BILLING
     ``source_files`` in ``df``), the first file by name is kept (so reruns give the same rows). Files are compared
     by their place among the names sorted: the minimum of a number lets Spark group the rows by hashing them,
     where a minimum of text makes it sort every row, twice. The rows are spread by their values before grouping,
-    so that all the grouping runs in parallel: a file is read by one task (a quoted field may span lines, so Spark
-    cannot split it), which would otherwise also pre-aggregate its rows, alone, when nearly all are distinct."""
+    so that all the grouping runs in parallel even for a file read by one task (one whose records span lines,
+    ``glue_io.spans_lines``), which would otherwise also pre-aggregate its rows, alone, when nearly all are
+    distinct."""
     names = sorted(source_files)
     rank = F.create_map(*[F.lit(part) for position, name in enumerate(names) for part in (name, position)])
     keys = [*[name for name, _, _ in schema], STRUCTURE_ERROR]
