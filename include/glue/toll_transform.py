@@ -16,6 +16,9 @@ written; the quarantine is written (a second, shuffle-free pass) only when there
 
 from __future__ import annotations
 
+import functools
+import operator
+
 import glue_io
 from pyspark.sql import DataFrame, Observation, Window
 from pyspark.sql import functions as F
@@ -91,6 +94,11 @@ def _as_json_words(line):
     return line
 
 
+def _ends_an_object(line):
+    """The line ends with ``}`` and whitespace at most (tested without a regex for most lines)."""
+    return line.endswith("}") | line.rlike(r"\}\s*$")
+
+
 def _is_object(record):
     return record.isNotNull() & record[_CORRUPT].isNull()
 
@@ -107,20 +115,16 @@ def parse_lines(lines: DataFrame) -> DataFrame:
         "line",
         *[F.col(f"record.{name}").alias(name) for name in RAW_FIELDS],
         # Spark's JSON reader stops after the first object: "{...} trailing words" must not pass as that object.
-        (_is_object(F.col("record")) & F.col("line").rlike(r"\}\s*$")).alias("parsed"),
+        (_is_object(F.col("record")) & _ends_an_object(F.col("line"))).alias("parsed"),
     )
 
 
 def _parse_date(text):
     """yyyy/mm/dd (original generator) or ISO yyyy-mm-dd[Thh:mm...]; impossible dates become null."""
-    parts = F.regexp_extract(text, r"^\s*(\d{4})[-/](\d{2})[-/](\d{2})(?:[T ].*)?$", 0)
+    day = F.regexp_extract(text, r"^\s*(\d{4}[-/]\d{2}[-/]\d{2})(?:[T ].*)?$", 1)
     return F.when(
-        parts != "",
-        F.make_date(
-            F.regexp_extract(text, r"^\s*(\d{4})", 1).cast("int"),
-            F.regexp_extract(text, r"^\s*\d{4}[-/](\d{2})", 1).cast("int"),
-            F.regexp_extract(text, r"^\s*\d{4}[-/]\d{2}[-/](\d{2})", 1).cast("int"),
-        ),
+        day != "",
+        F.make_date(*[F.substring(day, start, length).cast("int") for start, length in ((1, 4), (6, 2), (9, 2))]),
     )
 
 
@@ -145,7 +149,10 @@ def validate(parsed: DataFrame, landing_date: str) -> DataFrame:
     amount = F.col("transaction_amount")
     checks = [
         # Bytes that are not UTF-8 reach the fields as U+FFFD: the value as sent is lost.
-        F.concat_ws("", "line", *[f"raw_{name}" for name in RAW_FIELDS]).contains("\ufffd"),
+        functools.reduce(
+            operator.or_,
+            [F.col(name).contains("\ufffd") for name in ["line", *[f"raw_{field}" for field in RAW_FIELDS]]],
+        ),
         ~F.col("parsed"),
         F.col("raw_transaction_id").isNull(),
         F.col("transaction_id").isNull() | (F.col("transaction_id") <= 0),
