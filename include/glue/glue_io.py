@@ -73,6 +73,8 @@ def spark_session(app_name: str):
             .config("spark.sql.shuffle.partitions", "4")
             .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
             .config("spark.ui.enabled", "false")
+            # Shuffle files stay on this machine's disk (its page cache, mostly): compressing them only costs CPU.
+            .config("spark.shuffle.compress", "false")
             .getOrCreate()
         )
     spark = GlueContext(SparkContext.getOrCreate()).spark_session
@@ -219,7 +221,10 @@ def spans_lines(spark, path: str) -> bool:
     from pyspark.sql import functions as F
 
     line = F.col("value")
-    suspect = ((F.instr(line, '"') > 0) & ~line.rlike(_WHOLE_RECORDS_LINE)) | line.rlike(_BLANK_LINE)
+    # The regexes run only on lines that may need them: with a quote, or starting with a blank.
+    suspect = ((F.instr(line, '"') > 0) & ~line.rlike(_WHOLE_RECORDS_LINE)) | (
+        (F.substring(line, 1, 1) <= " ") & line.rlike(_BLANK_LINE)
+    )
     return spark.read.text(path).agg(F.count_if(suspect)).first()[0] > 0
 
 
