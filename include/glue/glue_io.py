@@ -185,7 +185,7 @@ def read_csv_records(spark, uri: str, header: list[str]):
     """The records of a CSV file with this ``header``, as text columns named by it, read the way RFC 4180 writes
     CSV: quoted fields may hold delimiters, doubled quotes and line breaks (one record, not several). A record with
     more fields than the header keeps the surplus in ``EXTRA_FIELDS`` (non-null), so the caller can quarantine it;
-    a record with fewer fields reads as empty trailing values (Spark's CSV reader cannot tell the two apart).
+    a record with fewer fields reads with its missing trailing values empty.
     Spark reads a file split by lines, in parallel, unless ``spans_lines`` says it must read it whole."""
     from pyspark.sql import functions as F
     from pyspark.sql.types import StringType, StructField, StructType
