@@ -43,7 +43,8 @@ share_loaders()  # the tests' own clients, beside the DAG runs' hooks
 
 def pytest_collection_modifyitems(items):
     """The demo's module first: the longest by far (a platform, its scheduler, every pipeline, the UI). ``make test``
-    gives each file whole to one of two workers in collection order; collected last, it ran alone at the end."""
+    gives each file whole to one of two workers in collection order: collected last, it could start last and run
+    alone at the end."""
     items.sort(key=lambda item: item.get_closest_marker("scheduler") is None)
 
 
