@@ -58,26 +58,22 @@ def small_splits(spark):
         spark.conf.set("spark.sql.files.maxPartitionBytes", before)
 
 
-@pytest.mark.parametrize("name", sorted(SPLIT_BY_LINES), ids=str)
-def test_a_file_whose_lines_are_whole_records_is_read_by_lines_to_the_same_rows(name, spark, tmp_path):
-    path = tmp_path / "day.csv"
-    path.write_bytes(SPLIT_BY_LINES[name].encode())
-    with small_splits(spark):
-        spans, rows = records(spark, str(path))
-    assert not spans
-    assert rows == whole_file_rows(spark, str(path), ["a", "b", "c"])
+CASES = [(name, text, False) for name, text in sorted(SPLIT_BY_LINES.items())] + [
+    (name, text, True) for name, text in sorted(READ_WHOLE.items())
+]
 
 
-@pytest.mark.parametrize("name", sorted(READ_WHOLE), ids=str)
-def test_a_file_with_a_record_across_lines_or_a_blank_line_is_read_whole(name, spark, tmp_path):
+@pytest.mark.parametrize(("name", "text", "read_whole"), CASES, ids=[name for name, _, _ in CASES])
+def test_a_file_is_read_by_lines_unless_a_record_spans_lines_or_a_line_is_blank_and_gives_the_same_rows(
+    name, text, read_whole, spark, tmp_path
+):
     path = tmp_path / "day.csv"
-    path.write_bytes(READ_WHOLE[name].encode())
+    path.write_bytes(text.encode())
     with small_splits(spark):
         spans, rows = records(spark, str(path))
-    assert spans
+    assert spans == read_whole
     with open(path, "rb") as stream:
-        header = glue_io.csv_header(stream)
-    assert rows == whole_file_rows(spark, str(path), header)
+        assert rows == whole_file_rows(spark, str(path), glue_io.csv_header(stream))
 
 
 def test_only_the_first_line_of_a_split_file_is_its_header(spark, tmp_path):
