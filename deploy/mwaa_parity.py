@@ -124,7 +124,7 @@ def find_python312() -> str | None:
 
 def _pip(python: Path, *args: str) -> None:
     result = subprocess.run(
-        [str(python), "-m", "pip", "install", "--disable-pip-version-check", "-q", *args],
+        [str(python), "-m", "pip", "install", "--disable-pip-version-check", "--no-compile", "-q", *args],
         capture_output=True,
         text=True,
     )

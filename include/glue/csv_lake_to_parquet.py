@@ -104,9 +104,10 @@ def drop_exact_duplicates(df: DataFrame, source_files: list[str], schema=BILLING
     rank = F.create_map(*[F.lit(part) for position, name in enumerate(names) for part in (name, position)])
     keys = [*[name for name, _, _ in schema], STRUCTURE_ERROR]
     return (
-        df.repartition(*keys)
+        df.withColumn("source_file", rank[F.col("source_file")])  # a number, not a file name, through the shuffle
+        .repartition(*keys)
         .groupBy(*keys)
-        .agg(F.min(rank[F.col("source_file")]).alias("source_file"), F.count(F.lit(1)).alias(COPIES))
+        .agg(F.min("source_file").alias("source_file"), F.count(F.lit(1)).alias(COPIES))
         .withColumn("source_file", F.array(*[F.lit(name) for name in names])[F.col("source_file")])
     )
 

@@ -23,7 +23,7 @@ from tests.helpers.platform import LocalAws, free_port, start_local_aws
 FIXTURES = Path(__file__).parent / "fixtures"
 ROLE = "arn:aws:iam::123456789012:role/lake-role"
 STATUS_PATH = "/_local_aws/state"
-AT_RISK_S = 2.0 + 3.0  # snapshot interval + slack for a snapshot on a busy 2-core machine
+POLL_SLACK_S = 1.0  # between the snapshot ending and this test seeing it, on a busy 2-core machine
 BIG_BODY = os.urandom(10 * 1024 * 1024)  # beyond moto's 8 MB in-memory buffer: spooled to disk
 
 
@@ -60,6 +60,14 @@ def wait_until_saved(aws: LocalAws) -> float:
             return time.monotonic() - started
         time.sleep(0.05)
     raise AssertionError(f"no snapshot covered generation {target} within 30 s: {status(aws)}")
+
+
+def assert_saved_within_the_window(aws: LocalAws) -> None:
+    """The snapshot covering the last change came within the README's window: the next tick of the interval plus
+    the snapshot's own time (a disk slowed by other work lengthens the second, not the first)."""
+    waited = wait_until_saved(aws)
+    saved = status(aws)
+    assert waited <= saved["interval_s"] + saved["last_duration_s"] + POLL_SLACK_S, (waited, saved)
 
 
 def wait_for(describe, done, timeout_s: float = 90):
@@ -313,9 +321,9 @@ def test_a_clean_stop_right_after_the_last_change_keeps_every_service_state(serv
 def test_kill_9_loses_nothing_the_last_snapshot_covers_and_a_snapshot_follows_each_change_within_the_window(servers):
     aws = servers()
     populate(aws)
-    assert wait_until_saved(aws) <= AT_RISK_S
+    assert_saved_within_the_window(aws)
     aws.client("s3").put_object(Bucket="lake-artifacts", Key="late.csv", Body=b"written after the lake")
-    assert wait_until_saved(aws) <= AT_RISK_S
+    assert_saved_within_the_window(aws)
     aws.kill()
 
     restarted = servers()

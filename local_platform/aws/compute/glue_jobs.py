@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 LOG_GROUP = "/aws-glue/jobs"  # the provider reads <LogGroupName>/output and <LogGroupName>/error
 DEFAULT_TIMEOUT_MINUTES = 2880  # Glue's default job timeout
-HOST_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "JAVA_HOME", "TMPDIR", "SPARK_MASTER")
+HOST_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "JAVA_HOME", "TMPDIR", "SPARK_MASTER", "SPARK_SUBMIT_OPTS")
 # JobUpdate member -> FakeJob attribute; UpdateJob overwrites the whole definition, as on AWS.
 JOB_FIELDS = {
     "Description": "description",
