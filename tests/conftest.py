@@ -31,7 +31,7 @@ os.environ.update(
         "AWS_CONFIG_FILE": "/dev/null",
         "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
         # Every Spark JVM of the run (the tests' session, the local Glue drivers) compiles with C1 only: the tests'
-        # data is small, and C2's compiling cost a third more CPU than it saved (README, "The test suite").
+        # data is small, and C2's compiling cost more CPU than its faster code saved (README, "Tests").
         "SPARK_SUBMIT_OPTS": "-XX:TieredStopAtLevel=1",
     }
 )
