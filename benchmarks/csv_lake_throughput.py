@@ -2,7 +2,7 @@
 
     python benchmarks/csv_lake_throughput.py [--rows 1000000] [--bad-rows 0] [--duplicates 0] [--seed 0]
 
-One generated billing file is converted twice in the same run, from and to local disk (no S3):
+One generated billing file is converted by each engine in the same run, from and to local disk (no S3):
 - Spark: the job's own session, read and functions (the file read as RFC 4180 text with its header: a text
   pass finds no record across lines, so Spark reads it split by lines, in parallel; normalise headers,
   exact-duplicate removal, declared-schema casts with per-row errors, metadata, good/quarantine split, the counts of the report
@@ -12,7 +12,7 @@ One generated billing file is converted twice in the same run, from and to local
   for this conversion on this machine. pyarrow cannot set bad values aside, so with ``--bad-rows`` it
   reads every column as text instead.
 Spark's fixed start-up (session, JVM warm-up on a 1,000-row file) is timed separately and excluded
-from its throughput. Each engine converts the file three times, alternated with the other; the median of its
+from its throughput. Each engine converts the file ``ROUNDS`` times, alternated with the other; the median of its
 runs is its figure (Spark's first run also compiles its hot code: every run is printed). Prints rows/s for both
 and the ratio.
 """
@@ -140,7 +140,8 @@ def main() -> int:
 
     measures = (
         f"CSV → Parquet of {args.rows:,} billing rows: the Glue job's read and transform on local Spark (its "
-        "passes, counts observed while writing) beside pyarrow's typed convert, both Snappy, median of 3 alternated runs each; Spark start-up separately"
+        f"passes, counts observed while writing) beside pyarrow's typed convert, both Snappy, median of {ROUNDS} "
+        "alternated runs each; Spark start-up separately"
     )
     result = (
         f"Spark {spark_seconds / arrow_seconds:.1f}× pyarrow (target ≤ 8×; Spark's first run "
