@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import socket
 import time
 
 import pytest
@@ -88,8 +90,19 @@ def test_slow_page_is_waited_for_rather_than_read_early(fake_cafef, raw_bucket):
 def test_page_slower_than_the_timeout_fails_naming_the_table_and_the_wait(fake_cafef, raw_bucket):
     from vn_stock_scraper import handler
 
-    with pytest.raises(TimeoutError, match=r"#owner-contents-table showed no results within 2s"):
-        handler({"date": "2023-11-17", "source_url": f"{fake_cafef.url}?delay_ms=5000", "timeout_s": 2}, None)
+    # The page itself loads within the timeout even on a busy machine; only its results come too late.
+    with pytest.raises(TimeoutError, match=r"#owner-contents-table showed no results within 5s"):
+        handler({"date": "2023-11-17", "source_url": f"{fake_cafef.url}?delay_ms=10000", "timeout_s": 5}, None)
+
+
+def test_page_that_never_loads_fails_naming_the_page_and_the_wait(raw_bucket):
+    from vn_stock_scraper import handler
+
+    # A server that takes connections and never answers them.
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/history"
+        with pytest.raises(TimeoutError, match=rf"^{re.escape(url)} did not finish loading within 1s$"):
+            handler({"date": "2023-11-17", "source_url": url, "timeout_s": 1}, None)
 
 
 def test_changed_layout_fails_naming_what_is_missing(fake_cafef, raw_bucket):

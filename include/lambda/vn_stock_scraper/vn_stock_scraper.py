@@ -115,7 +115,10 @@ def search(driver, config: ScrapeConfig, start: date, end: date) -> str:
     wait = WebDriverWait(
         driver, config.timeout_s, poll_frequency=0.2, ignored_exceptions=(StaleElementReferenceException,)
     )
-    driver.get(config.source_url)
+    try:
+        driver.get(config.source_url)
+    except TimeoutException:
+        raise TimeoutError(f"{config.source_url} did not finish loading within {config.timeout_s:g}s") from None
     try:
         date_input = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, DATE_INPUT)))
     except TimeoutException:
