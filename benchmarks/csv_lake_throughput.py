@@ -40,16 +40,25 @@ def spark_convert(spark, csv_path: Path, out_dir: Path) -> dict:
     """The job's read, transform and writes as ``csv_lake_to_parquet.main`` does them, on local paths: the good
     rows staged while the report's counts are observed, the quarantine written only when it has rows."""
     import glue_io
-    from csv_lake_to_parquet import counted, prepare_file, quarantined_rows, stage_good_rows, transform
+    from csv_lake_to_parquet import (
+        FIRST_REASON,
+        counted,
+        prepare_file,
+        quarantined_rows,
+        reasons,
+        stage_good_rows,
+        transform,
+    )
 
     with csv_path.open("rb") as stream:
         header = glue_io.csv_header(stream)
     raw = glue_io.read_csv_records(spark, str(csv_path), header)
     cast = transform({csv_path.name: prepare_file(raw, csv_path.name)}, datetime.now(UTC).replace(tzinfo=None))
     _, counts = stage_good_rows(cast, str(out_dir / "billing"), DAY.isoformat())
-    read, distinct, quarantined, _ = counted(counts.get)
-    if quarantined:
-        glue_io.write(quarantined_rows(cast), str(out_dir / "quarantine"), "csv", header="true")
+    read, distinct, quarantined = counted(counts.get)
+    if quarantined:  # the job's quarantine pass; without rows, the job only removes an earlier run's from S3
+        quarantine_uri = str(out_dir / "quarantine")
+        glue_io.write_quarantine(quarantined_rows(cast), quarantine_uri, quarantined, reasons(), FIRST_REASON, "csv")
     return {"read": read, "loaded": distinct - quarantined, "quarantined": quarantined, "duplicates": read - distinct}
 
 

@@ -17,7 +17,8 @@ Outcomes the DAG relies on:
   and the ``dt`` partition removed, since the partition always mirrors the day's raw files.
 
 Passes over the data: one, staging the good rows while the report's counts are observed (the counts then decide
-whether the staged files replace the partition); a second only to write the quarantine, when there is one.
+whether the staged files replace the partition); a second only to write the quarantine, when there is one, while
+its rows are tallied by reason.
 """
 
 from __future__ import annotations
@@ -183,9 +184,10 @@ def good_rows(df: DataFrame, schema=BILLING_SCHEMA) -> DataFrame:
 
 
 def quarantined_rows(df: DataFrame, schema=BILLING_SCHEMA) -> DataFrame:
-    """The rejected rows as they arrived, with ``reason``."""
+    """The rejected rows as they arrived, with ``reason`` and ``first_reason`` (which ``glue_io.write_quarantine``
+    tallies and does not write)."""
     return df.filter(F.col(FIRST_REASON).isNotNull()).select(
-        *[F.col(f"_raw_{name}").alias(name) for name, _, _ in schema], *_others(df, schema), REASON
+        *[F.col(f"_raw_{name}").alias(name) for name, _, _ in schema], *_others(df, schema), REASON, FIRST_REASON
     )
 
 
@@ -220,29 +222,33 @@ def transform(files: dict[str, DataFrame], ingested_at: datetime, schema=BILLING
     return cast_with_errors(distinct, schema)
 
 
-def report_counts(schema=BILLING_SCHEMA) -> list:
+def report_counts() -> list:
     """The report's counts as aggregates over ``transform``'s rows: rows read (the copies each distinct row stood
-    for), distinct rows, and the quarantined ones by first reason."""
+    for), distinct rows, and the quarantined ones."""
     return [
         F.sum(COPIES).alias("read"),
         F.count(F.lit(1)).alias("distinct"),
-        *glue_io.reason_tallies(F.col(FIRST_REASON), reasons(schema)),
+        glue_io.quarantined_count(F.col(FIRST_REASON)),
     ]
 
 
-def counted(counts: dict, schema=BILLING_SCHEMA) -> tuple[int, int, int, dict[str, int]]:
-    """(rows read, distinct rows, quarantined rows, {first reason: rows}) from ``report_counts``' values."""
-    return (
-        int(counts["read"] or 0),
-        int(counts["distinct"] or 0),
-        int(counts["quarantined"] or 0),
-        glue_io.tallied_reasons(counts, reasons(schema)),
-    )
+def counted(counts: dict) -> tuple[int, int, int]:
+    """(rows read, distinct rows, quarantined rows) from ``report_counts``' values."""
+    return int(counts["read"] or 0), int(counts["distinct"] or 0), int(counts["quarantined"] or 0)
 
 
 def count_rows(cast: DataFrame, schema=BILLING_SCHEMA) -> tuple[int, int, int, dict[str, int]]:
-    """``counted`` of ``transform``'s result in one aggregate (the job observes the same while writing)."""
-    return counted(cast.agg(*report_counts(schema)).first().asDict(), schema)
+    """``counted`` of ``transform``'s result and the quarantined rows by first reason, in one aggregate (the job
+    observes the same while writing its output and its quarantine)."""
+    counts = cast.agg(*report_counts(), *glue_io.reason_tallies(F.col(FIRST_REASON), reasons(schema))).first()
+    return (*counted(counts.asDict()), glue_io.tallied_reasons(counts.asDict(), reasons(schema)))
+
+
+def load_status(distinct: int, quarantined: int, max_reject_rate: float) -> str:
+    """ "empty" without rows, "rejected" when the reject rate is above the maximum, else "loaded"."""
+    if not distinct:
+        return "empty"
+    return "rejected" if quarantined / distinct > max_reject_rate else "loaded"
 
 
 def report(
@@ -257,12 +263,7 @@ def report(
     """The job report: ``status`` "loaded", "empty", or "rejected" (reject rate above the maximum: nothing is
     written, and the good rows are counted as ``held_back``)."""
     reject_rate = round(quarantined / distinct, 6) if distinct else 0.0
-    if not distinct:
-        status = "empty"
-    elif reject_rate > max_reject_rate:
-        status = "rejected"
-    else:
-        status = "loaded"
+    status = load_status(distinct, quarantined, max_reject_rate)
     good = distinct - quarantined
     return glue_io.JobReport(
         run_date=run_date,
@@ -289,7 +290,7 @@ def spark_session():
 def stage_good_rows(cast: DataFrame, output_uri: str, run_date: str) -> tuple[glue_io.StagedOutput, Observation]:
     """The one pass over the data: ``transform``'s good rows staged as Snappy Parquet for the ``dt=run_date``
     partition while the report's counts (``report_counts``) are observed; the counts then decide whether the staged
-    files replace the partition."""
+    files replace the partition (``load_status``)."""
     counts = Observation("csv_lake_report")
     good = good_rows(cast.drop(REASON).observe(counts, *report_counts()))
     staged = glue_io.stage(good, output_uri, "parquet", partition={"dt": run_date}, compression="snappy")
@@ -316,8 +317,8 @@ def main(argv: list[str]) -> dict:
     files = {uri: prepare_file(frame, uri) for uri, frame in frames.items() if frame is not None}
     cast = transform(files or {"": empty_file(spark)}, ingested_at)
     staged, counts = stage_good_rows(cast, args["output_uri"], run_date)
-    result = report(*counted(counts.get), max_reject_rate, run_date, sources)
-    status = result.details["status"]
+    read, distinct, quarantined = counted(counts.get)
+    status = load_status(distinct, quarantined, max_reject_rate)
     partition_uri = f"{args['output_uri'].rstrip('/')}/dt={run_date}/"
     if status == "loaded":
         staged.publish()
@@ -325,7 +326,10 @@ def main(argv: list[str]) -> dict:
         staged.discard()
     if status == "empty":
         glue_io.delete_prefix(partition_uri)
-    glue_io.write_quarantine(quarantined_rows(cast), args["quarantine_uri"], result.quarantined, "csv")
+    tallies = glue_io.write_quarantine(
+        quarantined_rows(cast), args["quarantine_uri"], quarantined, reasons(), FIRST_REASON, "csv"
+    )
+    result = report(read, distinct, quarantined, tallies, max_reject_rate, run_date, sources)
     written = glue_io.write_report(args["report_uri"], result)
     if status == "rejected":
         raise glue_io.DataError(

@@ -385,16 +385,20 @@ class JobReport:
         return {**counts, "quarantine_reasons": dict(sorted(self.quarantine_reasons.items())), **self.details}
 
 
-def reason_tallies(reason, reasons: tuple[str, ...]) -> list:
-    """Aggregates counting, for each of a job's known ``reasons``, the rows whose first reason (the column
-    ``reason``) it is, plus ``quarantined`` (rows with any reason). Observed while the output is written, they
-    cost no pass of their own; a reason missing from ``reasons`` makes the report fail to add up, loudly."""
+def quarantined_count(reason):
+    """The aggregate counting the rows with a ``reason`` (as ``quarantined``), for a job's main pass to observe; the
+    rows are tallied by reason only where they are written (``write_quarantine``)."""
     from pyspark.sql import functions as F
 
-    return [
-        F.sum(F.when(reason.isNotNull(), 1).otherwise(0)).alias("quarantined"),
-        *[F.sum(F.when(reason == text, 1).otherwise(0)).alias(f"reason_{index}") for index, text in enumerate(reasons)],
-    ]
+    return F.count(reason).alias("quarantined")
+
+
+def reason_tallies(reason, reasons: tuple[str, ...]) -> list:
+    """Aggregates counting, for each of a job's known ``reasons``, the rows whose first reason (the column
+    ``reason``) it is; a reason missing from ``reasons`` makes the report fail to add up, loudly."""
+    from pyspark.sql import functions as F
+
+    return [F.count(F.when(reason == text, 1)).alias(f"reason_{index}") for index, text in enumerate(reasons)]
 
 
 def tallied_reasons(observed: dict, reasons: tuple[str, ...]) -> dict[str, int]:
@@ -403,17 +407,27 @@ def tallied_reasons(observed: dict, reasons: tuple[str, ...]) -> dict[str, int]:
     return {text: rows for text, rows in tallies.items() if rows}
 
 
-def write_quarantine(rows, uri: str, count: int, fmt: str = "json") -> None:
+def write_quarantine(
+    rows, uri: str, count: int, reasons: tuple[str, ...], first_reason: str = "reason", fmt: str = "json"
+) -> dict[str, int]:
     """The one way jobs set rows aside: ``uri`` holds exactly this run's quarantined ``rows`` (each with its
-    ``reason``), in ``fmt``. An empty quarantine is no objects at all under ``uri`` (an earlier run's are
-    removed), never an empty file, so a listing tells at once whether a day had bad rows."""
+    ``reason``, ``count`` of them), in ``fmt``. An empty quarantine is no objects at all under ``uri`` (an earlier
+    run's are removed), never an empty file, so a listing tells at once whether a day had bad rows.
+
+    Returns {first reason: rows}, tallied over the ``reasons`` while the rows are written, from the column
+    ``first_reason`` (not written unless it is ``reason``): a run without quarantine pays for no tally."""
+    from pyspark.sql import Observation
+
     if "reason" not in rows.columns:
         raise ValueError(f"quarantined rows need a 'reason' column, got {rows.columns}")
     if not count:
         delete_prefix(uri)
-        return
+        return {}
+    tallies = Observation("quarantine_reasons")
+    observed = rows.observe(tallies, *reason_tallies(rows[first_reason], reasons))
     options = {"header": "true"} if fmt == "csv" else {}
-    write(rows, uri, fmt, **options)
+    write(observed if first_reason == "reason" else observed.drop(first_reason), uri, fmt, **options)
+    return tallied_reasons(tallies.get, reasons)
 
 
 def write_report(uri: str, report: JobReport) -> dict:

@@ -7,7 +7,8 @@ is ever evaluated). Bad records go to quarantine with a reason; duplicates of a 
 (the first one by file name and position wins); the rest are staged.
 
 One pass over the landed files in the common case: the report's counts are observed while the staged rows are
-written; the quarantine is written (a second, shuffle-free pass) only when there is something to put in it.
+written; the quarantine is written (a second, shuffle-free pass, tallying its rows by reason) only when there is
+something to put in it.
 
     --run_date 2026-11-23 --landing_uri s3://.../landing/toll/dt=2026-11-23/
     --staging_uri s3://.../staging/toll/dt=2026-11-23/ --quarantine_uri s3://.../quarantine/toll/dt=2026-11-23/
@@ -194,12 +195,15 @@ def report_counts() -> list:
     return [
         F.count(F.lit(1)).alias("read"),
         F.sum(F.when(F.col("duplicate"), 1).otherwise(0)).alias("duplicates"),
-        *glue_io.reason_tallies(F.col("reason"), REASONS),
+        glue_io.quarantined_count(F.col("reason")),
     ]
 
 
-def job_report(run_date: str, observed: dict, details: dict | None = None) -> glue_io.JobReport:
-    """The job report from the counts of ``report_counts``; JobReport checks that they add up."""
+def job_report(
+    run_date: str, observed: dict, quarantine_reasons: dict[str, int], details: dict | None = None
+) -> glue_io.JobReport:
+    """The job report from the counts of ``report_counts`` and the quarantine's rows by reason; JobReport checks
+    that they add up."""
     read, quarantined, duplicates = (int(observed[name] or 0) for name in ("read", "quarantined", "duplicates"))
     return glue_io.JobReport(
         run_date=run_date,
@@ -207,14 +211,16 @@ def job_report(run_date: str, observed: dict, details: dict | None = None) -> gl
         loaded=read - quarantined - duplicates,
         quarantined=quarantined,
         duplicates=duplicates,
-        quarantine_reasons=glue_io.tallied_reasons(observed, REASONS),
+        quarantine_reasons=quarantine_reasons,
         details=details or {},
     )
 
 
 def summarize(marked: DataFrame, run_date: str) -> glue_io.JobReport:
-    """The report of ``transform``'s rows in one aggregate (the job observes the same counts while writing)."""
-    return job_report(run_date, marked.agg(*report_counts()).first().asDict())
+    """The report of ``transform``'s rows in one aggregate (the job observes the same counts while writing its
+    output and its quarantine)."""
+    observed = marked.agg(*report_counts(), *glue_io.reason_tallies(F.col("reason"), REASONS)).first().asDict()
+    return job_report(run_date, observed, glue_io.tallied_reasons(observed, REASONS))
 
 
 def transform(lines: DataFrame, landing_date: str) -> DataFrame:
@@ -237,17 +243,21 @@ def main(argv: list[str]) -> dict:
     glue_io.write(
         staged_rows(marked.observe(counts, *report_counts())), args["staging_uri"], args["staging_format"], **options
     )
+    observed = counts.get
+    # Quarantined rows never depend on the duplicate check: read again without its shuffle, and only if any.
+    tallies = glue_io.write_quarantine(
+        quarantined_rows(validated), args["quarantine_uri"], int(observed["quarantined"]), REASONS
+    )
     report = job_report(
         args["run_date"],
-        counts.get,
+        observed,
+        tallies,
         {
             "staging_uri": args["staging_uri"],
             "staging_format": args["staging_format"],
             "quarantine_uri": args["quarantine_uri"],
         },
     )
-    # Quarantined rows never depend on the duplicate check: read again without its shuffle, and only if any.
-    glue_io.write_quarantine(quarantined_rows(validated), args["quarantine_uri"], report.quarantined)
     return glue_io.write_report(args["report_uri"], report)
 
 

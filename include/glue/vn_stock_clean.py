@@ -171,9 +171,10 @@ def good_rows(rows: DataFrame) -> DataFrame:
 
 
 def quarantined_rows(rows: DataFrame) -> DataFrame:
-    """The rejected rows as they were scraped, with their ``reason``."""
+    """The rejected rows as they were scraped, with their ``reason`` and ``first_reason`` (which
+    ``glue_io.write_quarantine`` tallies and does not write)."""
     return rows.where(F.col("reason").isNotNull()).select(
-        *(F.col(raw_name(column)).alias(column) for column in RAW_COLUMNS), "reason"
+        *(F.col(raw_name(column)).alias(column) for column in RAW_COLUMNS), "reason", "first_reason"
     )
 
 
@@ -190,11 +191,14 @@ def report_counts() -> list:
         F.count(F.lit(1)).alias("read"),
         # As text: an observed array reaches Python as a Java object (PySpark 3.5), which failed every run.
         F.concat_ws(",", F.collect_set(trading_date)).alias("trading_dates"),
-        *glue_io.reason_tallies(F.col("first_reason"), REASONS),
+        glue_io.quarantined_count(F.col("first_reason")),
     ]
 
 
-def report(observed: dict, run_date: str, details: dict | None = None) -> glue_io.JobReport:
+def report(
+    observed: dict, quarantine_reasons: dict[str, int], run_date: str, details: dict | None = None
+) -> glue_io.JobReport:
+    """The job report from the counts of ``report_counts`` and the quarantine's rows by first reason."""
     read, quarantined = int(observed["read"]), int(observed["quarantined"] or 0)
     return glue_io.JobReport(
         run_date=run_date,
@@ -202,7 +206,7 @@ def report(observed: dict, run_date: str, details: dict | None = None) -> glue_i
         loaded=read - quarantined,
         quarantined=quarantined,
         duplicates=0,
-        quarantine_reasons=glue_io.tallied_reasons(observed, REASONS),
+        quarantine_reasons=quarantine_reasons,
         details={
             "trading_dates": sorted(filter(None, (observed["trading_dates"] or "").split(","))),
             **(details or {}),
@@ -211,8 +215,10 @@ def report(observed: dict, run_date: str, details: dict | None = None) -> glue_i
 
 
 def summarize(rows: DataFrame, run_date: str) -> glue_io.JobReport:
-    """The report of ``checked`` rows in one aggregate (the job observes the same counts while writing)."""
-    return report(rows.agg(*report_counts()).first().asDict(), run_date)
+    """The report of ``checked`` rows in one aggregate (the job observes the same counts while writing its output
+    and its quarantine)."""
+    observed = rows.agg(*report_counts(), *glue_io.reason_tallies(F.col("first_reason"), REASONS)).first().asDict()
+    return report(observed, glue_io.tallied_reasons(observed, REASONS), run_date)
 
 
 def main(argv: list[str]) -> dict:
@@ -225,10 +231,12 @@ def main(argv: list[str]) -> dict:
     glue_io.write(
         good_rows(rows.observe(counts, *report_counts())), args["clean_uri"], "csv", partition_by=["dt"], header="true"
     )
-    result = report(
-        counts.get, args["run_date"], {"clean_uri": args["clean_uri"], "quarantine_uri": args["quarantine_uri"]}
+    observed = counts.get
+    tallies = glue_io.write_quarantine(
+        quarantined_rows(rows), args["quarantine_uri"], int(observed["quarantined"]), REASONS, "first_reason", "csv"
     )
-    glue_io.write_quarantine(quarantined_rows(rows), args["quarantine_uri"], result.quarantined, "csv")
+    details = {"clean_uri": args["clean_uri"], "quarantine_uri": args["quarantine_uri"]}
+    result = report(observed, tallies, args["run_date"], details)
     return glue_io.write_report(args["report_uri"], result)
 
 

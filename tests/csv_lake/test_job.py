@@ -76,6 +76,9 @@ def test_a_quoted_line_break_is_one_record_and_a_record_with_surplus_fields_is_q
     assert [(row["invoice_id"], row["reason"]) for row in quarantined if row["invoice_id"] != "invoice_id"] == [
         ("INV-SURPLUS", "more fields than the header")
     ]  # a header per file
+    # Tallied by first reason while the quarantine is written; that column is not written.
+    assert result["quarantine_reasons"] == {"more fields than the header": 1}
+    assert "first_reason" not in quarantined[0]
 
 
 def test_a_header_without_a_required_column_fails_with_a_data_error_and_keeps_the_partition(job_env):
