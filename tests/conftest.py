@@ -6,6 +6,7 @@ test module imports it.
 
 from __future__ import annotations
 
+import collections
 import os
 import tempfile
 import uuid
@@ -30,9 +31,10 @@ os.environ.update(
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_CONFIG_FILE": "/dev/null",
         "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
-        # Every Spark JVM of the run (the tests' session, the local Glue drivers) compiles with C1 only: the tests'
-        # data is small, and C2's compiling cost more CPU than its faster code saved (README, "Tests").
-        "SPARK_SUBMIT_OPTS": "-XX:TieredStopAtLevel=1",
+        # Every Spark JVM of the run (the tests' session, the local Glue drivers) compiles with C1 only and collects
+        # garbage on its own thread: the tests' data is small, and C2's compiling and G1's helper threads cost more
+        # CPU than they saved (README, "Tests").
+        "SPARK_SUBMIT_OPTS": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
     }
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)
@@ -44,11 +46,20 @@ from tests.helpers.platform import LocalAws, start_local_aws, start_postgres  # 
 share_loaders()  # the tests' own clients, beside the DAG runs' hooks
 
 
+# What a test costs, by its markers, roughly in seconds on two cores; unmarked tests cost about a second or less.
+MARKER_SECONDS = {"scheduler": 200, "dag_run": 10, "own_server": 10, "spark": 1, "browser": 1}
+
+
 def pytest_collection_modifyitems(items):
-    """The demo's module first: the longest by far (a platform, its scheduler, every pipeline, the UI). ``make test``
-    gives each file whole to one of two workers in collection order: collected last, it could start last and run
-    alone at the end."""
-    items.sort(key=lambda item: item.get_closest_marker("scheduler") is None)
+    """The costliest files first (by their tests' markers, ``MARKER_SECONDS``), the demo's module leading. ``make
+    test`` gives each file whole to one of two workers in collection order: a long file collected late would start
+    late and run alone at the end, while the other worker has nothing left to do."""
+    cost = collections.Counter()
+    for item in items:
+        cost[item.path] += sum(
+            MARKER_SECONDS[marker.name] for marker in item.iter_markers() if marker.name in MARKER_SECONDS
+        )
+    items.sort(key=lambda item: -cost[item.path])
 
 
 @pytest.fixture(scope="session")

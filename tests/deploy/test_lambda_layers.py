@@ -97,6 +97,7 @@ def layered_aws(tmp_path_factory, postgres_server_dsn):
         server.stop()
 
 
+@pytest.mark.own_server
 def test_deploying_with_layers_attaches_the_built_layer_to_the_producer_and_the_stage(layer_zip, layered_aws):
     server, _, outputs = layered_aws
     cloudformation, functions = server.client("cloudformation"), server.client("lambda")
@@ -123,6 +124,7 @@ def test_deploying_with_layers_attaches_the_built_layer_to_the_producer_and_the_
     assert attached_layers(functions) == {"producer": [layer_arn], "consumer": [], "stage": [layer_arn]}
 
 
+@pytest.mark.own_server
 def test_deploying_again_with_the_same_layer_changes_nothing(layered_aws):
     server, _, outputs = layered_aws
     said = []
@@ -135,6 +137,7 @@ def test_deploying_again_with_the_same_layer_changes_nothing(layered_aws):
     ]  # nothing uploaded, nothing updated
 
 
+@pytest.mark.own_server
 def test_a_changed_layer_is_published_as_a_new_version_that_the_functions_take(layer_zip, layered_aws):
     server, deployer, _ = layered_aws
     changed = layer_zip_with(layer_zip, "python/changed.txt", b"another layer")
@@ -152,6 +155,7 @@ def test_a_changed_layer_is_published_as_a_new_version_that_the_functions_take(l
     }
 
 
+@pytest.mark.own_server
 def test_deploying_without_layers_detaches_and_deletes_the_layer(layered_aws):
     server, _, _ = layered_aws
     Deployer(endpoint_url=server.endpoint, lambda_layers=False, log=lambda _: None).deploy(["tweet_hashtags"])

@@ -20,6 +20,8 @@ from local_platform import processes
 from local_platform.platform import LocalPlatform
 from tests.helpers.platform import LocalAws, free_port, start_local_aws
 
+pytestmark = pytest.mark.own_server
+
 FIXTURES = Path(__file__).parent / "fixtures"
 ROLE = "arn:aws:iam::123456789012:role/lake-role"
 STATUS_PATH = "/_local_aws/state"

@@ -112,6 +112,7 @@ def glue_with_short_minutes(state_dir, postgres_server_dsn, monkeypatch):
     server.stop()
 
 
+@pytest.mark.own_server
 def test_run_longer_than_job_timeout_is_killed_and_ends_timeout(glue_with_short_minutes):
     glue = glue_with_short_minutes
     job = create_job(glue, "sleeps.py", Timeout=1)  # minutes: Glue's smallest timeout

@@ -154,6 +154,7 @@ def test_a_script_that_ends_its_driver_fails_its_run_and_the_next_run_gets_a_new
     assert printed_pid(local_aws, job, next_id) != printed_pid(local_aws, job, crashed_id)
 
 
+@pytest.mark.own_server
 def test_local_glue_warm_0_runs_each_job_in_a_process_of_its_own(tmp_path, postgres_server_dsn, monkeypatch):
     monkeypatch.setenv("LOCAL_GLUE_WARM", "0")
     server = start_local_aws(tmp_path / "aws", postgres_server_dsn, f"t{uuid.uuid4().hex[:6]}")

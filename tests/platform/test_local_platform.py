@@ -10,6 +10,8 @@ from local_platform import processes
 from local_platform.platform import LocalPlatform, PlatformError
 from tests.helpers.platform import free_port
 
+pytestmark = pytest.mark.own_server
+
 
 @pytest.fixture
 def platform(tmp_path, monkeypatch):
