@@ -88,9 +88,11 @@ def postgres_db(postgres_server_dsn):
 
 @pytest.fixture(scope="session")
 def local_aws(state_dir, postgres_server_dsn) -> LocalAws:
-    """The local AWS server (moto + compute) in its own process on a free loopback port."""
+    """The local AWS server (moto + compute) in its own process on a free loopback port. Its state lives in memory
+    only, as moto's does: nothing reads it after the run, and snapshots of a whole session's state every 2 s cost
+    it half its CPU (``tests/platform/test_aws_persistence.py`` tests persistence on servers of its own)."""
     namespace = f"t{uuid.uuid4().hex[:6]}"
-    server = start_local_aws(state_dir / "aws", postgres_server_dsn, namespace)
+    server = start_local_aws(state_dir / "aws", postgres_server_dsn, namespace, ("--ephemeral",))
     yield server
     server.stop()
     _drop_databases_with_prefix(postgres_server_dsn, f"{namespace}_")
