@@ -245,7 +245,8 @@ def count_rows(cast: DataFrame, schema=BILLING_SCHEMA) -> tuple[int, int, int, d
 
 
 def load_status(distinct: int, quarantined: int, max_reject_rate: float) -> str:
-    """ "empty" without rows, "rejected" when the reject rate is above the maximum, else "loaded"."""
+    """The run's outcome: "empty" without rows, "rejected" when the reject rate is above the maximum, else
+    "loaded"."""
     if not distinct:
         return "empty"
     return "rejected" if quarantined / distinct > max_reject_rate else "loaded"
