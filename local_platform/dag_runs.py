@@ -8,6 +8,7 @@ prints one JSON line: the run's state, each task's state and the run id.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import math
@@ -16,6 +17,7 @@ import sys
 from datetime import UTC, datetime
 
 from local_platform.botocore_models import share_loaders
+from local_platform.dag_test_wait import capped_waits
 from local_platform.hook_caller import walk_frames
 from local_platform.settings import PROJECT_ROOT
 
@@ -86,7 +88,8 @@ def shorten_polls(dag, seconds: float) -> None:
 def run_dag(
     dag_id: str, logical_date: datetime | None, conf: dict | None = None, poll_seconds: float | None = None
 ) -> DagRunResult:
-    """Run the DAG with ``dag.test()``; with ``poll_seconds``, its tasks poll at most that far apart."""
+    """Run the DAG with ``dag.test()``; with ``poll_seconds``, its tasks poll at most that far apart, and so does
+    ``dag.test()`` itself when no task is ready."""
     # Every task's hooks run in this process: their models parsed once, their caller found without inspect.stack().
     share_loaders()
     walk_frames()
@@ -97,7 +100,8 @@ def run_dag(
     # 3.3.1's dag.test() fails on a successful run of a DAG that declares one (it looks the deadline alerts up by
     # their definitions instead of their ids): its runs go without. Scheduled runs keep theirs.
     dag.deadline = None
-    dag_run = dag.test(logical_date=logical_date, run_conf=conf)
+    with capped_waits(poll_seconds) if poll_seconds is not None else contextlib.nullcontext():
+        dag_run = dag.test(logical_date=logical_date, run_conf=conf)
     task_states = {
         ti.task_id if ti.map_index < 0 else f"{ti.task_id}[{ti.map_index}]": str(ti.state).split(".")[-1].lower()
         for ti in dag_run.get_task_instances()

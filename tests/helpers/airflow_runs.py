@@ -5,7 +5,7 @@ from datetime import datetime
 from local_platform import dag_runs
 from local_platform.dag_runs import DagRunResult, load_dag, migrate_metadata_db
 
-POLL_SECONDS = 0.25  # work on the local platform ends in seconds: the DAGs' 5-15 s intervals would be idle time
+POLL_SECONDS = 0.1  # work on the local platform ends in seconds: the DAGs' 5-15 s intervals would be idle time
 
 __all__ = ["DagRunResult", "load_dag", "migrate_metadata_db", "run_dag"]
 
