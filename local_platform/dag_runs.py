@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from local_platform.botocore_models import share_loaders
 from local_platform.dag_test_wait import capped_waits
 from local_platform.hook_caller import walk_frames
+from local_platform.param_schemas import check_schemas_once
 from local_platform.settings import PROJECT_ROOT
 
 
@@ -90,9 +91,11 @@ def run_dag(
 ) -> DagRunResult:
     """Run the DAG with ``dag.test()``; with ``poll_seconds``, its tasks poll at most that far apart, and so does
     ``dag.test()`` itself when no task is ready."""
-    # Every task's hooks run in this process: their models parsed once, their caller found without inspect.stack().
+    # Every task's hooks run in this process: their models parsed once, their caller found without inspect.stack();
+    # dag.test() serializes the whole bundle: each param schema checked once.
     share_loaders()
     walk_frames()
+    check_schemas_once()
     dag = load_dag(dag_id)
     if poll_seconds is not None:
         shorten_polls(dag, poll_seconds)

@@ -1,4 +1,4 @@
-"""Run whole DAGs in-process with ``dag.test()``: the same code the demo uses, polling four times a second."""
+"""Run whole DAGs in-process with ``dag.test()``: the same code the demo uses, polling ten times a second."""
 
 from datetime import datetime
 
