@@ -8,6 +8,7 @@ STAMP := $(VENV)/.installed
 
 setup: $(STAMP)
 	@bash local_platform/system_deps.sh
+	@$(BIN)/python -m local_platform.spark_cds > /dev/null  # Spark's class archive (once per JDK and pyspark)
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)

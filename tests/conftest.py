@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from local_platform import spark_cds  # imports neither Airflow nor pyspark's JVM side: safe before the settings
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 _STATE = Path(tempfile.mkdtemp(prefix="etl-tests-"))
 
@@ -33,8 +35,8 @@ os.environ.update(
         "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
         # Every Spark JVM of the run (the tests' session, the local Glue drivers) compiles with C1 only and collects
         # garbage on its own thread: the tests' data is small, and C2's compiling and G1's helper threads cost more
-        # CPU than they saved (README, "Tests").
-        "SPARK_SUBMIT_OPTS": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
+        # CPU than they saved; it maps Spark's classes from the archive make setup built (README, "Tests").
+        "SPARK_SUBMIT_OPTS": f"-XX:TieredStopAtLevel=1 -XX:+UseSerialGC {spark_cds.jvm_options()}".strip(),
     }
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from local_platform import spark_cds
 from local_platform.aws.compute import glue_warm, patch
 
 if TYPE_CHECKING:
@@ -299,8 +300,14 @@ class LocalJobRun:
 
     def _environment(self) -> dict[str, str]:
         host = {key: os.environ[key] for key in HOST_ENV if key in os.environ}
+        # Spark's classes mapped from the archive make setup built (local_platform/spark_cds.py), unless the host's
+        # options name an archive already.
+        java_options = host.get("SPARK_SUBMIT_OPTS", "")
+        if "-XX:SharedArchiveFile" not in java_options:
+            java_options = f"{java_options} {spark_cds.jvm_options()}".strip()
         return {
             **host,
+            **({"SPARK_SUBMIT_OPTS": java_options} if java_options else {}),
             "AWS_ENDPOINT_URL": self.config.endpoint_url,
             "AWS_REGION": self.config.region,
             "AWS_DEFAULT_REGION": self.config.region,
