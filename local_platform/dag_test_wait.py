@@ -30,8 +30,9 @@ def capped_waits(seconds: float) -> Iterator[list[tuple[float, float]]]:
 
     def sleep(requested: float) -> None:
         if sys._getframe(1).f_code is dag_test:
-            waits.append((requested, min(requested, seconds)))
-            requested = waits[-1][1]
+            capped = min(requested, seconds)
+            waits.append((requested, capped))
+            requested = capped
         real_sleep(requested)
 
     time.sleep = sleep
