@@ -13,6 +13,8 @@ JDK build, another class path) starts as it would without it. Local only: Glue o
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -61,18 +63,26 @@ def _java() -> Path:
 
 
 def archive_path() -> Path:
-    """Where this JDK's archive for this pyspark lives (the name changes when either does)."""
-    import pyspark
-
+    """Where this JDK's archive for this pyspark lives (the name changes when either does). Found without
+    importing pyspark: a Glue job run asks for it each time."""
     java = _java()
-    key = "|".join([str(java), str(java.stat().st_mtime_ns), pyspark.__version__, str(Path(pyspark.__file__).parent)])
-    return ARCHIVE_DIR / f"spark-{pyspark.__version__}-{hashlib.sha256(key.encode()).hexdigest()[:12]}.jsa"
+    version = importlib.metadata.version("pyspark")
+    location = importlib.util.find_spec("pyspark").submodule_search_locations[0]
+    key = "|".join([str(java), str(java.stat().st_mtime_ns), version, location])
+    return ARCHIVE_DIR / f"spark-{version}-{hashlib.sha256(key.encode()).hexdigest()[:12]}.jsa"
 
 
 def jvm_options() -> str:
     """The JVM options that map the archive, or nothing when it has not been built."""
     path = archive_path()
     return f"-XX:SharedArchiveFile={path} {QUIET}" if path.exists() else ""
+
+
+def with_archive(java_options: str) -> str:
+    """``java_options`` plus ``jvm_options()``, unless they name an archive already."""
+    if "-XX:SharedArchiveFile" in java_options:
+        return java_options
+    return f"{java_options} {jvm_options()}".strip()
 
 
 def build(path: Path | None = None, java_options: str = "") -> Path:

@@ -36,7 +36,7 @@ os.environ.update(
         # Every Spark JVM of the run (the tests' session, the local Glue drivers) compiles with C1 only and collects
         # garbage on its own thread: the tests' data is small, and C2's compiling and G1's helper threads cost more
         # CPU than they saved; it maps Spark's classes from the archive make setup built (README, "Tests").
-        "SPARK_SUBMIT_OPTS": f"-XX:TieredStopAtLevel=1 -XX:+UseSerialGC {spark_cds.jvm_options()}".strip(),
+        "SPARK_SUBMIT_OPTS": spark_cds.with_archive("-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"),
     }
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)

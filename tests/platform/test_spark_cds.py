@@ -55,3 +55,11 @@ def test_a_jvm_on_another_class_path_starts_without_the_archive_and_without_a_wo
     assert quiet.returncode == 0 and loud.returncode == 0, (quiet.stderr, loud.stderr)
     assert "Unable to use shared archive" in loud.stdout + loud.stderr
     assert "archive" not in quiet.stdout + quiet.stderr
+
+
+def test_options_that_name_an_archive_keep_theirs(tmp_path, monkeypatch):
+    monkeypatch.setattr(spark_cds, "ARCHIVE_DIR", tmp_path)
+    spark_cds.archive_path().write_bytes(b"built")
+
+    assert spark_cds.with_archive("-Xss4m") == f"-Xss4m {spark_cds.jvm_options()}"
+    assert spark_cds.with_archive("-XX:SharedArchiveFile=/elsewhere.jsa") == "-XX:SharedArchiveFile=/elsewhere.jsa"

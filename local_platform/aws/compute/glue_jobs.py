@@ -300,11 +300,8 @@ class LocalJobRun:
 
     def _environment(self) -> dict[str, str]:
         host = {key: os.environ[key] for key in HOST_ENV if key in os.environ}
-        # Spark's classes mapped from the archive make setup built (local_platform/spark_cds.py), unless the host's
-        # options name an archive already.
-        java_options = host.get("SPARK_SUBMIT_OPTS", "")
-        if "-XX:SharedArchiveFile" not in java_options:
-            java_options = f"{java_options} {spark_cds.jvm_options()}".strip()
+        # Spark's classes mapped from the archive make setup built (local_platform/spark_cds.py).
+        java_options = spark_cds.with_archive(host.get("SPARK_SUBMIT_OPTS", ""))
         return {
             **host,
             **({"SPARK_SUBMIT_OPTS": java_options} if java_options else {}),
