@@ -1,44 +1,62 @@
--- The day's staged deliveries replace its slice of toll_deliveries; then every transaction the slice held or
--- holds is rebuilt in toll_table as its earliest delivery (the day that delivered it first owns it), and the
--- daily aggregate of every transaction date that changed is rebuilt. One transaction (a Data API batch); the lock
--- makes runs of different days (a backfill beside the scheduled run) apply one after the other.
+-- The day's staged deliveries become its slice of toll_deliveries; every transaction whose delivery that changes
+-- is rebuilt in toll_table as its earliest delivery (the day that delivered it first owns it), and the daily
+-- aggregate of every transaction date that changes is rebuilt. Only what differs from the slice already loaded is
+-- written: a rerun of the same landed file leaves every table as it is, without rewriting it. One transaction
+-- (a Data API batch); the lock makes runs of different days (a backfill beside the scheduled run) apply one after
+-- the other.
 LOCK public.toll_deliveries;
 
--- A transaction both in the slice and in the stage (a rerun) is listed twice: every use below allows it, which
--- spares de-duplicating a day of ids.
-CREATE TEMP TABLE touched AS
-SELECT transaction_id FROM public.toll_deliveries WHERE landing_date = '{{ (logical_date or dag_run.run_after) | ds }}'
-UNION ALL
-SELECT transaction_id FROM public.toll_stage_{{ (logical_date or dag_run.run_after) | ds_nodash }};
+-- Transactions the day no longer delivers, delivers for the first time, or delivers with other values (only
+-- vehicle_make may be null), each with the values the day now delivers (none when it no longer delivers it).
+CREATE TEMP TABLE changed AS
+SELECT COALESCE(d.transaction_id, s.transaction_id) AS transaction_id, s.transaction_id IS NOT NULL AS delivered,
+       s.transaction_date, s.toll_booth, s.vehicle_make, s.vehicle_category, s.transaction_amount
+FROM (
+    SELECT * FROM public.toll_deliveries WHERE landing_date = '{{ (logical_date or dag_run.run_after) | ds }}'
+) AS d
+FULL JOIN public.toll_stage_{{ (logical_date or dag_run.run_after) | ds_nodash }} s
+    ON s.transaction_id = d.transaction_id
+WHERE d.transaction_id IS NULL
+   OR s.transaction_id IS NULL
+   OR d.transaction_date <> s.transaction_date
+   OR d.toll_booth <> s.toll_booth
+   OR d.vehicle_category <> s.vehicle_category
+   OR d.transaction_amount <> s.transaction_amount
+   OR d.vehicle_make <> s.vehicle_make
+   OR (d.vehicle_make IS NULL) <> (s.vehicle_make IS NULL);
 
 -- The dates whose aggregate changes: those of the rows replaced here, then (below) those of the rows replacing them.
 CREATE TEMP TABLE touched_dates AS
-SELECT DISTINCT t.transaction_date FROM public.toll_table t JOIN touched ON touched.transaction_id = t.transaction_id;
+SELECT DISTINCT t.transaction_date FROM public.toll_table t JOIN changed ON changed.transaction_id = t.transaction_id;
 
-DELETE FROM public.toll_deliveries WHERE landing_date = '{{ (logical_date or dag_run.run_after) | ds }}';
+DELETE FROM public.toll_deliveries USING changed
+WHERE public.toll_deliveries.landing_date = '{{ (logical_date or dag_run.run_after) | ds }}'
+  AND public.toll_deliveries.transaction_id = changed.transaction_id;
 
 INSERT INTO public.toll_deliveries
     (landing_date, transaction_id, transaction_date, toll_booth, vehicle_make, vehicle_category, transaction_amount)
-SELECT landing_date, transaction_id, transaction_date, toll_booth, vehicle_make, vehicle_category, transaction_amount
-FROM public.toll_stage_{{ (logical_date or dag_run.run_after) | ds_nodash }};
+SELECT '{{ (logical_date or dag_run.run_after) | ds }}', transaction_id, transaction_date, toll_booth, vehicle_make,
+       vehicle_category, transaction_amount
+FROM changed
+WHERE delivered;
 
--- Touched transactions that other days delivered too: only these need their deliveries ranked to find the owner.
+-- Changed transactions that other days deliver too: only these need their deliveries ranked to find the owner.
 CREATE TEMP TABLE shared AS
 SELECT DISTINCT d.transaction_id
-FROM public.toll_deliveries d JOIN touched ON touched.transaction_id = d.transaction_id
+FROM public.toll_deliveries d JOIN changed ON changed.transaction_id = d.transaction_id
 WHERE d.landing_date <> '{{ (logical_date or dag_run.run_after) | ds }}';
 
-DELETE FROM public.toll_table USING touched WHERE public.toll_table.transaction_id = touched.transaction_id;
+DELETE FROM public.toll_table USING changed WHERE public.toll_table.transaction_id = changed.transaction_id;
 
--- A transaction only this day delivered is owned by it: its staged row, as it is.
+-- A changed transaction only this day delivers is owned by it: its staged row, as it is.
 INSERT INTO public.toll_table
     (transaction_id, transaction_date, toll_booth, vehicle_make, vehicle_category, transaction_amount, landing_date)
-SELECT s.transaction_id, s.transaction_date, s.toll_booth, s.vehicle_make, s.vehicle_category, s.transaction_amount,
-       s.landing_date
-FROM public.toll_stage_{{ (logical_date or dag_run.run_after) | ds_nodash }} s
-WHERE NOT EXISTS (SELECT 1 FROM shared WHERE shared.transaction_id = s.transaction_id);
+SELECT transaction_id, transaction_date, toll_booth, vehicle_make, vehicle_category, transaction_amount,
+       '{{ (logical_date or dag_run.run_after) | ds }}'
+FROM changed
+WHERE delivered AND NOT EXISTS (SELECT 1 FROM shared WHERE shared.transaction_id = changed.transaction_id);
 
--- A shared one is its earliest delivery (none when no day delivers it any more).
+-- A shared one is its earliest delivery.
 INSERT INTO public.toll_table
     (transaction_id, transaction_date, toll_booth, vehicle_make, vehicle_category, transaction_amount, landing_date)
 SELECT transaction_id, transaction_date, toll_booth, vehicle_make, vehicle_category, transaction_amount, landing_date
@@ -48,9 +66,9 @@ FROM (
 ) AS ranked
 WHERE delivery_rank = 1;
 
--- The staged rows' dates cover those of the rows the day owns; the shared transactions' rows add theirs.
+-- The changed rows' dates cover those of the rows the day owns; the shared transactions' rows add theirs.
 INSERT INTO touched_dates
-SELECT DISTINCT transaction_date FROM public.toll_stage_{{ (logical_date or dag_run.run_after) | ds_nodash }}
+SELECT DISTINCT transaction_date FROM changed WHERE delivered
 UNION
 SELECT t.transaction_date FROM public.toll_table t JOIN shared ON shared.transaction_id = t.transaction_id;
 
