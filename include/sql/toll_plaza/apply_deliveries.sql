@@ -10,7 +10,7 @@ LOCK public.toll_deliveries;
 -- vehicle_make may be null), each with the values the day now delivers (none when it no longer delivers it).
 CREATE TEMP TABLE changed AS
 SELECT COALESCE(d.transaction_id, s.transaction_id) AS transaction_id, s.transaction_id IS NOT NULL AS delivered,
-       s.transaction_date, s.toll_booth, s.vehicle_make, s.vehicle_category, s.transaction_amount
+       s.landing_date, s.transaction_date, s.toll_booth, s.vehicle_make, s.vehicle_category, s.transaction_amount
 FROM (
     SELECT * FROM public.toll_deliveries WHERE landing_date = '{{ (logical_date or dag_run.run_after) | ds }}'
 ) AS d
@@ -35,8 +35,7 @@ WHERE public.toll_deliveries.landing_date = '{{ (logical_date or dag_run.run_aft
 
 INSERT INTO public.toll_deliveries
     (landing_date, transaction_id, transaction_date, toll_booth, vehicle_make, vehicle_category, transaction_amount)
-SELECT '{{ (logical_date or dag_run.run_after) | ds }}', transaction_id, transaction_date, toll_booth, vehicle_make,
-       vehicle_category, transaction_amount
+SELECT landing_date, transaction_id, transaction_date, toll_booth, vehicle_make, vehicle_category, transaction_amount
 FROM changed
 WHERE delivered;
 
@@ -51,8 +50,7 @@ DELETE FROM public.toll_table USING changed WHERE public.toll_table.transaction_
 -- A changed transaction only this day delivers is owned by it: its staged row, as it is.
 INSERT INTO public.toll_table
     (transaction_id, transaction_date, toll_booth, vehicle_make, vehicle_category, transaction_amount, landing_date)
-SELECT transaction_id, transaction_date, toll_booth, vehicle_make, vehicle_category, transaction_amount,
-       '{{ (logical_date or dag_run.run_after) | ds }}'
+SELECT transaction_id, transaction_date, toll_booth, vehicle_make, vehicle_category, transaction_amount, landing_date
 FROM changed
 WHERE delivered AND NOT EXISTS (SELECT 1 FROM shared WHERE shared.transaction_id = changed.transaction_id);
 
