@@ -15,12 +15,14 @@ from decimal import Decimal
 
 import psycopg2
 import pytest
+import toll_transform
 
 from local_platform.aws.compute.redshift_sql import translate
 from plugins.pipeline_kit.paths import sql_statements
 
 DAYS = [date(2026, 3, 1) + timedelta(days=offset) for offset in range(3)]
-DATA_COLUMNS = ("transaction_date", "toll_booth", "vehicle_make", "vehicle_category", "transaction_amount")
+# The staged columns between the key and the landing date: what a day delivers for a transaction.
+DATA_COLUMNS = toll_transform.STAGED_COLUMNS[1:-1]
 TABLES = ("toll_deliveries", "toll_table", "toll_daily_booth_revenue")
 
 
