@@ -6,6 +6,9 @@ them; the staged rows are copied into the day's staging table and, in one Redshi
 day's slice of ``toll_deliveries``; ``toll_table`` (each transaction as the landing day that delivered it first)
 and the daily revenue aggregate are rebuilt for what changed, and checked against the job's report.
 
+A rerun writes only what differs from the day's last load (the same file again writes nothing); the
+``rebuild_day`` param applies the whole day again, to repair the tables after a change made outside the pipeline.
+
 A transaction delivered again on another day (a booth re-sending a batch, the original generator's reused ids)
 stays with the day that delivered it first, whatever the order of runs, reruns and backfills; a run says how
 many of its transactions earlier days own and how many it owns that later days delivered again.
@@ -165,6 +168,12 @@ with DAG(
         "records": Param(100, type="integer", minimum=1, description="transactions the generator writes"),
         "seed": Param(0, type="integer", description="generator seed; same date and seed, same batch"),
         "duplicates": Param(0, type="integer", minimum=0, description="records the generator sends twice"),
+        "rebuild_day": Param(
+            False,
+            type="boolean",
+            description="apply every transaction of the day again, not only what changed since its last load: "
+            "repairs toll_table and the aggregate after a change made outside the pipeline",
+        ),
     },
     tags=["toll_plaza", "lambda", "glue", "redshift"],
     doc_md=__doc__,

@@ -26,11 +26,15 @@ DATA_COLUMNS = toll_transform.STAGED_COLUMNS[1:-1]
 TABLES = ("toll_deliveries", "toll_table", "toll_daily_booth_revenue")
 
 
-def rendered(relative_path: str, day: date) -> list[str]:
+def rendered(relative_path: str, day: date, rebuild_day: bool = False) -> list[str]:
     from airflow.sdk.definitions._internal.templater import create_template_env
 
     env = create_template_env()
-    context = {"logical_date": datetime(day.year, day.month, day.day, tzinfo=UTC), "dag_run": None}
+    context = {
+        "logical_date": datetime(day.year, day.month, day.day, tzinfo=UTC),
+        "dag_run": None,
+        "params": {"rebuild_day": rebuild_day},
+    }
     return [translate(env.from_string(statement).render(context)) for statement in sql_statements(relative_path)]
 
 
@@ -46,7 +50,7 @@ def cursor(postgres_db):
     conn.close()
 
 
-def apply(cur, day: date, slice_: dict[int, tuple]) -> None:
+def apply(cur, day: date, slice_: dict[int, tuple], rebuild_day: bool = False) -> None:
     """Stage ``slice_`` ({transaction_id: data columns}) for ``day`` and apply it, as the DAG's two tasks do."""
     for statement in rendered("toll_plaza/create_day_stage.sql", day):
         cur.execute(statement)
@@ -58,7 +62,7 @@ def apply(cur, day: date, slice_: dict[int, tuple]) -> None:
             (day, transaction_id, *values),
         )
     cur.connection.commit()
-    for statement in rendered("toll_plaza/apply_deliveries.sql", day):
+    for statement in rendered("toll_plaza/apply_deliveries.sql", day, rebuild_day):
         cur.execute(statement)
     cur.connection.commit()
     cur.execute("DISCARD TEMP")  # each Data API batch is a session of its own
@@ -131,4 +135,23 @@ def test_a_slice_that_comes_again_unchanged_rewrites_no_row(cursor):
     apply(cursor, DAYS[0], deliveries[DAYS[0]])
 
     assert {table: table_rows(cursor, table, with_location=True) for table in TABLES} == before
+    assert {table: table_rows(cursor, table) for table in TABLES} == expected_tables(deliveries)
+
+
+def test_rebuild_day_repairs_what_a_change_outside_the_pipeline_did_to_the_days_transactions(cursor):
+    rng = random.Random(11)
+    deliveries = {day: random_slice(rng) for day in DAYS}
+    deliveries[DAYS[0]][500] = (DAYS[0], "golf_rd", "Kia", "SUV", Decimal("2.50"))
+    for day in DAYS:
+        apply(cursor, day, deliveries[day])
+    cursor.execute("DELETE FROM public.toll_table WHERE transaction_id = 500")
+    cursor.execute(
+        "UPDATE public.toll_daily_booth_revenue SET revenue = revenue + 100 WHERE transaction_date = %s", (DAYS[0],)
+    )
+    cursor.connection.commit()
+
+    apply(cursor, DAYS[0], deliveries[DAYS[0]])
+    assert table_rows(cursor, "toll_table") != expected_tables(deliveries)["toll_table"]
+
+    apply(cursor, DAYS[0], deliveries[DAYS[0]], rebuild_day=True)
     assert {table: table_rows(cursor, table) for table in TABLES} == expected_tables(deliveries)

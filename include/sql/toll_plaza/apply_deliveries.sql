@@ -7,7 +7,8 @@
 LOCK public.toll_deliveries;
 
 -- Transactions the day no longer delivers, delivers for the first time, or delivers with other values (only
--- vehicle_make may be null), each with the values the day now delivers (none when it no longer delivers it).
+-- vehicle_make may be null), each with the values the day now delivers (none when it no longer delivers it). The
+-- rebuild_day param takes every transaction of the slice and the stage instead.
 CREATE TEMP TABLE changed AS
 SELECT COALESCE(d.transaction_id, s.transaction_id) AS transaction_id, s.transaction_id IS NOT NULL AS delivered,
        s.landing_date, s.transaction_date, s.toll_booth, s.vehicle_make, s.vehicle_category, s.transaction_amount
@@ -16,7 +17,7 @@ FROM (
 ) AS d
 FULL JOIN public.toll_stage_{{ (logical_date or dag_run.run_after) | ds_nodash }} s
     ON s.transaction_id = d.transaction_id
-WHERE d.transaction_id IS NULL
+WHERE {% if params.rebuild_day %}TRUE OR {% endif %}d.transaction_id IS NULL
    OR s.transaction_id IS NULL
    OR d.transaction_date <> s.transaction_date
    OR d.toll_booth <> s.toll_booth
