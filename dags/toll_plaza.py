@@ -117,7 +117,7 @@ def draw_revenue_chart(statement_results: list, staging_bucket: str, run_date: s
 @task(on_success_callback=[success_notifier(PIPELINE, charts_task="draw_revenue_chart", cost_spec=RUN_COST)])
 def verify_loaded_rows(check_results: list, report: dict) -> dict:
     """Fail the run when the day's rows break a rule or disagree with what the Glue job staged; report how the
-    day's transactions are shared with other days."""
+    day's transactions are shared with other days and what the apply changed in the day's slice."""
     from airflow.sdk.exceptions import AirflowFailException
 
     result = check_results[0]
@@ -145,11 +145,15 @@ def verify_loaded_rows(check_results: list, report: dict) -> dict:
             f"daily aggregate counts {facts['aggregated_for_date']} transactions, "
             f"the table has {facts['transactions_on_date']}"
         )
+    slice_changes = {key: facts[key] for key in ("added", "updated", "removed", "unchanged")}
+    if slice_changes["added"] + slice_changes["updated"] + slice_changes["unchanged"] != facts["delivered"]:
+        problems.append(f"the apply logged {slice_changes} for a slice of {facts['delivered']} transactions")
     if problems:
         raise AirflowFailException("toll_table checks failed: " + "; ".join(problems))
     return {
         **{key: report[key] for key in ("run_date", "read", "loaded", "quarantined", "duplicates")},
         **{key: facts[key] for key in ("owned", "owned_by_earlier_days", "also_delivered_later")},
+        "slice_changes": slice_changes,
         "quarantine_reasons": report.get("quarantine_reasons", {}),
     }
 
@@ -220,6 +224,7 @@ with DAG(
             "toll_plaza/create_toll_table.sql",
             "toll_plaza/create_toll_deliveries.sql",
             "toll_plaza/create_daily_booth_revenue.sql",
+            "toll_plaza/create_toll_loads.sql",
             "toll_plaza/create_day_stage.sql",
         ],
         poll_interval=poll_interval(2),

@@ -3,7 +3,8 @@
 Random sequences of days loaded and reloaded, in any order, with slices that overlap, shrink, change values or
 come again unchanged: after every apply, toll_deliveries holds each day's last slice, toll_table each
 transaction's earliest delivery, and the daily aggregate the sums of toll_table, exactly as the model derives
-them from scratch; a slice that comes again unchanged rewrites no row. The SQL runs as the Redshift stand-in
+them from scratch, and toll_loads says what the apply changed in the slice; a slice that comes again unchanged
+rewrites no row. The SQL runs as the Redshift stand-in
 runs it (translated, one transaction), on PostgreSQL.
 """
 
@@ -33,6 +34,7 @@ def rendered(relative_path: str, day: date, rebuild_day: bool = False) -> list[s
     context = {
         "logical_date": datetime(day.year, day.month, day.day, tzinfo=UTC),
         "dag_run": None,
+        "run_id": f"scheduled__{day}",
         "params": {"rebuild_day": rebuild_day},
     }
     return [translate(env.from_string(statement).render(context)) for statement in sql_statements(relative_path)]
@@ -42,7 +44,7 @@ def rendered(relative_path: str, day: date, rebuild_day: bool = False) -> list[s
 def cursor(postgres_db):
     conn = psycopg2.connect(postgres_db)
     with conn.cursor() as cur:
-        for name in ("create_toll_deliveries", "create_toll_table", "create_daily_booth_revenue"):
+        for name in ("create_toll_deliveries", "create_toll_table", "create_daily_booth_revenue", "create_toll_loads"):
             for statement in rendered(f"toll_plaza/{name}.sql", DAYS[0]):
                 cur.execute(statement)
         conn.commit()
@@ -90,6 +92,26 @@ def expected_tables(deliveries: dict[date, dict[int, tuple]]) -> dict[str, list[
     }
 
 
+def expected_changes(before: dict[int, tuple], after: dict[int, tuple]) -> dict[str, int]:
+    """What replacing a day's slice ``before`` with ``after`` changes, as the apply logs it in toll_loads."""
+    kept = before.keys() & after.keys()
+    return {
+        "added": len(after.keys() - before.keys()),
+        "updated": sum(before[key] != after[key] for key in kept),
+        "removed": len(before.keys() - after.keys()),
+        "unchanged": sum(before[key] == after[key] for key in kept),
+    }
+
+
+def logged_changes(cur, day: date) -> dict[str, int]:
+    cur.execute(
+        "SELECT added, updated, removed, unchanged FROM public.toll_loads WHERE run_id = %s "
+        "ORDER BY applied_at DESC LIMIT 1",
+        (f"scheduled__{day}",),
+    )
+    return dict(zip(("added", "updated", "removed", "unchanged"), cur.fetchone(), strict=True))
+
+
 def table_rows(cur, table: str, with_location: bool = False) -> list[tuple]:
     cur.execute(f"SELECT {'ctid::text, ' if with_location else ''}* FROM public.{table}")
     return sorted(cur.fetchall())
@@ -117,9 +139,10 @@ def test_every_apply_leaves_the_tables_as_derived_from_the_days_last_slices(curs
     deliveries: dict[date, dict[int, tuple]] = {}
     for _ in range(12):
         day = rng.choice(DAYS)
-        deliveries[day] = random_slice(rng)
+        before, deliveries[day] = deliveries.get(day, {}), random_slice(rng)
         apply(cursor, day, deliveries[day])
         assert {table: table_rows(cursor, table) for table in TABLES} == expected_tables(deliveries)
+        assert logged_changes(cursor, day) == expected_changes(before, deliveries[day])
 
 
 def test_a_slice_that_comes_again_unchanged_rewrites_no_row(cursor):
@@ -136,6 +159,12 @@ def test_a_slice_that_comes_again_unchanged_rewrites_no_row(cursor):
 
     assert {table: table_rows(cursor, table, with_location=True) for table in TABLES} == before
     assert {table: table_rows(cursor, table) for table in TABLES} == expected_tables(deliveries)
+    assert logged_changes(cursor, DAYS[0]) == {
+        "added": 0,
+        "updated": 0,
+        "removed": 0,
+        "unchanged": len(deliveries[DAYS[0]]),
+    }
 
 
 def test_rebuild_day_repairs_what_a_change_outside_the_pipeline_did_to_the_days_transactions(cursor):
@@ -155,3 +184,4 @@ def test_rebuild_day_repairs_what_a_change_outside_the_pipeline_did_to_the_days_
 
     apply(cursor, DAYS[0], deliveries[DAYS[0]], rebuild_day=True)
     assert {table: table_rows(cursor, table) for table in TABLES} == expected_tables(deliveries)
+    assert logged_changes(cursor, DAYS[0]) == expected_changes(deliveries[DAYS[0]], deliveries[DAYS[0]])

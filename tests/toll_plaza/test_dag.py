@@ -102,6 +102,7 @@ def test_a_generated_day_is_loaded_once_per_transaction_and_aggregated(platform,
         "owned": 300,
         "owned_by_earlier_days": 0,
         "also_delivered_later": 0,
+        "slice_changes": {"added": 300, "updated": 0, "removed": 0, "unchanged": 0},
         "quarantine_reasons": {},
     }
     table = platform.client("glue").get_table(DatabaseName="toll_plaza_raw", Name="toll")["Table"]
@@ -125,6 +126,12 @@ def test_rerun_of_the_same_date_changes_nothing(platform, redshift):
     second = run_day(day, records=150, duplicates=5, seed=2)
 
     assert_succeeded(second, platform)
+    assert second.xcom("verify_loaded_rows")["slice_changes"] == {
+        "added": 0,
+        "updated": 0,
+        "removed": 0,
+        "unchanged": 150,
+    }
     assert len(rows_before) == 150
     assert loaded_rows(redshift, day) == rows_before
     assert (

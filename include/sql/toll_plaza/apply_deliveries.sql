@@ -10,21 +10,35 @@ LOCK public.toll_deliveries;
 -- vehicle_make may be null), each with the values the day now delivers (none when it no longer delivers it). The
 -- rebuild_day param takes every transaction of the slice and the stage instead.
 CREATE TEMP TABLE changed AS
-SELECT COALESCE(d.transaction_id, s.transaction_id) AS transaction_id, s.transaction_id IS NOT NULL AS delivered,
-       s.landing_date, s.transaction_date, s.toll_booth, s.vehicle_make, s.vehicle_category, s.transaction_amount
+SELECT *
 FROM (
-    SELECT * FROM public.toll_deliveries WHERE landing_date = '{{ (logical_date or dag_run.run_after) | ds }}'
-) AS d
-FULL JOIN public.toll_stage_{{ (logical_date or dag_run.run_after) | ds_nodash }} s
-    ON s.transaction_id = d.transaction_id
-WHERE {% if params.rebuild_day %}TRUE OR {% endif %}d.transaction_id IS NULL
-   OR s.transaction_id IS NULL
-   OR d.transaction_date <> s.transaction_date
-   OR d.toll_booth <> s.toll_booth
-   OR d.vehicle_category <> s.vehicle_category
-   OR d.transaction_amount <> s.transaction_amount
-   OR d.vehicle_make <> s.vehicle_make
-   OR (d.vehicle_make IS NULL) <> (s.vehicle_make IS NULL);
+    SELECT COALESCE(d.transaction_id, s.transaction_id) AS transaction_id,
+           d.transaction_id IS NOT NULL AS was_delivered,
+           s.transaction_id IS NOT NULL AS delivered,
+           (d.transaction_date <> s.transaction_date
+            OR d.toll_booth <> s.toll_booth
+            OR d.vehicle_category <> s.vehicle_category
+            OR d.transaction_amount <> s.transaction_amount
+            OR d.vehicle_make <> s.vehicle_make
+            OR (d.vehicle_make IS NULL) <> (s.vehicle_make IS NULL)) AS differs,
+           s.landing_date, s.transaction_date, s.toll_booth, s.vehicle_make, s.vehicle_category, s.transaction_amount
+    FROM (
+        SELECT * FROM public.toll_deliveries WHERE landing_date = '{{ (logical_date or dag_run.run_after) | ds }}'
+    ) AS d
+    FULL JOIN public.toll_stage_{{ (logical_date or dag_run.run_after) | ds_nodash }} s
+        ON s.transaction_id = d.transaction_id
+) AS compared
+WHERE {% if params.rebuild_day %}TRUE OR {% endif %}NOT (was_delivered AND delivered) OR differs;
+
+-- What this apply changes in the slice, for the run's summary.
+INSERT INTO public.toll_loads (run_id, landing_date, applied_at, added, updated, removed, unchanged)
+SELECT '{{ run_id }}', CAST('{{ (logical_date or dag_run.run_after) | ds }}' AS DATE), SYSDATE,
+       COALESCE(SUM(CASE WHEN delivered AND NOT was_delivered THEN 1 ELSE 0 END), 0),
+       COALESCE(SUM(CASE WHEN delivered AND was_delivered AND differs THEN 1 ELSE 0 END), 0),
+       COALESCE(SUM(CASE WHEN was_delivered AND NOT delivered THEN 1 ELSE 0 END), 0),
+       (SELECT COUNT(*) FROM public.toll_stage_{{ (logical_date or dag_run.run_after) | ds_nodash }})
+       - COALESCE(SUM(CASE WHEN delivered AND (NOT was_delivered OR differs) THEN 1 ELSE 0 END), 0)
+FROM changed;
 
 -- The dates whose aggregate changes: those of the rows replaced here, then (below) those of the rows replacing them.
 CREATE TEMP TABLE touched_dates AS

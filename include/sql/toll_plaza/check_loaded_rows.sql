@@ -1,7 +1,8 @@
 -- Facts about the run's landing day that the data-quality task compares with the Glue job's report: one row.
 -- delivered: the day's slice; owned: of it, the transactions this day delivered first; owned_by_earlier_days:
 -- delivered again here but first on an earlier day (counted there); also_delivered_later: this day's that later
--- days delivered again (this day counts them, not those days).
+-- days delivered again (this day counts them, not those days); added, updated, removed, unchanged: what the run's
+-- latest apply changed in the slice (toll_loads).
 SELECT
     COUNT(*)                                                                     AS delivered,
     SUM(CASE WHEN t.landing_date = d.landing_date THEN 1 ELSE 0 END)             AS owned,
@@ -15,7 +16,15 @@ SELECT
     (SELECT COALESCE(SUM(transaction_count), 0) FROM public.toll_daily_booth_revenue
      WHERE transaction_date = '{{ (logical_date or dag_run.run_after) | ds }}')  AS aggregated_for_date,
     (SELECT COUNT(*) FROM public.toll_table
-     WHERE transaction_date = '{{ (logical_date or dag_run.run_after) | ds }}')  AS transactions_on_date
+     WHERE transaction_date = '{{ (logical_date or dag_run.run_after) | ds }}')  AS transactions_on_date,
+    (SELECT added FROM public.toll_loads WHERE run_id = '{{ run_id }}'
+     ORDER BY applied_at DESC LIMIT 1)                                           AS added,
+    (SELECT updated FROM public.toll_loads WHERE run_id = '{{ run_id }}'
+     ORDER BY applied_at DESC LIMIT 1)                                           AS updated,
+    (SELECT removed FROM public.toll_loads WHERE run_id = '{{ run_id }}'
+     ORDER BY applied_at DESC LIMIT 1)                                           AS removed,
+    (SELECT unchanged FROM public.toll_loads WHERE run_id = '{{ run_id }}'
+     ORDER BY applied_at DESC LIMIT 1)                                           AS unchanged
 FROM public.toll_deliveries d
 LEFT JOIN public.toll_table t ON t.transaction_id = d.transaction_id
 LEFT JOIN (SELECT DISTINCT transaction_id FROM public.toll_deliveries
