@@ -1,5 +1,5 @@
--- The day's staged deliveries become its slice of toll_deliveries; every transaction whose delivery that changes
--- is rebuilt in toll_table as its earliest delivery (the day that delivered it first owns it), and the daily
+-- The day's staged deliveries become its slice of toll_deliveries; every transaction whose delivery changes is
+-- rebuilt in toll_table as its earliest delivery (the day that delivered it first owns it), and the daily
 -- aggregate of every transaction date that changes is rebuilt. Only what differs from the slice already loaded is
 -- written: a rerun of the same landed file leaves every table as it is, without rewriting it. One transaction
 -- (a Data API batch); the lock makes runs of different days (a backfill beside the scheduled run) apply one after
@@ -30,7 +30,8 @@ FROM (
 ) AS compared
 WHERE {% if params.rebuild_day %}TRUE OR {% endif %}NOT (was_delivered AND delivered) OR differs;
 
--- What this apply changes in the slice, for the run's summary.
+-- What this apply changes in the slice, for the run's summary (a run id holds no quote: Airflow's
+-- allowed_run_id_pattern).
 INSERT INTO public.toll_loads (run_id, landing_date, applied_at, added, updated, removed, unchanged)
 SELECT '{{ run_id }}', CAST('{{ (logical_date or dag_run.run_after) | ds }}' AS DATE), SYSDATE,
        COALESCE(SUM(CASE WHEN delivered AND NOT was_delivered THEN 1 ELSE 0 END), 0),
