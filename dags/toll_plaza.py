@@ -30,7 +30,7 @@ from pipeline_kit.defaults import dag_defaults
 from pipeline_kit.glue import GlueJobRunOperator, read_job_report
 from pipeline_kit.paths import sql_dir, sql_statements
 from pipeline_kit.polling import poll_interval
-from pipeline_kit.settings import RUN_DATE, RUN_DATE_NODASH, PipelineSettings
+from pipeline_kit.settings import RUN_DATE, RUN_DATE_EXPR, RUN_DATE_NODASH, PipelineSettings
 
 PIPELINE = "toll_plaza"
 SETTINGS = PipelineSettings(PIPELINE)
@@ -64,7 +64,7 @@ RUN_COST = {
 
 GENERATOR_EVENT = (
     "{{ {"
-    '"date": (logical_date or dag_run.run_after) | ds, "run_id": run_id, '
+    f'"date": {RUN_DATE_EXPR} | ds, "run_id": run_id, '
     '"records": params.records, "seed": params.seed, "duplicates": params.duplicates, '
     f'"bucket": {SETTINGS.expr("landing_bucket")}, "prefix": "{LANDING_PREFIX}"'
     "} | tojson }}"

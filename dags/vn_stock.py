@@ -37,7 +37,7 @@ from pipeline_kit.defaults import dag_defaults
 from pipeline_kit.glue import GlueJobRunOperator, read_job_report
 from pipeline_kit.paths import sql_dir
 from pipeline_kit.polling import poll_interval
-from pipeline_kit.settings import PipelineSettings
+from pipeline_kit.settings import RUN_DATE_EXPR, PipelineSettings
 
 PIPELINE = "vn_stock"
 SETTINGS = PipelineSettings(PIPELINE)
@@ -48,7 +48,7 @@ RAW_BUCKET = SETTINGS.raw_bucket
 AURORA_CLUSTER = SETTINGS.aurora_cluster
 
 # The trading day of a scheduled run is its logical date on the exchange's clock (22:00 ICT = 15:00 UTC).
-RUN_DAY = f"(logical_date or dag_run.run_after).in_timezone('{MARKET_TZ}').strftime('%Y-%m-%d')"
+RUN_DAY = f"{RUN_DATE_EXPR}.in_timezone('{MARKET_TZ}').strftime('%Y-%m-%d')"
 DATE_FROM = f"(params.date_from or {RUN_DAY})"
 DATE_TO = f"(params.date_to or params.date_from or {RUN_DAY})"
 RUN_RANGE = f"{{{{ {DATE_FROM} }}}}_{{{{ {DATE_TO} }}}}"

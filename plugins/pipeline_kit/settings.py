@@ -4,6 +4,7 @@ when the task runs (never at parse time: no Variable.get in a DAG file).
     SETTINGS = PipelineSettings("toll_plaza")
     SETTINGS.staging_bucket          -> "{{ var.json.toll_plaza.staging_bucket }}"
     SETTINGS.expr("staging_bucket")  -> "var.json.toll_plaza.staging_bucket"  (inside a larger Jinja expression)
+    RUN_DATE                         -> "{{ run_date() | ds }}"
 
 The settings are the pipeline's JSON Airflow variable (``airflow_settings.yaml`` locally, Secrets Manager on
 MWAA). DAGs render with ``StrictUndefined`` (``pipeline_kit.defaults.dag_kwargs``), so a setting that does not
@@ -12,8 +13,22 @@ exist fails the task that uses it instead of rendering as an empty string.
 
 from __future__ import annotations
 
-RUN_DATE_EXPR = "(logical_date or dag_run.run_after)"
-# The run's date (YYYY-MM-DD, YYYYMMDD): its logical date, or for a manual run without one, when it was asked for.
+from collections.abc import Mapping
+from datetime import datetime
+
+from jinja2 import pass_context
+
+
+def run_date_of(context: Mapping) -> datetime:
+    """The run's date: its logical date, or for a manual run without one, when it was asked for."""
+    return context.get("logical_date") or context["dag_run"].run_after
+
+
+# The same rule as the template macro ``run_date()`` that every pipeline's DAG defines (pipeline_kit.defaults), so
+# SQL files and DAG templates name the run's date one way: ``{{ run_date() | ds }}``.
+run_date = pass_context(run_date_of)
+RUN_DATE_EXPR = "run_date()"
+# The run's date as YYYY-MM-DD and YYYYMMDD.
 RUN_DATE = f"{{{{ {RUN_DATE_EXPR} | ds }}}}"
 RUN_DATE_NODASH = f"{{{{ {RUN_DATE_EXPR} | ds_nodash }}}}"
 

@@ -150,3 +150,24 @@ def test_the_plugin_manager_imports_nothing_from_the_plugins_folder():
     ]
 
     assert scanned == []
+
+
+@pytest.mark.parametrize("path", DAG_FILES, ids=lambda path: path.name)
+def test_templates_name_the_runs_date_by_the_one_macro(dag_bag, path):
+    """A scheduled run's date is its logical date; a manual run without one takes the day it was asked for."""
+    from types import SimpleNamespace
+
+    import pendulum
+
+    asked = SimpleNamespace(run_after=pendulum.datetime(2026, 3, 9, 22, tz="UTC"))
+    for dag in _dags_of(dag_bag, path):
+        template = dag.get_template_env().from_string("{{ run_date() | ds }} {{ run_date() | ds_nodash }}")
+        scheduled = template.render(logical_date=pendulum.datetime(2026, 3, 1, tz="UTC"), dag_run=asked)
+        assert scheduled == "2026-03-01 20260301"
+        assert template.render(logical_date=None, dag_run=asked) == "2026-03-09 20260309"
+
+
+def test_the_rule_for_the_runs_date_is_spelt_once():
+    sources = [*DAGS_DIR.glob("*.py"), *(DAGS_DIR.parent / "include" / "sql").rglob("*.sql")]
+    spelt_out = [str(source) for source in sources if "run_after" in source.read_text()]
+    assert spelt_out == [], "use run_date() (pipeline_kit.settings) instead of spelling out the rule"

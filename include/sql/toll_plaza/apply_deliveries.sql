@@ -23,9 +23,9 @@ FROM (
             OR (d.vehicle_make IS NULL) <> (s.vehicle_make IS NULL)) AS differs,
            s.landing_date, s.transaction_date, s.toll_booth, s.vehicle_make, s.vehicle_category, s.transaction_amount
     FROM (
-        SELECT * FROM public.toll_deliveries WHERE landing_date = '{{ (logical_date or dag_run.run_after) | ds }}'
+        SELECT * FROM public.toll_deliveries WHERE landing_date = '{{ run_date() | ds }}'
     ) AS d
-    FULL JOIN public.toll_stage_{{ (logical_date or dag_run.run_after) | ds_nodash }} s
+    FULL JOIN public.toll_stage_{{ run_date() | ds_nodash }} s
         ON s.transaction_id = d.transaction_id
 ) AS compared
 WHERE {% if params.rebuild_day %}TRUE OR {% endif %}NOT (was_delivered AND delivered) OR differs;
@@ -33,11 +33,11 @@ WHERE {% if params.rebuild_day %}TRUE OR {% endif %}NOT (was_delivered AND deliv
 -- What this apply changes in the slice, for the run's summary (a run id holds no quote: Airflow's
 -- allowed_run_id_pattern).
 INSERT INTO public.toll_loads (run_id, landing_date, applied_at, added, updated, removed, unchanged)
-SELECT '{{ run_id }}', CAST('{{ (logical_date or dag_run.run_after) | ds }}' AS DATE), SYSDATE,
+SELECT '{{ run_id }}', CAST('{{ run_date() | ds }}' AS DATE), SYSDATE,
        COALESCE(SUM(CASE WHEN delivered AND NOT was_delivered THEN 1 ELSE 0 END), 0),
        COALESCE(SUM(CASE WHEN delivered AND was_delivered AND differs THEN 1 ELSE 0 END), 0),
        COALESCE(SUM(CASE WHEN was_delivered AND NOT delivered THEN 1 ELSE 0 END), 0),
-       (SELECT COUNT(*) FROM public.toll_stage_{{ (logical_date or dag_run.run_after) | ds_nodash }})
+       (SELECT COUNT(*) FROM public.toll_stage_{{ run_date() | ds_nodash }})
        - COALESCE(SUM(CASE WHEN delivered AND (NOT was_delivered OR differs) THEN 1 ELSE 0 END), 0)
 FROM changed;
 
@@ -46,7 +46,7 @@ CREATE TEMP TABLE touched_dates AS
 SELECT DISTINCT t.transaction_date FROM public.toll_table t JOIN changed ON changed.transaction_id = t.transaction_id;
 
 DELETE FROM public.toll_deliveries USING changed
-WHERE public.toll_deliveries.landing_date = '{{ (logical_date or dag_run.run_after) | ds }}'
+WHERE public.toll_deliveries.landing_date = '{{ run_date() | ds }}'
   AND public.toll_deliveries.transaction_id = changed.transaction_id;
 
 INSERT INTO public.toll_deliveries
@@ -59,7 +59,7 @@ WHERE delivered;
 CREATE TEMP TABLE shared AS
 SELECT DISTINCT d.transaction_id
 FROM public.toll_deliveries d JOIN changed ON changed.transaction_id = d.transaction_id
-WHERE d.landing_date <> '{{ (logical_date or dag_run.run_after) | ds }}';
+WHERE d.landing_date <> '{{ run_date() | ds }}';
 
 DELETE FROM public.toll_table USING changed WHERE public.toll_table.transaction_id = changed.transaction_id;
 
@@ -95,4 +95,4 @@ FROM public.toll_table
 WHERE transaction_date IN (SELECT DISTINCT transaction_date FROM touched_dates)
 GROUP BY transaction_date, toll_booth, vehicle_category;
 
-DROP TABLE public.toll_stage_{{ (logical_date or dag_run.run_after) | ds_nodash }};
+DROP TABLE public.toll_stage_{{ run_date() | ds_nodash }};

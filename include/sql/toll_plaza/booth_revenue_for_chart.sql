@@ -1,7 +1,7 @@
 -- Revenue per booth per day over the fortnight ending on the run's date, for the run's chart.
 SELECT transaction_date, toll_booth, SUM(revenue) AS revenue
 FROM public.toll_daily_booth_revenue
-WHERE transaction_date BETWEEN DATE '{{ (logical_date or dag_run.run_after) | ds }}' - 13
-                           AND DATE '{{ (logical_date or dag_run.run_after) | ds }}'
+WHERE transaction_date BETWEEN DATE '{{ run_date() | ds }}' - 13
+                           AND DATE '{{ run_date() | ds }}'
 GROUP BY transaction_date, toll_booth
 ORDER BY transaction_date, toll_booth

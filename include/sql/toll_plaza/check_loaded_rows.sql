@@ -13,18 +13,18 @@ FROM (
         SUM(CASE WHEN t.transaction_id IS NULL THEN 1 ELSE 0 END)                    AS missing_from_table,
         SUM(CASE WHEN d.transaction_amount <= 0 THEN 1 ELSE 0 END)                   AS non_positive_amounts,
         (SELECT COUNT(*) FROM public.toll_table
-         WHERE landing_date = '{{ (logical_date or dag_run.run_after) | ds }}')      AS rows_for_date,
+         WHERE landing_date = '{{ run_date() | ds }}')      AS rows_for_date,
         (SELECT COUNT(*) - COUNT(DISTINCT transaction_id) FROM public.toll_table)    AS duplicate_keys,
         (SELECT COALESCE(SUM(transaction_count), 0) FROM public.toll_daily_booth_revenue
-         WHERE transaction_date = '{{ (logical_date or dag_run.run_after) | ds }}')  AS aggregated_for_date,
+         WHERE transaction_date = '{{ run_date() | ds }}')  AS aggregated_for_date,
         (SELECT COUNT(*) FROM public.toll_table
-         WHERE transaction_date = '{{ (logical_date or dag_run.run_after) | ds }}')  AS transactions_on_date
+         WHERE transaction_date = '{{ run_date() | ds }}')  AS transactions_on_date
     FROM public.toll_deliveries d
     LEFT JOIN public.toll_table t ON t.transaction_id = d.transaction_id
     LEFT JOIN (SELECT DISTINCT transaction_id FROM public.toll_deliveries
-               WHERE landing_date > '{{ (logical_date or dag_run.run_after) | ds }}') later
+               WHERE landing_date > '{{ run_date() | ds }}') later
            ON later.transaction_id = d.transaction_id
-    WHERE d.landing_date = '{{ (logical_date or dag_run.run_after) | ds }}'
+    WHERE d.landing_date = '{{ run_date() | ds }}'
 ) AS facts
 -- The run's latest apply (a cleared run applies again under the same run id).
 LEFT JOIN (

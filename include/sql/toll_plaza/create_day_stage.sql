@@ -1,2 +1,2 @@
 -- The run's own staging table (one per landing day, so runs of different days never share one).
-CREATE TABLE IF NOT EXISTS public.toll_stage_{{ (logical_date or dag_run.run_after) | ds_nodash }} (LIKE public.toll_deliveries);
+CREATE TABLE IF NOT EXISTS public.toll_stage_{{ run_date() | ds_nodash }} (LIKE public.toll_deliveries);

@@ -1,4 +1,4 @@
-{%- set day = (logical_date or dag_run.run_after) -%}
+{%- set day = run_date() -%}
 -- What the day's load holds, and duplicate keys across every day of the table (must be none).
 SELECT
   (SELECT count(*) FROM {{ var.json.tweet_hashtags.analytical_database }}.hashtag_data

@@ -1,4 +1,4 @@
-{%- set day = (logical_date or dag_run.run_after) -%}
+{%- set day = run_date() -%}
 {# The day's staged rows, typed, written as Parquet to this load's own location (swapped in afterwards). #}
 UNLOAD (
   SELECT hash_id, post_id, CAST(created AS timestamp) AS created, user_name, repost_count, hashtag, text_clean,

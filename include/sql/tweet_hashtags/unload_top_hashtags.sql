@@ -1,4 +1,4 @@
-{%- set day = (logical_date or dag_run.run_after) -%}
+{%- set day = run_date() -%}
 {# The day's top hashtags: posts, distinct users and average polarity, ranked by posts then name. #}
 UNLOAD (
   SELECT CAST(row_number() OVER (ORDER BY count(*) DESC, hashtag) AS bigint) AS rank, hashtag,

@@ -9,6 +9,7 @@ from airflow.providers.common.compat.sdk import AirflowException, BaseOperator
 
 from pipeline_kit.s3_to_postgres.columns import Column, SurrogateKey, as_columns
 from pipeline_kit.s3_to_postgres.load import Slice, Target, load_csv
+from pipeline_kit.settings import run_date_of
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -62,6 +63,7 @@ class S3ToPostgresMergeOperator(BaseOperator):
         slice of the table, which mirrors the run's file (see ``Slice``).
     :param max_reject_rate: fail (target untouched, quarantine kept) when quarantined/read exceeds it.
     :param fail_on_empty: fail instead of loading nothing when the object has no data rows.
+    :param logical_date: the run's day (YYYY-MM-DD); default: ``pipeline_kit.settings.run_date_of`` the run.
     :return: counts ``{"read", "loaded", "quarantined", "inserted", "updated", "unchanged", ...}`` and the
         ``path`` the file took (``typed``: a clean file; ``checked``: row by row, see ``load``).
     """
@@ -83,7 +85,7 @@ class S3ToPostgresMergeOperator(BaseOperator):
         max_reject_rate: float | str | None = None,
         fail_on_empty: bool = False,
         aws_conn_id: str | None = "aws_default",
-        logical_date: str = "{{ (logical_date or dag_run.run_after) | ds }}",
+        logical_date: str | None = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -109,7 +111,8 @@ class S3ToPostgresMergeOperator(BaseOperator):
         if not s3.check_for_key(self.s3_key, self.s3_bucket):
             raise SourceFileMissing(f"{source_key} does not exist; nothing to load into {self.table}")
         rate = None if self.max_reject_rate in (None, "", "None") else float(self.max_reject_rate)
-        run_slice = Slice(self.slice_column, "date", str(self.logical_date)) if self.slice_column else None
+        run_day = self.logical_date or run_date_of(context).strftime("%Y-%m-%d")
+        run_slice = Slice(self.slice_column, "date", run_day) if self.slice_column else None
         target = Target(self.table, self.columns, self.key_columns, self.surrogate_key, run_slice)
         conn = PostgresHook(postgres_conn_id=self.postgres_conn_id).get_conn()
         try:
@@ -118,7 +121,7 @@ class S3ToPostgresMergeOperator(BaseOperator):
                 s3_chunks(s3, self.s3_bucket, [self.s3_key]),
                 target=target,
                 source_key=source_key,
-                logical_date=str(self.logical_date),
+                logical_date=run_day,
                 max_reject_rate=rate,
                 fail_on_empty=self.fail_on_empty,
                 log=self.log,
