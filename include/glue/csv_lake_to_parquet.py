@@ -134,16 +134,32 @@ def reasons(schema=BILLING_SCHEMA) -> tuple[str, ...]:
     return (MORE_FIELDS, *[reason for column in per_column for reason in column])
 
 
+def typed_value(raw, sql_type: str):
+    """``raw`` text cast to ``sql_type`` (null when it cannot be)."""
+    value = raw.cast(sql_type)
+    if sql_type == "date":  # Spark's cast reads "2025" and "2025-01" as January 1st, "2025-01-15 25:99" as the 15th
+        value = F.when(raw.rlike(ISO_DATE), value)
+    return value
+
+
 def cast_with_errors(df: DataFrame, schema=BILLING_SCHEMA) -> DataFrame:
     """Cast each declared column; ``reason`` lists the record's structure error and every value that failed
-    (null when none), ``first_reason`` names the first of them without its value."""
+    (null when none), ``first_reason`` names the first of them without its value. Each value is cast once, in a
+    projection of its own that the checks then read: written as one projection, Spark computes it inside the
+    dedupe's aggregate, where it does not share a cast between the value and the checks of it (a decimal parsed
+    twice)."""
+    data = [name for name, _, _ in schema]
+    others = [column for column in df.columns if column not in {*data, STRUCTURE_ERROR}]
+    cast = df.select(
+        *[typed_value(F.col(name), sql_type).alias(name) for name, sql_type, _ in schema],
+        *others,
+        STRUCTURE_ERROR,
+        *[F.col(name).alias(f"_raw_{name}") for name in data],
+    )
     errors = [F.col(STRUCTURE_ERROR)]
     kinds = [F.when(F.col(STRUCTURE_ERROR).isNotNull(), F.lit(MORE_FIELDS))]
-    typed = []
     for name, sql_type, required in schema:
-        raw, value = F.col(name), F.col(name).cast(sql_type)
-        if sql_type == "date":  # Spark's cast reads "2025" and "2025-01" as January 1st, "2025-01-15 25:99" as the 15th
-            value = F.when(raw.rlike(ISO_DATE), value)
+        raw, value = F.col(f"_raw_{name}"), F.col(name)
         # Spark decodes bytes that are not UTF-8 as U+FFFD: the value as sent is lost, so it cannot load.
         garbled = raw.contains("\ufffd")
         errors.append(F.when(garbled, F.lit(not_utf8(name))))
@@ -154,17 +170,13 @@ def cast_with_errors(df: DataFrame, schema=BILLING_SCHEMA) -> DataFrame:
         if required:
             errors.append(F.when(raw.isNull(), F.lit(missing_value(name))))
             kinds.append(F.when(raw.isNull(), F.lit(missing_value(name))))
-        typed.append(value.alias(name))
     reason = F.concat_ws("; ", F.array(*errors))
-    others = [
-        F.col(column) for column in df.columns if column not in {name for name, _, _ in schema} | {STRUCTURE_ERROR}
-    ]
-    return df.select(
-        *typed,
+    return cast.select(
+        *data,
         *others,
         F.when(reason != "", reason).alias(REASON),
         F.coalesce(*kinds).alias(FIRST_REASON),
-        *[F.col(name).alias(f"_raw_{name}") for name, _, _ in schema],
+        *[f"_raw_{name}" for name in data],
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
 from datetime import datetime
 from decimal import Decimal
 
@@ -11,16 +12,20 @@ import glue_io
 import pytest
 from csv_lake_to_parquet import (
     BILLING_SCHEMA,
+    REASON,
     count_rows,
     drop_exact_duplicates,
     empty_file,
+    good_rows,
     normalise_headers,
     prepare_file,
     report,
+    report_counts,
     snake_case,
     split_good_and_quarantine,
     transform,
 )
+from pyspark.sql import Observation
 
 from local_platform.generators.billing_csv import COLUMNS, MESSY_HEADERS, generate
 
@@ -104,6 +109,22 @@ def test_duplicates_are_grouped_by_hashing_without_sorting_every_row(spark):
     with contextlib.redirect_stdout(plan):
         transform(files, INGESTED_AT).explain()
     assert "HashAggregate" in plan.getvalue() and "Sort" not in plan.getvalue()
+
+
+def test_each_value_is_cast_once_for_the_good_rows_and_their_checks(spark, tmp_path):
+    files = {"s3://raw/a.csv": prepare_file(csv_frame(spark, tmp_path, generate(rows=1).text), "s3://raw/a.csv")}
+    # as stage_good_rows plans them: the report's counts observed over every row, then the good rows kept
+    good = good_rows(transform(files, INGESTED_AT).drop(REASON).observe(Observation(), *report_counts()))
+    plan = io.StringIO()
+    spark.conf.set("spark.sql.debug.maxToStringFields", "1000")  # every expression printed whole
+    try:
+        with contextlib.redirect_stdout(plan):
+            good.explain("formatted")
+    finally:
+        spark.conf.unset("spark.sql.debug.maxToStringFields")
+    for name, sql_type, _ in BILLING_SCHEMA:
+        if sql_type != "string":
+            assert len(re.findall(rf"cast\({name}#\d+ as ", plan.getvalue())) == 1, (name, plan.getvalue())
 
 
 def test_values_that_do_not_cast_are_quarantined_with_their_reason_and_raw_value(spark, tmp_path):
