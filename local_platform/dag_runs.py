@@ -96,7 +96,13 @@ def run_dag(
     share_loaders()
     walk_frames()
     check_schemas_once()
-    dag = load_dag(dag_id)
+    return run_parsed_dag(load_dag(dag_id), logical_date, conf, poll_seconds)
+
+
+def run_parsed_dag(
+    dag, logical_date: datetime | None = None, conf: dict | None = None, poll_seconds: float | None = None
+) -> DagRunResult:
+    """``dag.test()`` of a DAG already parsed; with ``poll_seconds``, as ``run_dag`` says."""
     if poll_seconds is not None:
         shorten_polls(dag, poll_seconds)
     # dag.test() runs no scheduler to watch deadlines (its runs are never queued, so they get none), and Airflow
@@ -110,7 +116,10 @@ def run_dag(
         for ti in dag_run.get_task_instances()
     }
     return DagRunResult(
-        state=str(dag_run.state).split(".")[-1].lower(), task_states=task_states, run_id=dag_run.run_id, dag_id=dag_id
+        state=str(dag_run.state).split(".")[-1].lower(),
+        task_states=task_states,
+        run_id=dag_run.run_id,
+        dag_id=dag.dag_id,
     )
 
 

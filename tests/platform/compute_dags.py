@@ -6,10 +6,12 @@ defined in a test file lives in no bundle, so it is serialized into the ``dags-f
 
 from __future__ import annotations
 
-from local_platform.dag_runs import DagRunResult
+from local_platform.dag_runs import DagRunResult, run_parsed_dag
+from tests.helpers.airflow_runs import POLL_SECONDS
 
 
-def run_test_dag(dag) -> DagRunResult:
+def run_test_dag(dag, poll_seconds: float | None = POLL_SECONDS) -> DagRunResult:
+    """The DAG's run, its tasks polling as the pipelines' test runs do (``poll_seconds=None``: as the DAG says)."""
     from airflow.dag_processing.bundles.manager import DagBundlesManager
     from airflow.dag_processing.collection import update_dag_parsing_results_in_db
     from airflow.serialization.serialized_objects import LazyDeserializedDAG
@@ -21,11 +23,4 @@ def run_test_dag(dag) -> DagRunResult:
         update_dag_parsing_results_in_db(
             "dags-folder", None, [LazyDeserializedDAG.from_dag(dag)], {}, None, set(), session=session
         )
-    dag_run = dag.test()
-    task_states = {ti.task_id: str(ti.state).split(".")[-1].lower() for ti in dag_run.get_task_instances()}
-    return DagRunResult(
-        state=str(dag_run.state).split(".")[-1].lower(),
-        task_states=task_states,
-        run_id=dag_run.run_id,
-        dag_id=dag.dag_id,
-    )
+    return run_parsed_dag(dag, poll_seconds=poll_seconds)

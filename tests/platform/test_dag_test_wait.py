@@ -34,7 +34,7 @@ def branch_skipping_a_chain() -> DAG:
 
 def test_dag_test_waits_at_most_the_cap_while_a_skipped_chain_is_marked(airflow_db):
     with capped_waits(0.05) as waits:
-        result = run_test_dag(branch_skipping_a_chain())
+        result = run_test_dag(branch_skipping_a_chain(), poll_seconds=None)
 
     assert result.state == "success", result.task_states
     assert result.task_states["taken"] == "success"
