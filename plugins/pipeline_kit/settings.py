@@ -7,7 +7,7 @@ when the task runs (never at parse time: no Variable.get in a DAG file).
     RUN_DATE                         -> "{{ run_date() | ds }}"
 
 The settings are the pipeline's JSON Airflow variable (``airflow_settings.yaml`` locally, Secrets Manager on
-MWAA). DAGs render with ``StrictUndefined`` (``pipeline_kit.defaults.dag_kwargs``), so a setting that does not
+MWAA). DAGs render with ``StrictUndefined`` (``pipeline_kit.defaults.dag_defaults``), so a setting that does not
 exist fails the task that uses it instead of rendering as an empty string.
 """
 
@@ -24,9 +24,13 @@ def run_date_of(context: Mapping) -> datetime:
     return context.get("logical_date") or context["dag_run"].run_after
 
 
-# The same rule as the template macro ``run_date()`` that every pipeline's DAG defines (pipeline_kit.defaults), so
-# SQL files and DAG templates name the run's date one way: ``{{ run_date() | ds }}``.
-run_date = pass_context(run_date_of)
+@pass_context
+def run_date(context) -> datetime:
+    """``run_date_of`` the run being rendered: the template macro ``run_date()`` every pipeline's DAG defines
+    (``pipeline_kit.defaults``), so SQL files and DAG templates name the run's date one way."""
+    return run_date_of(context)
+
+
 RUN_DATE_EXPR = "run_date()"
 # The run's date as YYYY-MM-DD and YYYYMMDD.
 RUN_DATE = f"{{{{ {RUN_DATE_EXPR} | ds }}}}"
