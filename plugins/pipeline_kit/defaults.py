@@ -10,7 +10,7 @@ from datetime import timedelta
 from jinja2 import StrictUndefined
 
 from pipeline_kit.alerts import alert_late_run, failure_notifier
-from pipeline_kit.settings import run_date
+from pipeline_kit.settings import TEMPLATE_MACROS
 
 # A daily pipeline that is not done a day after its run was queued is late unless its DAG says otherwise.
 DEFAULT_MUST_FINISH_WITHIN = timedelta(hours=24)
@@ -46,6 +46,6 @@ def dag_defaults(pipeline: str, must_finish_within: timedelta = DEFAULT_MUST_FIN
     return {
         "default_args": default_task_args(pipeline),
         "template_undefined": StrictUndefined,
-        "user_defined_macros": {"run_date": run_date},
+        "user_defined_macros": dict(TEMPLATE_MACROS),
         "deadline": run_deadline(pipeline, must_finish_within),
     }

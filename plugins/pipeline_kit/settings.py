@@ -31,6 +31,8 @@ def run_date(context) -> datetime:
     return run_date_of(context)
 
 
+# Every pipeline DAG's template macros (``user_defined_macros``, set by ``pipeline_kit.defaults.dag_defaults``).
+TEMPLATE_MACROS = {"run_date": run_date}
 RUN_DATE_EXPR = "run_date()"
 # The run's date as YYYY-MM-DD and YYYYMMDD.
 RUN_DATE = f"{{{{ {RUN_DATE_EXPR} | ds }}}}"

@@ -20,7 +20,7 @@ import toll_transform
 
 from local_platform.aws.compute.redshift_sql import translate
 from plugins.pipeline_kit.paths import sql_statements
-from plugins.pipeline_kit.settings import run_date
+from plugins.pipeline_kit.settings import TEMPLATE_MACROS
 
 DAYS = [date(2026, 3, 1) + timedelta(days=offset) for offset in range(3)]
 # The staged columns between the key and the landing date: what a day delivers for a transaction.
@@ -32,7 +32,7 @@ def rendered(relative_path: str, day: date, rebuild_day: bool = False) -> list[s
     from airflow.sdk.definitions._internal.templater import create_template_env
 
     env = create_template_env()
-    env.globals["run_date"] = run_date  # as the DAG defines it (pipeline_kit.defaults)
+    env.globals.update(TEMPLATE_MACROS)  # as the DAG has them (pipeline_kit.defaults)
     context = {
         "logical_date": datetime(day.year, day.month, day.day, tzinfo=UTC),
         "dag_run": None,
