@@ -9,6 +9,7 @@ Screenshots in ``.local/test-artifacts/``."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 from pathlib import Path
@@ -127,23 +128,60 @@ def test_dag_list_shows_every_pipeline_and_no_import_errors(demo_platform, brows
     assert AirflowApi(platform.ui_url).import_errors() == []
 
 
-@pytest.mark.browser
-def test_a_dag_triggered_by_clicking_runs_green_and_its_task_log_shows_the_output(demo_platform, browser):
+@dataclasses.dataclass(frozen=True)
+class RunsStartedInTheUi:
+    toll_runs: list[dict]  # the toll_plaza runs that clicking Trigger made
+    backfills: list[dict]  # retail_analytics' backfills after the form's Run Backfill
+    backfill_runs: list[dict]  # and their runs
+
+
+@pytest.fixture(scope="module")
+def runs_started_in_the_ui(demo_platform, browser) -> RunsStartedInTheUi:
+    """Both UI actions first: Trigger clicked for toll_plaza, then a retail_analytics backfill started from its form.
+    The two runs then go through the scheduler side by side while the tests wait for each (one after the other,
+    the waits were most of the two tests' time)."""
     platform, _, _ = demo_platform
     api = AirflowApi(platform.ui_url)
-    before = {run["dag_run_id"] for run in api.runs("toll_plaza")}
+    toll_runs_before = {run["dag_run_id"] for run in api.runs("toll_plaza")}
+    upload_retail_seed(_s3(platform), variables()["retail_analytics"]["raw_bucket"], BACKFILL_DAY)
 
     open_page(browser, f"{platform.ui_url}/dags/toll_plaza", shows=["generate_transactions"])
     visible_button(browser, aria_label="Trigger Dag").click()
     open_dialog = visible_button(browser, text="Trigger")
     screenshot(browser, ARTIFACTS / "ui-trigger-form.png")
     open_dialog.click()
+    toll_runs = wait_for(lambda: [run for run in api.runs("toll_plaza") if run["dag_run_id"] not in toll_runs_before])
 
-    deadline = time.monotonic() + 120
-    while not (new := [run for run in api.runs("toll_plaza") if run["dag_run_id"] not in before]):
-        assert time.monotonic() < deadline, "clicking Trigger made no run"
+    open_page(browser, f"{platform.ui_url}/dags/retail_analytics", shows=["wait_for_drop"])
+    visible_button(browser, aria_label="Trigger Dag").click()
+    browser.find_element(By.XPATH, "//*[normalize-space()='Backfill' and @data-part='item-text']").click()
+    for name in ("from_date", "to_date"):
+        fill_datetime(browser, browser.find_element(By.CSS_SELECTOR, f'input[name="{name}"]'), f"{BACKFILL_DAY}T00:00")
+    screenshot(browser, ARTIFACTS / "ui-backfill-form.png")
+    visible_button(browser, text="Run Backfill").click()
+    backfills = wait_for(lambda: api.get("/backfills", dag_id="retail_analytics")["backfills"])
+    # Airflow commits a backfill before it creates the backfill's runs (in a second transaction): wait for them.
+    backfill_runs = wait_for(lambda: [run for run in api.runs("retail_analytics") if run["run_type"] == "backfill"])
+    return RunsStartedInTheUi(toll_runs, backfills, backfill_runs)
+
+
+def wait_for(find, timeout_s: float = 120) -> list:
+    """What ``find`` returns once it is not empty, or its empty result after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while not (found := find()) and time.monotonic() < deadline:
         time.sleep(0.5)
-    run = wait_for_run(api, "toll_plaza", new[0]["dag_run_id"])
+    return found
+
+
+@pytest.mark.browser
+def test_a_dag_triggered_by_clicking_runs_green_and_its_task_log_shows_the_output(
+    demo_platform, browser, runs_started_in_the_ui
+):
+    platform, _, _ = demo_platform
+    api = AirflowApi(platform.ui_url)
+    assert runs_started_in_the_ui.toll_runs, "clicking Trigger made no run"
+
+    run = wait_for_run(api, "toll_plaza", runs_started_in_the_ui.toll_runs[0]["dag_run_id"])
     assert run["run_type"] == "manual" and run["state"] == "success"
 
     open_page(browser, f"{platform.ui_url}/dags/toll_plaza/runs/{run['dag_run_id']}", shows=["verify_loaded_rows"])
@@ -158,28 +196,14 @@ def test_a_dag_triggered_by_clicking_runs_green_and_its_task_log_shows_the_outpu
 
 
 @pytest.mark.browser
-def test_the_backfill_form_starts_a_backfill_whose_runs_succeed(demo_platform, browser):
+def test_the_backfill_form_starts_a_backfill_whose_runs_succeed(demo_platform, runs_started_in_the_ui):
     platform, _, _ = demo_platform
     api = AirflowApi(platform.ui_url)
-    upload_retail_seed(_s3(platform), variables()["retail_analytics"]["raw_bucket"], BACKFILL_DAY)
-
-    open_page(browser, f"{platform.ui_url}/dags/retail_analytics", shows=["wait_for_drop"])
-    visible_button(browser, aria_label="Trigger Dag").click()
-    browser.find_element(By.XPATH, "//*[normalize-space()='Backfill' and @data-part='item-text']").click()
-    for name in ("from_date", "to_date"):
-        fill_datetime(browser, browser.find_element(By.CSS_SELECTOR, f'input[name="{name}"]'), f"{BACKFILL_DAY}T00:00")
-    screenshot(browser, ARTIFACTS / "ui-backfill-form.png")
-    visible_button(browser, text="Run Backfill").click()
-
-    deadline = time.monotonic() + 120
-    while not (backfills := api.get("/backfills", dag_id="retail_analytics")["backfills"]):
-        assert time.monotonic() < deadline, "the backfill form started no backfill"
-        time.sleep(0.5)
+    backfills, runs = runs_started_in_the_ui.backfills, runs_started_in_the_ui.backfill_runs
+    assert backfills, "the backfill form started no backfill"
     assert (backfills[0]["from_date"][:10], backfills[0]["to_date"][:10]) == (BACKFILL_DAY, BACKFILL_DAY)
-    # Airflow commits a backfill before it creates the backfill's runs (in a second transaction): wait for them.
-    while not (runs := [run for run in api.runs("retail_analytics") if run["run_type"] == "backfill"]):
-        assert time.monotonic() < deadline, f"backfill {backfills[0]['id']} made no run"
-        time.sleep(0.5)
+    assert runs, f"backfill {backfills[0]['id']} made no run"
+
     assert [run["logical_date"][:10] for run in runs] == [BACKFILL_DAY]
     assert wait_for_run(api, "retail_analytics", runs[0]["dag_run_id"])["state"] == "success"
     loads = api.xcom("retail_analytics", runs[0]["dag_run_id"], "summarize_run")["loads"]
