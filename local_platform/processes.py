@@ -60,9 +60,7 @@ def stop_service(pid_file: Path, timeout_s: float = 20.0) -> bool:
             break
         deadline = time.monotonic() + wait_s
         while time.monotonic() < deadline:
-            try:
-                os.killpg(pid, 0)
-            except ProcessLookupError:
+            if not group_running(pid):
                 break
             time.sleep(0.2)
         else:
@@ -75,10 +73,29 @@ def stop_service(pid_file: Path, timeout_s: float = 20.0) -> bool:
 def _group_still_running(pid_file: Path) -> int | None:
     try:
         group = int(pid_file.read_text().strip())
-        os.killpg(group, 0)
-    except (FileNotFoundError, ValueError, ProcessLookupError):
+    except (FileNotFoundError, ValueError):
         return None
-    return group
+    return group if group_running(group) else None
+
+
+def group_running(group: int, proc: Path = Path("/proc")) -> bool:
+    """Whether a process of ``group`` still runs. One that has exited but that its parent has not reaped yet (a
+    zombie: a service stopped by the process that started it) has stopped; signal 0 would take it for running, and
+    ``stop_service`` would wait for it until its deadlines. Without ``/proc`` (macOS), signal 0 decides."""
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    if not proc.is_dir():
+        return True
+    for stat in proc.glob("[0-9]*/stat"):
+        try:
+            state, _, process_group = stat.read_text().rsplit(")", 1)[1].split()[:3]
+        except (OSError, ValueError):
+            continue  # the process ended while the folder was read
+        if int(process_group) == group and state not in ("Z", "X"):
+            return True
+    return False
 
 
 def wait_for_port(port: int, pid_file: Path, log_file: Path, what: str, timeout_s: float = 90.0) -> None:

@@ -451,8 +451,8 @@ def test_make_down_then_make_up_keeps_the_lake(tmp_path, monkeypatch, postgres_s
 
 
 def _down(platform: LocalPlatform) -> int | None:
-    """``platform.down()``; the server's exit code. The server is this process's child: unreaped, it would stay
-    a zombie that ``down`` takes for alive until its SIGKILL deadline (``make down`` is never its parent)."""
+    """``platform.down()``; the server's exit code, which only this process can read: the server is its child
+    (``make down`` is never its parent)."""
     pid = processes.read_pid(platform.aws_pid)
     if pid is None:
         return None
