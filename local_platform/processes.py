@@ -78,7 +78,24 @@ def _group_still_running(pid_file: Path) -> int | None:
     return group if group_running(group) else None
 
 
-def group_running(group: int, proc: Path = Path("/proc")) -> bool:
+PROC = Path("/proc")
+EXITED = ("Z", "X")  # a zombie (exited, not reaped by its parent yet) or dead
+
+
+def _stat_fields(stat: Path) -> list[str]:
+    """A ``/proc/<pid>/stat``'s fields after the command name: the state, the parent, the process group, ..."""
+    return stat.read_text().rsplit(")", 1)[1].split()
+
+
+def process_state(pid: int, proc: Path = PROC) -> str | None:
+    """The process's state letter (``R``, ``S``, ... ``Z`` for a zombie); None when there is no such process."""
+    try:
+        return _stat_fields(proc / str(pid) / "stat")[0]
+    except FileNotFoundError:
+        return None
+
+
+def group_running(group: int, proc: Path = PROC) -> bool:
     """Whether a process of ``group`` still runs. One that has exited but that its parent has not reaped yet (a
     zombie: a service stopped by the process that started it) has stopped; signal 0 would take it for running, and
     ``stop_service`` would wait for it until its deadlines. Without ``/proc`` (macOS), signal 0 decides."""
@@ -90,10 +107,10 @@ def group_running(group: int, proc: Path = Path("/proc")) -> bool:
         return True
     for stat in proc.glob("[0-9]*/stat"):
         try:
-            state, _, process_group = stat.read_text().rsplit(")", 1)[1].split()[:3]
+            state, _, process_group = _stat_fields(stat)[:3]
         except (OSError, ValueError):
             continue  # the process ended while the folder was read
-        if int(process_group) == group and state not in ("Z", "X"):
+        if int(process_group) == group and state not in EXITED:
             return True
     return False
 

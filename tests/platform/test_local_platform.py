@@ -26,12 +26,8 @@ def platform(tmp_path, monkeypatch):
 
 
 def _alive(pid: int) -> bool:
-    """Running, not merely a zombie waiting for a parent (here PID 1) to reap it."""
-    try:
-        state = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return False
-    return state not in ("Z", "X")
+    """Running, not merely a zombie waiting for a parent to reap it."""
+    return processes.process_state(pid) not in (None, *processes.EXITED)
 
 
 def test_up_twice_reuses_the_running_services_and_down_stops_them_all(platform):
