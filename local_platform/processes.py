@@ -21,9 +21,7 @@ def read_pid(pid_file: Path) -> int | None:
         pid = int(pid_file.read_text().strip())
     except (FileNotFoundError, ValueError):
         return None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+    if not process_running(pid):
         pid_file.unlink(missing_ok=True)
         return None
     return pid
@@ -93,6 +91,16 @@ def process_state(pid: int, proc: Path = PROC) -> str | None:
         return _stat_fields(proc / str(pid) / "stat")[0]
     except FileNotFoundError:
         return None
+
+
+def process_running(pid: int, proc: Path = PROC) -> bool:
+    """Whether ``pid`` runs: a zombie (exited, its parent has not reaped it yet) does not, though signal 0 reaches
+    it. Without ``/proc`` (macOS), signal 0 decides."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return not proc.is_dir() or process_state(pid, proc) not in (None, *EXITED)
 
 
 def group_running(group: int, proc: Path = PROC) -> bool:

@@ -103,28 +103,32 @@ def test_exact_duplicates_across_files_keep_one_row_from_the_first_file(spark):
     assert rows == [("1.000", "s3://raw/a.csv", 3), ("2.000", "s3://raw/b.csv", 1)]
 
 
+def physical_plan(frame, mode: str = "simple") -> str:
+    """What ``frame.explain(mode)`` prints, every expression whole."""
+    spark, plan = frame.sparkSession, io.StringIO()
+    spark.conf.set("spark.sql.debug.maxToStringFields", "1000")
+    try:
+        with contextlib.redirect_stdout(plan):
+            frame.explain(mode)
+    finally:
+        spark.conf.unset("spark.sql.debug.maxToStringFields")
+    return plan.getvalue()
+
+
 def test_duplicates_are_grouped_by_hashing_without_sorting_every_row(spark):
     files = {name: prepare_file(text_frame(spark, COLUMNS, []), name) for name in ("s3://raw/b.csv", "s3://raw/a.csv")}
-    plan = io.StringIO()
-    with contextlib.redirect_stdout(plan):
-        transform(files, INGESTED_AT).explain()
-    assert "HashAggregate" in plan.getvalue() and "Sort" not in plan.getvalue()
+    plan = physical_plan(transform(files, INGESTED_AT))
+    assert "HashAggregate" in plan and "Sort" not in plan
 
 
 def test_each_value_is_cast_once_for_the_good_rows_and_their_checks(spark, tmp_path):
     files = {"s3://raw/a.csv": prepare_file(csv_frame(spark, tmp_path, generate(rows=1).text), "s3://raw/a.csv")}
     # as stage_good_rows plans them: the report's counts observed over every row, then the good rows kept
     good = good_rows(transform(files, INGESTED_AT).drop(REASON).observe(Observation(), *report_counts()))
-    plan = io.StringIO()
-    spark.conf.set("spark.sql.debug.maxToStringFields", "1000")  # every expression printed whole
-    try:
-        with contextlib.redirect_stdout(plan):
-            good.explain("formatted")
-    finally:
-        spark.conf.unset("spark.sql.debug.maxToStringFields")
+    plan = physical_plan(good, "formatted")
     for name, sql_type, _ in BILLING_SCHEMA:
         if sql_type != "string":
-            assert len(re.findall(rf"cast\({name}#\d+ as ", plan.getvalue())) == 1, (name, plan.getvalue())
+            assert len(re.findall(rf"cast\({name}#\d+ as ", plan)) == 1, (name, plan)
 
 
 def test_values_that_do_not_cast_are_quarantined_with_their_reason_and_raw_value(spark, tmp_path):

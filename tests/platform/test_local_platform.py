@@ -25,11 +25,6 @@ def platform(tmp_path, monkeypatch):
     platform.down()
 
 
-def _alive(pid: int) -> bool:
-    """Running, not merely a zombie waiting for a parent to reap it."""
-    return processes.process_state(pid) not in (None, *processes.EXITED)
-
-
 def test_up_twice_reuses_the_running_services_and_down_stops_them_all(platform):
     env = platform.up()
     aws_pid = processes.read_pid(platform.aws_pid)
@@ -54,7 +49,7 @@ def test_up_twice_reuses_the_running_services_and_down_stops_them_all(platform):
 
     assert platform.down() == ["local AWS", "embedded PostgreSQL"]
     assert platform.down() == []
-    assert not _alive(aws_pid) and not _alive(postgres_pid)
+    assert not processes.process_running(aws_pid) and not processes.process_running(postgres_pid)
     assert platform.status() == {"postgres": "stopped", "local AWS": "stopped", "airflow UI": "stopped"}
 
 

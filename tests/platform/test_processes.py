@@ -1,5 +1,6 @@
-"""``stop_service`` stops a service's process group and waits only while one of its processes runs: a service this
-process started, stopped and not yet reaped (a zombie), has stopped."""
+"""A service's process that has exited is not running, even while the process that started it has not reaped it
+yet (a zombie, which signal 0 still reaches): ``stop_service`` does not wait for it, ``read_pid`` forgets it and
+``wait_for_port`` reports its exit at once."""
 
 from __future__ import annotations
 
@@ -7,9 +8,13 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from local_platform import processes
+from tests.helpers.platform import free_port
 
 SLEEPER = [sys.executable, "-c", "import time; time.sleep(600)"]
+QUITTER = [sys.executable, "-c", "raise SystemExit(3)"]
 
 
 def _wait_until_zombie(pid: int) -> None:
@@ -45,3 +50,14 @@ def test_stopping_a_service_this_process_started_does_not_wait_for_its_deadline(
     assert time.monotonic() - started < 10
     assert not pid_file.exists() and not processes.group_running(pid)
     assert not processes.stop_service(pid_file)
+
+
+def test_a_service_that_exited_unreaped_is_forgotten_and_its_start_fails_at_once(tmp_path):
+    pid_file, log = tmp_path / "quitter.pid", tmp_path / "quitter.log"
+    started = time.monotonic()
+    pid = processes.start_service("quitter", QUITTER, pid_file, log, {}, tmp_path)
+
+    with pytest.raises(RuntimeError, match="quitter exited while starting"):
+        processes.wait_for_port(free_port(), pid_file, log, "quitter", timeout_s=30)
+    assert time.monotonic() - started < 15  # taken for running, it waited out the 30 s for its port
+    assert processes.read_pid(pid_file) is None and not pid_file.exists() and not processes.process_running(pid)
