@@ -9,7 +9,8 @@
 2. A Python 3.12 virtualenv is installed as MWAA's image is (``deploy/mwaa/``: Airflow's constraints file and
    MWAA's essential constraints, copied from the image's sources): first what the image installs, then
    ``requirements.txt`` exactly as MWAA's installer runs it (its constraint URL read from the local copy, since
-   only package registries are reachable here). Nothing from requirements-dev.txt. Cached by content hash.
+   only package registries are reachable here). Nothing from requirements-dev.txt. Cached by content hash in
+   the user's cache folder, so that every checkout on the machine (worktrees, clean clones) builds it once.
 3. The MWAA package (``deploy.package``) is laid out as MWAA lays it out: the dags prefix as the DAGs folder,
    ``plugins.zip`` unzipped as the plugins folder, the working directory elsewhere, no project environment
    variables (only Airflow's own settings and the connections/variables MWAA's secrets backend would give).
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import fcntl
 import glob
 import hashlib
 import json
@@ -55,7 +57,7 @@ IMAGE_PACKAGES = (
     "psycopg2-binary",
 )
 PROBE = Path(__file__).resolve().parent / "mwaa_probe.py"
-CACHE_DIR = PROJECT_ROOT / ".local" / "mwaa-parity"
+CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "airflow-etl-pipelines" / "mwaa-parity"
 # MWAA's own test for "the customer brings constraints" (mwaa/utils/user_requirements.py): comments included.
 _MWAA_CONSTRAINT_LINE = re.compile(r"-c |--constraint ")
 _PIN = re.compile(r"^([A-Za-z0-9._-]+)(\[[^\]]*\])?==([^\s;#]+)")
@@ -140,8 +142,8 @@ def mwaa_requirements_text(text: str) -> str:
     return text.replace(CONSTRAINTS_URL, str(AIRFLOW_CONSTRAINTS))
 
 
-def build_environment(python: str, requirements: Path, cache_dir: Path = CACHE_DIR) -> Path:
-    """The virtualenv (cached by what goes into it); returns its python."""
+def environment_dir(python: str, requirements: Path, cache_dir: Path = CACHE_DIR) -> Path:
+    """Where the virtualenv for this Python and these requirements lives: named by what goes into it."""
     key = hashlib.sha256()
     for part in (
         python,
@@ -151,13 +153,29 @@ def build_environment(python: str, requirements: Path, cache_dir: Path = CACHE_D
         "\n".join(IMAGE_PACKAGES),
     ):
         key.update(part if isinstance(part, bytes) else part.encode())
-    venv = cache_dir / f"venv-{key.hexdigest()[:16]}"
-    venv_python = venv / "bin" / "python"
-    if (venv / ".complete").exists():
-        return venv_python
-    shutil.rmtree(venv, ignore_errors=True)
+    return cache_dir / f"venv-{key.hexdigest()[:16]}"
+
+
+def lock_file(venv: Path) -> Path:
+    return venv.with_name(f"{venv.name}.lock")
+
+
+def build_environment(python: str, requirements: Path, cache_dir: Path = CACHE_DIR) -> Path:
+    """The virtualenv (``environment_dir``), built unless it is complete; returns its python. Builds of the same
+    one wait for each other (checkouts share the cache): the first builds it, the others find it complete."""
+    venv = environment_dir(python, requirements, cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
+    with open(lock_file(venv), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (venv / ".complete").exists():
+            _install(python, venv, requirements)
+    return venv / "bin" / "python"
+
+
+def _install(python: str, venv: Path, requirements: Path) -> None:
+    shutil.rmtree(venv, ignore_errors=True)
     subprocess.run([python, "-m", "venv", str(venv)], check=True)
+    venv_python = venv / "bin" / "python"
     try:
         _pip(venv_python, "--upgrade", "pip")
         _pip(venv_python, "-c", str(AIRFLOW_CONSTRAINTS), *IMAGE_PACKAGES)
@@ -168,7 +186,6 @@ def build_environment(python: str, requirements: Path, cache_dir: Path = CACHE_D
         shutil.rmtree(venv, ignore_errors=True)
         raise
     (venv / ".complete").touch()
-    return venv_python
 
 
 @dataclasses.dataclass(frozen=True)

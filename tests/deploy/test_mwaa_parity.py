@@ -3,10 +3,13 @@ MWAA's constraints, MWAA's folder layout. Each problem the check exists for is s
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
 import subprocess
+import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,7 +24,7 @@ DAG_IDS = {path.stem for path in (PROJECT_ROOT / "dags").glob("*.py")}
 
 @pytest.fixture(scope="session")
 def mwaa_python() -> Path:
-    """The MWAA-like virtualenv's python (built once, cached under .local/mwaa-parity)."""
+    """The MWAA-like virtualenv's python (built once per machine: ``mwaa_parity.CACHE_DIR``)."""
     python = mwaa_parity.find_python312()
     if python is None:
         if os.environ.get("CI"):
@@ -91,6 +94,41 @@ def test_the_package_is_laid_out_as_mwaa_takes_it(tmp_path):
     assert ".airflowignore" in names  # so that MWAA's plugin manager does not import pipeline_kit's files too
     again = package.build(tmp_path / "again")
     assert again.plugins_zip.read_bytes() == built.plugins_zip.read_bytes(), "the zip must be reproducible"
+
+
+def _blocked_on(lock: Path, timeout_s: float = 10) -> bool:
+    """Whether a flock on ``lock`` is waiting (``/proc/locks`` lists a waiter with "->"), within ``timeout_s``."""
+    inode = f":{lock.stat().st_ino} "
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if any("->" in line and inode in line for line in Path("/proc/locks").read_text().splitlines()):
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def test_a_build_of_an_environment_being_built_waits_for_it_then_uses_it(tmp_path):
+    # Checkouts share the cache. The Python named does not exist: building would fail at once.
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("holidays\n")
+    python, cache = "/nonexistent/python3.12", tmp_path / "cache"
+    venv = mwaa_parity.environment_dir(python, requirements, cache)
+    venv.mkdir(parents=True)
+    returned = []
+    with open(mwaa_parity.lock_file(venv), "w") as building:  # another checkout building it
+        fcntl.flock(building, fcntl.LOCK_EX)
+        waiting = threading.Thread(
+            target=lambda: returned.append(mwaa_parity.build_environment(python, requirements, cache))
+        )
+        waiting.start()
+        assert _blocked_on(mwaa_parity.lock_file(venv))
+        (venv / ".complete").touch()
+    waiting.join(timeout=10)
+
+    assert returned == [venv / "bin" / "python"]
+    assert mwaa_parity.environment_dir(python, tmp_path / "requirements.txt", cache) == venv
+    requirements.write_text("holidays\npandas\n")
+    assert mwaa_parity.environment_dir(python, requirements, cache) != venv
 
 
 def test_old_pins_with_the_constraint_line_enabled_do_not_resolve(mwaa_python, tmp_path):
