@@ -24,9 +24,11 @@ from local_platform.seed import upload_retail_seed
 from local_platform.settings import variables
 from local_platform.ui_pages import body_text, fill_datetime, open_page, screenshot, visible_button
 from tests.demo.conftest import ARTIFACTS
+from tests.helpers.waiting import wait_for
 
 pytestmark = pytest.mark.scheduler
 RUN_TIMEOUT_S = 15 * 60
+UI_ACTION_S = 120  # for what a click starts to show in the REST API
 BACKFILL_DAY = "2022-09-07"  # a day the demo did not run: the backfill makes its run
 
 
@@ -150,7 +152,9 @@ def runs_started_in_the_ui(demo_platform, browser) -> RunsStartedInTheUi:
     open_dialog = visible_button(browser, text="Trigger")
     screenshot(browser, ARTIFACTS / "ui-trigger-form.png")
     open_dialog.click()
-    toll_runs = wait_for(lambda: [run for run in api.runs("toll_plaza") if run["dag_run_id"] not in toll_runs_before])
+    toll_runs = wait_for(
+        lambda: [run for run in api.runs("toll_plaza") if run["dag_run_id"] not in toll_runs_before], UI_ACTION_S, 0.5
+    )
 
     open_page(browser, f"{platform.ui_url}/dags/retail_analytics", shows=["wait_for_drop"])
     visible_button(browser, aria_label="Trigger Dag").click()
@@ -159,18 +163,12 @@ def runs_started_in_the_ui(demo_platform, browser) -> RunsStartedInTheUi:
         fill_datetime(browser, browser.find_element(By.CSS_SELECTOR, f'input[name="{name}"]'), f"{BACKFILL_DAY}T00:00")
     screenshot(browser, ARTIFACTS / "ui-backfill-form.png")
     visible_button(browser, text="Run Backfill").click()
-    backfills = wait_for(lambda: api.get("/backfills", dag_id="retail_analytics")["backfills"])
+    backfills = wait_for(lambda: api.get("/backfills", dag_id="retail_analytics")["backfills"], UI_ACTION_S, 0.5)
     # Airflow commits a backfill before it creates the backfill's runs (in a second transaction): wait for them.
-    backfill_runs = wait_for(lambda: [run for run in api.runs("retail_analytics") if run["run_type"] == "backfill"])
+    backfill_runs = wait_for(
+        lambda: [run for run in api.runs("retail_analytics") if run["run_type"] == "backfill"], UI_ACTION_S, 0.5
+    )
     return RunsStartedInTheUi(toll_runs, backfills, backfill_runs)
-
-
-def wait_for(find, timeout_s: float = 120) -> list:
-    """What ``find`` returns once it is not empty, or its empty result after ``timeout_s``."""
-    deadline = time.monotonic() + timeout_s
-    while not (found := find()) and time.monotonic() < deadline:
-        time.sleep(0.5)
-    return found
 
 
 @pytest.mark.browser

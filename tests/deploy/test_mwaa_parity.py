@@ -9,7 +9,6 @@ import os
 import shutil
 import subprocess
 import threading
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import pytest
 
 from deploy import mwaa_parity, package
 from local_platform.settings import PROJECT_ROOT, variables
+from tests.helpers.waiting import wait_for
 
 FIXTURES = Path(__file__).parent / "fixtures"
 DAG_IDS = {path.stem for path in (PROJECT_ROOT / "dags").glob("*.py")}
@@ -96,15 +96,10 @@ def test_the_package_is_laid_out_as_mwaa_takes_it(tmp_path):
     assert again.plugins_zip.read_bytes() == built.plugins_zip.read_bytes(), "the zip must be reproducible"
 
 
-def _blocked_on(lock: Path, timeout_s: float = 10) -> bool:
-    """Whether a flock on ``lock`` is waiting (``/proc/locks`` lists a waiter with "->"), within ``timeout_s``."""
+def _waited_on(lock: Path) -> bool:
+    """Whether a flock on ``lock`` is waiting (``/proc/locks`` lists a waiter with "->")."""
     inode = f":{lock.stat().st_ino} "
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if any("->" in line and inode in line for line in Path("/proc/locks").read_text().splitlines()):
-            return True
-        time.sleep(0.01)
-    return False
+    return any("->" in line and inode in line for line in Path("/proc/locks").read_text().splitlines())
 
 
 def test_a_build_of_an_environment_being_built_waits_for_it_then_uses_it(tmp_path):
@@ -121,7 +116,7 @@ def test_a_build_of_an_environment_being_built_waits_for_it_then_uses_it(tmp_pat
             target=lambda: returned.append(mwaa_parity.build_environment(python, requirements, cache))
         )
         waiting.start()
-        assert _blocked_on(mwaa_parity.lock_file(venv))
+        assert wait_for(lambda: _waited_on(mwaa_parity.lock_file(venv)), 10)
         (venv / ".complete").touch()
     waiting.join(timeout=10)
 

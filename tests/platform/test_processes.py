@@ -12,18 +12,10 @@ import pytest
 
 from local_platform import processes
 from tests.helpers.platform import free_port
+from tests.helpers.waiting import wait_for
 
 SLEEPER = [sys.executable, "-c", "import time; time.sleep(600)"]
 QUITTER = [sys.executable, "-c", "raise SystemExit(3)"]
-
-
-def _wait_until_zombie(pid: int) -> None:
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        if processes.process_state(pid) == "Z":
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"process {pid} did not exit")
 
 
 def test_a_running_group_runs_and_an_unreaped_exited_one_does_not():
@@ -31,7 +23,8 @@ def test_a_running_group_runs_and_an_unreaped_exited_one_does_not():
     try:
         assert processes.group_running(service.pid)
         service.terminate()
-        _wait_until_zombie(service.pid)  # exited, not reaped: signal 0 still reaches its group
+        # exited, not reaped: signal 0 still reaches its group
+        assert wait_for(lambda: processes.process_state(service.pid) == "Z", 10), "the service did not exit"
 
         assert not processes.group_running(service.pid)
     finally:
